@@ -1,0 +1,247 @@
+package interpreter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// RequiredModules are the packages the kernel needs to be useful: the
+// model writes pandas and matplotlib code.
+var RequiredModules = []string{"numpy", "pandas", "matplotlib"}
+
+// Python is a Python installation that can host the kernel.
+type Python struct {
+	// Path is where it was found (it may be a link or a version manager's shim).
+	Path string `json:"path"`
+	// Executable is the real interpreter the sandbox runs.
+	Executable string `json:"executable"`
+	// Version is the interpreter's version, such as "3.11.2".
+	Version string `json:"version"`
+	// Modules maps each required module to its version.
+	Modules map[string]string `json:"modules"`
+	// Roots are the folders outside the system folders that the
+	// interpreter needs to see: its prefixes and module paths.
+	Roots []string `json:"roots"`
+}
+
+// Candidate is one Python that discovery looked at.
+type Candidate struct {
+	// Path is where the candidate was found.
+	Path string `json:"path"`
+	// Source says why it was a candidate: PLOTLINE_PYTHON, bundled, PATH or
+	// a standard location.
+	Source string `json:"source"`
+	// Python is the probe's answer, when the candidate ran.
+	Python *Python `json:"python,omitempty"`
+	// Rejected says why it was not chosen; empty for the chosen one.
+	Rejected string `json:"rejected,omitempty"`
+}
+
+// ErrNoPython is returned when no candidate Python has the required modules.
+var ErrNoPython = errors.New("no Python with numpy, pandas and matplotlib was found")
+
+// probeScript runs, unsandboxed, in each candidate: it is Plotline's own
+// code, not a cell. It reports the interpreter's layout and which required
+// modules it can import (find_spec only, unless deep is set, to keep
+// discovery quick; the kernel's own start-up imports them for real).
+const probeScript = `
+import importlib, importlib.util, json, os, sys
+deep = sys.argv[1] == "deep"
+mods = {}
+for m in sys.argv[2:]:
+    try:
+        if deep:
+            mods[m] = getattr(importlib.import_module(m), "__version__", "?")
+        elif importlib.util.find_spec(m) is None:
+            mods[m] = None
+        else:
+            try:
+                import importlib.metadata as md
+                mods[m] = md.version(m)
+            except Exception:
+                mods[m] = "?"
+    except Exception as e:
+        mods[m] = None
+        mods["!" + m] = "%s: %s" % (type(e).__name__, e)
+paths = [p for p in sys.path if p and os.path.isdir(p)]
+print(json.dumps({"executable": os.path.realpath(sys.executable), "version": sys.version.split()[0],
+    "prefixes": [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix], "paths": paths,
+    "modules": mods}))
+`
+
+// candidates lists the Pythons to try, in order.
+func candidates() []Candidate {
+	var out []Candidate
+	if p := os.Getenv("PLOTLINE_PYTHON"); p != "" {
+		out = append(out, Candidate{Path: p, Source: "PLOTLINE_PYTHON"})
+	}
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Dir(exe)
+		for _, rel := range []string{"python/bin/python3", "../lib/plotline/python/bin/python3", "python/python.exe"} {
+			out = append(out, Candidate{Path: filepath.Join(dir, rel), Source: "bundled"})
+		}
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if dir != "" && filepath.IsAbs(dir) {
+			out = append(out, Candidate{Path: filepath.Join(dir, "python3"), Source: "PATH"})
+		}
+	}
+	std := []string{"/usr/bin/python3", "/usr/local/bin/python3"}
+	if runtime.GOOS == "darwin" {
+		std = append(std, "/opt/homebrew/bin/python3", "/opt/local/bin/python3", "/Library/Frameworks/Python.framework/Versions/Current/bin/python3")
+	}
+	for _, p := range std {
+		out = append(out, Candidate{Path: p, Source: "standard location"})
+	}
+	return out
+}
+
+// Discover finds the Python to run the kernel with: PLOTLINE_PYTHON, then a
+// Python bundled next to the binary, then python3 on PATH and in standard
+// locations; the first with numpy, pandas and matplotlib wins. It returns
+// every candidate it looked at, with the reason each other was rejected.
+// With deep set, the modules are imported rather than only located.
+func Discover(ctx context.Context, deep bool) (*Python, []Candidate, error) {
+	var chosen *Python
+	seenPath := map[string]bool{}
+	seenExe := map[string]string{}
+	var all []Candidate
+	for _, c := range candidates() {
+		if seenPath[c.Path] {
+			continue
+		}
+		seenPath[c.Path] = true
+		fi, err := os.Stat(c.Path)
+		switch {
+		case err != nil && c.Source != "PLOTLINE_PYTHON":
+			continue // absent: not worth listing
+		case err != nil:
+			c.Rejected = fmt.Sprintf("cannot use it: %v", err)
+		case fi.IsDir() || fi.Mode()&0o111 == 0:
+			c.Rejected = "not an executable file"
+		case chosen != nil:
+			c.Rejected = "not needed: an earlier candidate was chosen"
+		default:
+			py, err := probe(ctx, c.Path, deep)
+			if err != nil {
+				c.Rejected = err.Error()
+				break
+			}
+			c.Python = py
+			if other, ok := seenExe[py.Executable]; ok {
+				c.Rejected = fmt.Sprintf("the same interpreter as %s", other)
+				break
+			}
+			seenExe[py.Executable] = c.Path
+			if missing := py.missing(); len(missing) > 0 {
+				c.Rejected = "missing " + strings.Join(missing, ", ")
+				break
+			}
+			chosen = py
+		}
+		all = append(all, c)
+	}
+	if chosen == nil {
+		return nil, all, fmt.Errorf("%w. Install them for a system Python (on Debian or Ubuntu: "+
+			"sudo apt-get install python3 python3-numpy python3-pandas python3-matplotlib python3-openpyxl), "+
+			"or point PLOTLINE_PYTHON at a Python that has them", ErrNoPython)
+	}
+	return chosen, all, nil
+}
+
+func (p *Python) missing() []string {
+	var m []string
+	for _, name := range RequiredModules {
+		if p.Modules[name] == "" {
+			m = append(m, name)
+		}
+	}
+	return m
+}
+
+// probe runs the probe script in the candidate.
+func probe(ctx context.Context, path string, deep bool) (*Python, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	mode := "quick"
+	if deep {
+		mode = "deep"
+	}
+	args := append([]string{"-I", "-c", probeScript, mode}, RequiredModules...)
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = append(os.Environ(), "MPLBACKEND=Agg")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+			msg = msg[i+1:]
+		}
+		if msg == "" {
+			return nil, fmt.Errorf("does not run: %v", err)
+		}
+		return nil, fmt.Errorf("does not run: %s", msg)
+	}
+	var r struct {
+		Executable string            `json:"executable"`
+		Version    string            `json:"version"`
+		Prefixes   []string          `json:"prefixes"`
+		Paths      []string          `json:"paths"`
+		Modules    map[string]*string `json:"modules"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		return nil, fmt.Errorf("is not a Python 3 the probe understands: %v", err)
+	}
+	py := &Python{Path: path, Executable: r.Executable, Version: r.Version, Modules: map[string]string{}}
+	for name, v := range r.Modules {
+		if v != nil && !strings.HasPrefix(name, "!") {
+			py.Modules[name] = *v
+		}
+	}
+	py.Roots = roots(append(append(r.Prefixes, filepath.Dir(r.Executable)), r.Paths...))
+	return py, nil
+}
+
+// systemFolders are shown to every sandbox anyway.
+var systemFolders = []string{"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"}
+
+// roots reduces paths to the folders the sandbox must add: absolute, not
+// inside a system folder or another root, and never / or a home folder
+// itself.
+func roots(paths []string) []string {
+	home, _ := os.UserHomeDir()
+	var out []string
+	under := func(p, dir string) bool {
+		return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
+	}
+next:
+	for _, p := range paths {
+		p = filepath.Clean(p)
+		if !filepath.IsAbs(p) || p == "/" || p == home || p == "/root" || p == "/home" {
+			continue
+		}
+		for _, s := range append(append([]string{}, systemFolders...), out...) {
+			if under(p, s) {
+				continue next
+			}
+		}
+		// A new root may contain earlier ones.
+		kept := out[:0]
+		for _, o := range out {
+			if !under(o, p) {
+				kept = append(kept, o)
+			}
+		}
+		out = append(kept, p)
+	}
+	return out
+}

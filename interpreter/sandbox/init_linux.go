@@ -1,0 +1,318 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Inside init, the host's file descriptors are:
+const (
+	initConfigFD = 3 // the JSON initConfig, read once
+	initStatusFD = 4 // status lines back to the host
+	initExtraFD  = 5 // the program's own extra files start here
+)
+
+// runInit is the sandbox's pid 1. It builds the root, confines itself (so
+// that the program inherits every restriction), starts the program, reaps
+// orphans, forwards SIGINT and SIGTERM, and reports the program's end.
+// When it returns, the kernel kills everything left in the pid namespace.
+func runInit() {
+	// Nothing the host passed must leak into the program by accident.
+	unix.CloseRange(initConfigFD, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	status := os.NewFile(initStatusFD, "status")
+	report := func(st initStatus) {
+		b, _ := json.Marshal(st)
+		status.Write(append(b, '\n'))
+	}
+
+	var cfg initConfig
+	cfgFile := os.NewFile(initConfigFD, "config")
+	err := json.NewDecoder(cfgFile).Decode(&cfg)
+	cfgFile.Close()
+	if err == nil {
+		err = setupRoot(&cfg)
+	}
+	if err == nil {
+		err = confine(&cfg)
+	}
+	var cmd *exec.Cmd
+	if err == nil {
+		cmd, err = startProgram(&cfg)
+	}
+	if err != nil {
+		report(initStatus{Error: err.Error()})
+		return
+	}
+	report(initStatus{Ready: true})
+
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		for s := range sigs {
+			cmd.Process.Signal(s)
+		}
+	}()
+
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			report(initStatus{Exited: true, Code: 255})
+			return
+		}
+		if pid != cmd.Process.Pid {
+			continue // an orphan; reaped
+		}
+		st := initStatus{Exited: true}
+		if ws.Signaled() {
+			st.Signal = int(ws.Signal())
+		} else {
+			st.Code = ws.ExitStatus()
+		}
+		report(st)
+		return
+	}
+}
+
+// startProgram starts the program from the confined init.
+func startProgram(cfg *initConfig) (*exec.Cmd, error) {
+	cmd := &exec.Cmd{
+		Path:   cfg.Program,
+		Args:   append([]string{cfg.Program}, cfg.Args...),
+		Env:    cfg.Env,
+		Dir:    WorkDir,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+	}
+	for i := 0; i < cfg.NumExtra; i++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(initExtraFD+i), fmt.Sprintf("extra%d", i)))
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cfg.Program, err)
+	}
+	for _, f := range cmd.ExtraFiles {
+		f.Close()
+	}
+	return cmd, nil
+}
+
+// setupRoot builds the sandbox's root file system and pivots into it.
+//
+// It follows bubblewrap's approach: a tmpfs is mounted on /tmp (only in this
+// mount namespace) and pivoted to, so that the old root stays reachable at
+// /oldroot while the new root is furnished from it, and is then detached.
+func setupRoot(cfg *initConfig) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	const base = "/tmp"
+	if err := unix.Mount("tmpfs", base, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=16m"); err != nil {
+		return fmt.Errorf("mount root tmpfs: %w", err)
+	}
+	if err := os.Mkdir(base+"/oldroot", 0o700); err != nil {
+		return err
+	}
+	if err := unix.PivotRoot(base, base+"/oldroot"); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := os.Chdir("/"); err != nil {
+		return err
+	}
+
+	for _, p := range cfg.ReadOnly {
+		if err := exposeReadOnly(p); err != nil {
+			return err
+		}
+	}
+
+	// The work folder, read-write.
+	if err := os.MkdirAll(WorkDir, 0o755); err != nil {
+		return err
+	}
+	if err := bindMount("/oldroot"+cfg.WorkDir, WorkDir, false); err != nil {
+		return fmt.Errorf("mount work folder: %w", err)
+	}
+
+	// A private, size-capped /tmp and /dev/shm.
+	if err := mountTmpfs("/tmp", cfg.Limits.TmpSize); err != nil {
+		return err
+	}
+	if err := setupDev(cfg.Limits.TmpSize); err != nil {
+		return err
+	}
+
+	// A /proc of the sandbox's own pid namespace. The kernel only allows it
+	// while a full /proc is visible, so this comes before the old root goes.
+	if err := os.MkdirAll("/proc", 0o555); err != nil {
+		return err
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
+	}
+
+	if err := writeEtc(); err != nil {
+		return err
+	}
+
+	if err := unix.Unmount("/oldroot", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	if err := os.Remove("/oldroot"); err != nil {
+		return err
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("make root read-only: %w", err)
+	}
+	if err := unix.Sethostname([]byte("sandbox")); err != nil {
+		return fmt.Errorf("set hostname: %w", err)
+	}
+	return os.Chdir(WorkDir)
+}
+
+// exposeReadOnly makes host path p visible read-only at p: a symbolic link
+// is copied as a link, a folder or file is bind-mounted.
+func exposeReadOnly(p string) error {
+	src := "/oldroot" + p
+	fi, err := os.Lstat(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(p); err == nil {
+		return nil // already there, e.g. inside /usr
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		target, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		return os.Symlink(target, p)
+	case fi.IsDir():
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return err
+		}
+	default:
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := bindMount(src, p, true); err != nil {
+		return fmt.Errorf("expose %s: %w", p, err)
+	}
+	return nil
+}
+
+// bindMount binds src on dst and remounts it with nosuid and nodev, and
+// read-only if asked. Flags the kernel locked on the source mount (as a
+// user namespace may not clear them) are kept.
+func bindMount(src, dst string, readOnly bool) error {
+	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(dst, &st); err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_REMOUNT|unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV) | lockedFlags(st.Flags)
+	if readOnly {
+		flags |= unix.MS_RDONLY
+	}
+	return unix.Mount("", dst, "", flags, "")
+}
+
+// lockedFlags maps statfs flags to the mount flags a remount must keep.
+func lockedFlags(f int64) uintptr {
+	var m uintptr
+	for _, p := range [][2]int64{
+		{unix.ST_RDONLY, unix.MS_RDONLY},
+		{unix.ST_NOSUID, unix.MS_NOSUID},
+		{unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME},
+		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if f&p[0] != 0 {
+			m |= uintptr(p[1])
+		}
+	}
+	return m
+}
+
+// mountTmpfs mounts a world-writable, sticky tmpfs of at most size bytes.
+func mountTmpfs(dir string, size int64) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	opts := fmt.Sprintf("mode=1777,size=%d", size)
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mount %s: %w", dir, err)
+	}
+	return nil
+}
+
+// setupDev makes a minimal /dev: null, zero, random and urandom bound from
+// the host (a user namespace cannot create device nodes), the usual links,
+// and a size-capped /dev/shm for multiprocessing.
+func setupDev(shmSize int64) error {
+	if err := os.Mkdir("/dev", 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", "/dev", "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
+		return fmt.Errorf("mount /dev: %w", err)
+	}
+	for _, d := range []string{"null", "zero", "random", "urandom"} {
+		if err := os.WriteFile("/dev/"+d, nil, 0o666); err != nil {
+			return err
+		}
+		if err := unix.Mount("/oldroot/dev/"+d, "/dev/"+d, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind /dev/%s: %w", d, err)
+		}
+	}
+	for name, target := range map[string]string{
+		"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2",
+	} {
+		if err := os.Symlink(target, "/dev/"+name); err != nil {
+			return err
+		}
+	}
+	return mountTmpfs("/dev/shm", shmSize)
+}
+
+// writeEtc writes the /etc files the sandbox invents rather than shows.
+func writeEtc() error {
+	files := map[string]string{
+		"/etc/passwd":   "root:x:0:0:Plotline sandbox:/tmp:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+		"/etc/group":    "root:x:0:\nnogroup:x:65534:\n",
+		"/etc/hostname": "sandbox\n",
+		"/etc/hosts":    "127.0.0.1 localhost sandbox\n",
+	}
+	if err := os.MkdirAll("/etc", 0o755); err != nil {
+		return err
+	}
+	for name, body := range files {
+		if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+// Package sandbox runs one program confined to a single work folder.
+//
+// The program sees a minimal read-only root, a private size-capped /tmp,
+// its own /proc, a minimal /dev and the work folder at /mnt/data. It has no
+// network, no way to reach the caller's processes, and resource limits.
+//
+// On Linux the sandbox is built into the plotline binary itself: the binary
+// re-executes itself (see MaybeRunInit) as a small init process inside new
+// user, mount, pid, network, ipc and uts namespaces, sets up the root,
+// applies rlimits, Landlock and a seccomp filter, and then starts the
+// program. The sandbox fails closed: when the namespaces cannot be made,
+// Start returns ErrNamespaces and nothing runs. macOS and Windows return
+// ErrUnsupported until their confinement (Seatbelt, AppContainer) lands.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// WorkDir is where the work folder appears inside the sandbox, as in the
+// hosted code interpreter that models were trained on.
+const WorkDir = "/mnt/data"
+
+// ErrUnsupported is returned on platforms whose sandbox is not built yet.
+var ErrUnsupported = errors.New("the code sandbox is not supported on this operating system yet")
+
+// ErrNamespaces is returned when the kernel refuses to create the
+// namespaces the sandbox is made of. Plotline then refuses to run code.
+var ErrNamespaces = errors.New("cannot create the sandbox's Linux namespaces")
+
+// Limits are the resource limits of one sandbox. Zero means the default.
+type Limits struct {
+	// Memory caps the address space of each process, in bytes.
+	Memory int64
+	// Processes caps processes and threads together.
+	Processes int64
+	// FileSize caps the size of any one file written, in bytes.
+	FileSize int64
+	// OpenFiles caps open file descriptors per process.
+	OpenFiles int64
+	// TmpSize caps the private /tmp, in bytes.
+	TmpSize int64
+}
+
+// Default limits, chosen for a desktop analyst's workloads.
+const (
+	DefaultMemory    = 2 << 30
+	DefaultProcesses = 256
+	DefaultFileSize  = 1 << 30
+	DefaultOpenFiles = 1024
+	DefaultTmpSize   = 512 << 20
+)
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.Memory, DefaultMemory)
+	def(&l.Processes, DefaultProcesses)
+	def(&l.FileSize, DefaultFileSize)
+	def(&l.OpenFiles, DefaultOpenFiles)
+	def(&l.TmpSize, DefaultTmpSize)
+	return l
+}
+
+// Spec describes the program to run and the world it may see.
+type Spec struct {
+	// Program is the absolute path of the program, as seen inside.
+	Program string
+	// Args are the program's arguments, without argv[0].
+	Args []string
+	// Env is the program's whole environment. Nothing of the caller's
+	// environment is passed unless it is listed here.
+	Env []string
+	// WorkDir is the host folder mounted read-write at /mnt/data.
+	WorkDir string
+	// ReadOnly lists host paths (folders or files) to show read-only at the
+	// same path inside, on top of the system folders.
+	ReadOnly []string
+	// Stdout and Stderr receive the program's output. Nil means /dev/null.
+	Stdout, Stderr *os.File
+	// ExtraFiles become file descriptors 3, 4, … of the program.
+	ExtraFiles []*os.File
+	// Limits are the resource limits.
+	Limits Limits
+}
+
+// Exit tells how a sandboxed program ended.
+type Exit struct {
+	// Code is the program's exit code when it exited on its own.
+	Code int
+	// Signal is the signal that ended the program, or 0.
+	Signal syscall.Signal
+	// Killed is true when the sandbox was killed from outside (Kill, or the
+	// sandbox's init died) before the program's end could be observed.
+	Killed bool
+}
+
+func (e Exit) String() string {
+	switch {
+	case e.Killed:
+		return "killed"
+	case e.Signal != 0:
+		return fmt.Sprintf("killed by signal %d (%s)", int(e.Signal), e.Signal)
+	default:
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+}
+
+// SystemReadOnly are the host paths every sandbox sees read-only: the
+// system's programs and libraries and the few /etc files that Python,
+// matplotlib and fontconfig read. Missing ones are skipped.
+var SystemReadOnly = []string{
+	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+	"/etc/ld.so.cache", "/etc/localtime", "/etc/fonts", "/etc/matplotlibrc",
+	"/etc/mime.types", "/etc/alternatives", "/etc/python3", "/etc/python3.11",
+	"/etc/timezone",
+}

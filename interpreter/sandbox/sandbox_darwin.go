@@ -1,0 +1,28 @@
+package sandbox
+
+// On this platform the sandbox will be built on Seatbelt (sandbox_init) with a deny-by-default profile, behind the same
+// Start and Process API. Until then no code runs.
+
+// Process is a running sandbox.
+type Process struct{}
+
+// Start returns ErrUnsupported: code never runs unconfined.
+func Start(spec Spec) (*Process, error) { return nil, ErrUnsupported }
+
+// MaybeRunInit does nothing on this platform.
+func MaybeRunInit() {}
+
+// Pid is the sandbox's process id.
+func (p *Process) Pid() int { return 0 }
+
+// Interrupt interrupts the program.
+func (p *Process) Interrupt() error { return ErrUnsupported }
+
+// Kill ends the sandbox.
+func (p *Process) Kill() {}
+
+// Done is closed once the sandbox has ended.
+func (p *Process) Done() <-chan struct{} { return nil }
+
+// Wait waits for the sandbox's end.
+func (p *Process) Wait() Exit { return Exit{Killed: true} }

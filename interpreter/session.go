@@ -1,0 +1,392 @@
+package interpreter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"plotline/interpreter/sandbox"
+)
+
+// Errors of Exec that are not a cell's own result.
+var (
+	ErrEmptyCell     = errors.New("the cell is empty")
+	ErrInvalidCell   = errors.New("the cell is not valid UTF-8 text")
+	ErrSessionClosed = errors.New("the session is closed")
+	ErrSessionEnded  = errors.New("the session ended (it reached its lifetime or idle limit); its files are kept, start a new session to go on")
+)
+
+// Stream names an output stream.
+type Stream int
+
+// The output streams.
+const (
+	Stdout Stream = iota
+	Stderr
+)
+
+func (s Stream) String() string { return [...]string{"stdout", "stderr"}[s] }
+
+// CellError is a cell's failure: a Python exception, or a limit the cell
+// broke.
+type CellError struct {
+	// Name is the exception's class name, such as "ValueError", or one of
+	// TimeoutError, MemoryError, KernelCrash, DiskQuotaExceeded.
+	Name string `json:"name"`
+	// Message is the exception's message, or what happened in plain words.
+	Message string `json:"message"`
+	// Traceback is the traceback, trimmed to the user's code.
+	Traceback string `json:"traceback"`
+}
+
+// Result is what one cell produced.
+type Result struct {
+	// Stdout and Stderr are the cell's output, each capped, with a visible
+	// note when cut.
+	Stdout string
+	Stderr string
+	// Value is the repr of the cell's final bare expression, like
+	// Jupyter's Out, or nil.
+	Value *string
+	// Error is set when the cell raised or broke a limit.
+	Error *CellError
+	// Images are the PNGs of the matplotlib figures open after the cell.
+	Images [][]byte
+	// Files are the work folder's files (slash-separated names relative to
+	// /mnt/data) that the cell created or changed.
+	Files []string
+	// Duration is the cell's wall-clock time.
+	Duration time.Duration
+	// Restarted is true when the kernel was killed during this cell: its
+	// variables and imports are gone, its files are not.
+	Restarted bool
+}
+
+// Session is one conversation's kernel: a persistent Python process bound
+// to a work folder, seen by the code as /mnt/data. Cells run one at a
+// time, in order; variables, imports and open figures persist between
+// them. A kernel that dies is replaced on the next Exec; the files stay.
+type Session struct {
+	dir    string
+	cfg    Config
+	onEnd  func()
+	mu     sync.Mutex // held while a cell runs
+	k      *kernel
+	snap   map[string]fileStamp
+	state  sessionState
+	idle   *time.Timer
+	life   *time.Timer
+	closed chan struct{}
+}
+
+type sessionState int
+
+const (
+	sessionOpen sessionState = iota
+	sessionEnded
+	sessionClosed
+)
+
+func newSession(cfg Config, dir string, k *kernel) *Session {
+	s := &Session{dir: dir, cfg: cfg, k: k, closed: make(chan struct{})}
+	s.snap, _ = scan(dir)
+	s.idle = time.AfterFunc(cfg.IdleTimeout, s.end)
+	s.life = time.AfterFunc(cfg.MaxLifetime, s.end)
+	return s
+}
+
+// Dir is the host folder shown to the code as /mnt/data.
+func (s *Session) Dir() string { return s.dir }
+
+// end stops the kernel when the session reaches a lifetime limit. A
+// running cell finishes first.
+func (s *Session) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != sessionOpen {
+		return
+	}
+	s.state = sessionEnded
+	s.stopKernel()
+}
+
+// Close ends the session and its kernel at once, interrupting a running
+// cell. The work folder is left as it is.
+func (s *Session) Close() error {
+	select {
+	case <-s.closed:
+	default:
+		close(s.closed) // wakes a running Exec, which kills its kernel
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state = sessionClosed
+	s.idle.Stop()
+	s.life.Stop()
+	s.stopKernel()
+	return nil
+}
+
+func (s *Session) stopKernel() {
+	if s.k != nil {
+		s.k.kill()
+		s.k = nil
+	}
+	if s.onEnd != nil {
+		s.onEnd()
+		s.onEnd = nil
+	}
+}
+
+// AddFile copies r into the work folder as name, or as "name (1).ext" and
+// so on if that name is taken, and returns the name used. The name must
+// be a plain file name (see CheckName).
+func (s *Session) AddFile(name string, r io.Reader) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	used, err := addFile(s.dir, name, r)
+	if err == nil {
+		s.snap, _ = scan(s.dir) // an input is not something a cell made
+	}
+	return used, err
+}
+
+// OpenFile opens a file of the work folder for reading, by its name
+// relative to /mnt/data. Links are never followed: a link the code
+// planted cannot point the host at its own files.
+func (s *Session) OpenFile(name string) (*os.File, error) {
+	return openRegular(s.dir, name)
+}
+
+// Exec runs one cell and returns its result. A cell's exception, and a
+// limit it broke, are part of the result, not an error; the error is for
+// a cell that could not run (bad input, a closed session, a kernel that
+// could not start). When ctx is cancelled, the cell is interrupted (and
+// killed, after the grace period) and Exec returns the partial result with
+// ctx's error.
+func (s *Session) Exec(ctx context.Context, code string) (*Result, error) {
+	return s.ExecStream(ctx, code, nil)
+}
+
+// ExecStream is Exec that also passes output to onOutput as it arrives.
+// onOutput runs on the reading goroutine and must not block for long.
+func (s *Session) ExecStream(ctx context.Context, code string, onOutput func(Stream, []byte)) (*Result, error) {
+	if !utf8.ValidString(code) {
+		return nil, ErrInvalidCell
+	}
+	if strings.TrimSpace(code) == "" {
+		return nil, ErrEmptyCell
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case sessionEnded:
+		return nil, ErrSessionEnded
+	case sessionClosed:
+		return nil, ErrSessionClosed
+	}
+	s.idle.Stop()
+	defer s.idle.Reset(s.cfg.IdleTimeout)
+
+	if s.k == nil || !s.k.alive() {
+		if s.k != nil {
+			s.k.kill()
+		}
+		k, err := startKernel(s.cfg.Python, s.dir, s.cfg.Limits)
+		if err != nil {
+			s.k = nil
+			return nil, err
+		}
+		s.k = k
+	}
+	var cb func(int, []byte)
+	if onOutput != nil {
+		cb = func(i int, p []byte) { onOutput(Stream(i), p) }
+	}
+	return s.run(ctx, code, cb)
+}
+
+// How a cell ended, when the host had to step in.
+type stopReason int
+
+const (
+	stopNone stopReason = iota
+	stopTimeout
+	stopCancel
+	stopClose
+	stopDisk
+)
+
+func (s *Session) run(ctx context.Context, code string, onOutput func(int, []byte)) (*Result, error) {
+	k, lim := s.k, s.cfg.Limits
+	start := time.Now()
+	run, err := k.send(code, onOutput)
+	if err != nil {
+		k.kill()
+		s.k = nil
+		return nil, err
+	}
+	timer := time.NewTimer(lim.CellTimeout)
+	defer timer.Stop()
+	quota := time.NewTicker(250 * time.Millisecond)
+	defer quota.Stop()
+	ctxDone := ctx.Done()
+
+	var (
+		reason      stopReason
+		interrupted bool
+		killed      bool
+		frame       resultFrame
+		got         bool
+	)
+	interrupt := func(r stopReason) {
+		if reason == stopNone {
+			reason = r
+		}
+		if !interrupted {
+			interrupted = true
+			k.proc.Interrupt()
+			timer.Reset(lim.Grace)
+		}
+	}
+wait:
+	for {
+		select {
+		case f, ok := <-k.frames:
+			if !ok || f.err != nil {
+				break wait // the kernel died
+			}
+			if f.frame.Type == "result" && f.frame.ID == run.id {
+				frame, got = f.frame, true
+				break wait
+			}
+			// Anything else is not an answer to this cell: ignore it.
+		case <-timer.C:
+			if interrupted {
+				killed = true
+				break wait
+			}
+			interrupt(stopTimeout)
+		case <-ctxDone:
+			ctxDone = nil
+			interrupt(stopCancel)
+		case <-s.closed:
+			reason, killed = stopClose, true
+			break wait
+		case <-quota.C:
+			if _, used := scan(s.dir); used > lim.DiskQuota {
+				reason, killed = stopDisk, true
+				break wait
+			}
+		}
+	}
+
+	var exit string
+	if killed || !got {
+		if !killed {
+			// Let init report how the kernel died before it goes.
+			select {
+			case <-k.proc.Done():
+			case <-time.After(2 * time.Second):
+			}
+		}
+		exit = describeExit(k.kill())
+		s.k = nil
+	}
+	res := &Result{Value: frame.Value, Error: frame.Error}
+	res.Stdout, res.Stderr, res.Images = k.collect(run, frame)
+	res.Duration = time.Since(start)
+
+	after, used := scan(s.dir)
+	res.Files = changed(s.snap, after)
+	s.snap = after
+	if reason == stopNone && got && used > lim.DiskQuota {
+		reason = stopDisk
+	}
+
+	lost := "The kernel was restarted: its variables and imports are lost; the files in /mnt/data are kept."
+	switch {
+	case reason == stopDisk:
+		if s.k != nil {
+			s.k.kill()
+			s.k = nil
+		}
+		res.Error = &CellError{Name: "DiskQuotaExceeded", Message: fmt.Sprintf(
+			"The work folder /mnt/data grew past its %s limit, so the cell was stopped. %s Delete files you no longer need.", formatBytes(lim.DiskQuota), lost)}
+	case reason == stopTimeout && killed:
+		res.Error = &CellError{Name: "TimeoutError", Message: fmt.Sprintf(
+			"The cell ran past its %s time limit and did not stop within %s of being interrupted. %s", lim.CellTimeout, lim.Grace, lost)}
+	case reason == stopTimeout:
+		tb := ""
+		if res.Error != nil {
+			tb = res.Error.Traceback
+		}
+		res.Error = &CellError{Name: "TimeoutError", Traceback: tb, Message: fmt.Sprintf(
+			"The cell ran past its %s time limit and was interrupted. The kernel's state is kept.", lim.CellTimeout)}
+	case reason == stopCancel && killed:
+		res.Error = &CellError{Name: "KeyboardInterrupt", Message: "The cell was cancelled and did not stop when interrupted. " + lost}
+	case reason == stopClose:
+		res.Error = &CellError{Name: "KeyboardInterrupt", Message: "The session was closed while the cell ran."}
+	case !got:
+		res.Error = &CellError{Name: "KernelCrash", Message: fmt.Sprintf(
+			"The Python kernel died while running the cell: %s. %s", exit, lost)}
+		if strings.Contains(exit, "memory") {
+			res.Error.Name = "MemoryError"
+		}
+	case res.Error != nil && res.Error.Name == "MemoryError":
+		// Python survives a failed allocation, but what the cell built is
+		// still in memory and half-made objects may be left: start afresh.
+		k.kill()
+		s.k = nil
+		res.Error.Message = fmt.Sprintf("The cell ran out of memory (the limit is %s). %s",
+			formatBytes(lim.Sandbox.Memory), lost)
+	}
+	res.Restarted = s.k == nil
+	if reason == stopCancel {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// describeExit says in words how the kernel process ended.
+func describeExit(e sandbox.Exit) string {
+	switch e.Signal {
+	case 0:
+		if e.Killed {
+			return "its sandbox was killed"
+		}
+		return fmt.Sprintf("it exited with status %d", e.Code)
+	case syscall.SIGSEGV:
+		return "it crashed with a segmentation fault"
+	case syscall.SIGBUS:
+		return "it crashed with a bus error"
+	case syscall.SIGABRT:
+		return "it aborted"
+	case syscall.SIGKILL:
+		return "it was killed (most likely it ran out of memory)"
+	case syscall.SIGXFSZ:
+		return "it wrote a file larger than the file size limit"
+	case syscall.SIGXCPU:
+		return "it used up its CPU time"
+	}
+	return fmt.Sprintf("it was killed by signal %d (%s)", int(e.Signal), e.Signal)
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
