@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"plotline/assets"
@@ -132,7 +133,7 @@ func startKernel(py *Python, workDir string, lim Limits) (*kernel, error) {
 		if len(errText) > 2000 {
 			errText = errText[len(errText)-2000:]
 		}
-		return nil, fmt.Errorf("the Python kernel did not start (%s): %s", exit, errText)
+		return nil, fmt.Errorf("it ended before it was ready (%s): %s", exit, strings.TrimSpace(errText))
 	}
 	if err := json.Unmarshal(first.raw, &k.ready); err != nil {
 		proc.Kill()

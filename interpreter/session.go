@@ -21,6 +21,8 @@ var (
 	ErrInvalidCell   = errors.New("the cell is not valid UTF-8 text")
 	ErrSessionClosed = errors.New("the session is closed")
 	ErrSessionEnded  = errors.New("the session ended (it reached its lifetime or idle limit); its files are kept, start a new session to go on")
+	// ErrKernelStart wraps the reason a kernel could not be started.
+	ErrKernelStart = errors.New("the Python kernel could not start")
 )
 
 // Stream names an output stream.
@@ -202,7 +204,7 @@ func (s *Session) ExecStream(ctx context.Context, code string, onOutput func(Str
 		k, err := startKernel(s.cfg.Python, s.dir, s.cfg.Limits)
 		if err != nil {
 			s.k = nil
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrKernelStart, err)
 		}
 		s.k = k
 	}

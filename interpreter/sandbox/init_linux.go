@@ -131,6 +131,11 @@ func setupRoot(cfg *initConfig) error {
 		return err
 	}
 
+	// A private, size-capped /tmp, first, so that a Python installed
+	// under the host's /tmp can still be shown on top of it.
+	if err := mountTmpfs("/tmp", cfg.Limits.TmpSize); err != nil {
+		return err
+	}
 	for _, p := range cfg.ReadOnly {
 		if err := exposeReadOnly(p); err != nil {
 			return err
@@ -145,10 +150,7 @@ func setupRoot(cfg *initConfig) error {
 		return fmt.Errorf("mount work folder: %w", err)
 	}
 
-	// A private, size-capped /tmp and /dev/shm.
-	if err := mountTmpfs("/tmp", cfg.Limits.TmpSize); err != nil {
-		return err
-	}
+	// A minimal /dev, with a size-capped /dev/shm.
 	if err := setupDev(cfg.Limits.TmpSize); err != nil {
 		return err
 	}

@@ -26,3 +26,12 @@ func (p *Process) Done() <-chan struct{} { return nil }
 
 // Wait waits for the sandbox's end.
 func (p *Process) Wait() Exit { return Exit{Killed: true} }
+
+// Status is what this machine offers the sandbox.
+type Status struct {
+	Err      error
+	Landlock int
+}
+
+// Check reports that the sandbox is not supported here.
+func Check() Status { return Status{Err: ErrUnsupported} }

@@ -1,0 +1,56 @@
+// Package cli implements plotline's command line: the subcommands that
+// main dispatches to. Each command takes its arguments and streams and
+// returns an exit status, so that tests can run it in-process.
+package cli
+
+import (
+	"fmt"
+	"io"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // the command ran and found a problem (doctor)
+	exitNoStart = 2 // bad usage or input, or the sandbox or Python could not start
+)
+
+// Streams are a command's standard streams.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+const usage = `Plotline: a local code interpreter for analysts.
+
+Usage:
+  plotline exec [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...
+      Run each CELL (a .py file, or - for standard input) in order, in one
+      sandboxed Python session. --file copies an input into /mnt/data.
+  plotline doctor
+      Show which Python Plotline uses and why, and whether the sandbox works.
+  plotline help
+      Show this help.
+
+The desktop window and the local Assistants API are coming in later releases.
+`
+
+// Main runs plotline with args (without the program name) and returns the
+// exit status.
+func Main(args []string, s Streams) int {
+	if len(args) == 0 {
+		fmt.Fprint(s.Out, usage)
+		return exitOK
+	}
+	switch args[0] {
+	case "exec":
+		return Exec(args[1:], s)
+	case "doctor":
+		return Doctor(args[1:], s)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(s.Out, usage)
+		return exitOK
+	}
+	fmt.Fprintf(s.Err, "plotline: unknown command %q\n\n%s", args[0], usage)
+	return exitNoStart
+}

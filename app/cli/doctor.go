@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"plotline/interpreter"
+	"plotline/interpreter/sandbox"
+)
+
+// Doctor explains which Python Plotline would use and why each other
+// candidate was rejected, and checks that the sandbox can start.
+func Doctor(args []string, s Streams) int {
+	if len(args) > 0 {
+		fmt.Fprintln(s.Err, "plotline doctor: takes no arguments")
+		return exitNoStart
+	}
+	status := exitOK
+	fmt.Fprintln(s.Out, "Python (PLOTLINE_PYTHON, then bundled, then PATH and standard locations):")
+	py, cands, err := interpreter.Discover(context.Background(), true)
+	for _, c := range cands {
+		mark := "  -"
+		if c.Rejected == "" {
+			mark = "  ✓"
+		}
+		fmt.Fprintf(s.Out, "%s %s (%s)", mark, c.Path, c.Source)
+		if c.Python != nil {
+			fmt.Fprintf(s.Out, " → Python %s at %s", c.Python.Version, c.Python.Executable)
+		}
+		fmt.Fprintln(s.Out)
+		if c.Rejected != "" {
+			fmt.Fprintf(s.Out, "      rejected: %s\n", c.Rejected)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(s.Out, "\n✗ %v\n", err)
+		status = exitFailed
+	} else {
+		var mods []string
+		for _, m := range interpreter.RequiredModules {
+			mods = append(mods, m+" "+py.Modules[m])
+		}
+		fmt.Fprintf(s.Out, "\nChosen: %s (Python %s; %s)\n", py.Executable, py.Version, strings.Join(mods, ", "))
+	}
+
+	fmt.Fprintln(s.Out, "\nSandbox:")
+	st := sandbox.Check()
+	switch {
+	case st.Err == nil:
+		fmt.Fprintln(s.Out, "  ✓ namespaces (user, mount, pid, network, ipc, uts), seccomp, rlimits")
+	case errors.Is(st.Err, sandbox.ErrUnsupported), errors.Is(st.Err, sandbox.ErrNamespaces):
+		fmt.Fprintf(s.Out, "  ✗ %v\n", st.Err)
+		status = exitFailed
+	default:
+		fmt.Fprintf(s.Out, "  ✗ the sandbox does not start: %v\n", st.Err)
+		status = exitFailed
+	}
+	if st.Landlock > 0 {
+		fmt.Fprintf(s.Out, "  ✓ Landlock ABI %d\n", st.Landlock)
+	} else {
+		fmt.Fprintln(s.Out, "  - Landlock is not available in this kernel (the namespaces still confine the code)")
+	}
+	return status
+}
