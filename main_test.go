@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"plotline/interpreter/sandbox"
+)
+
+// The test binary doubles as plotline: with PLOTLINE_TEST_MAIN set it runs
+// main, so these tests exercise the real entry point, re-exec included.
+func TestMain(m *testing.M) {
+	sandbox.MaybeRunInit()
+	if os.Getenv("PLOTLINE_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func plotline(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "PLOTLINE_TEST_MAIN=1")
+	return cmd
+}
+
+// processesWith returns the host pids whose command line contains arg.
+func processesWith(arg string) []string {
+	var pids []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d + "/cmdline")
+		if err == nil && bytes.Contains(b, []byte("\x00"+arg+"\x00")) {
+			pids = append(pids, filepath.Base(d))
+		}
+	}
+	return pids
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if cond() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return cond()
+}
+
+// kill -9 of plotline must take the whole sandbox with it, including a
+// daemon the cell started in a session of its own.
+func TestKillNineOfPlotlineLeavesNoProcess(t *testing.T) {
+	const mark = "765.4321"
+	cmd := plotline("exec", "-")
+	cmd.Stdin = strings.NewReader("import subprocess, time\n" +
+		"subprocess.Popen(['sleep', '" + mark + "'], start_new_session=True)\n" +
+		"time.sleep(120)\n")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if !waitFor(60*time.Second, func() bool { return len(processesWith(mark)) > 0 }) {
+		t.Fatal("the cell's daemon never started")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if !waitFor(10*time.Second, func() bool { return len(processesWith(mark)) == 0 }) {
+		t.Fatalf("processes outlived plotline: %v", processesWith(mark))
+	}
+}
+
+// Without user namespaces, plotline refuses to run code and says why.
+func TestFailsClosedWithoutNamespaces(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare (util-linux) is not installed")
+	}
+	// Inside a user namespace of its own, the test may forbid further
+	// user namespaces, as a hardened system would.
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "sh", "-c",
+		`echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" exec -`, os.Args[0])
+	cmd.Env = append(os.Environ(), "PLOTLINE_TEST_MAIN=1")
+	cmd.Stdin = strings.NewReader("print('RAN UNSANDBOXED')\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := -1
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	if code != 2 {
+		t.Fatalf("exit %d (%v), want 2; stderr %q", code, err, stderr.String())
+	}
+	if strings.Contains(stdout.String(), "RAN") {
+		t.Fatal("the cell ran without its sandbox")
+	}
+	if !strings.Contains(stderr.String(), "cannot create the sandbox's Linux namespaces") {
+		t.Fatalf("stderr does not explain: %q", stderr.String())
+	}
+}
+
+func TestHelpWithoutArguments(t *testing.T) {
+	out, err := plotline().Output()
+	if err != nil || !strings.Contains(string(out), "plotline exec") || !strings.Contains(string(out), "plotline doctor") {
+		t.Fatalf("%v: %s", err, out)
+	}
+}
