@@ -47,11 +47,11 @@ type frameOrErr struct {
 
 // resultFrame is one message from the kernel.
 type resultFrame struct {
-	Type   string      `json:"type"`
-	ID     string      `json:"id"`
-	Value  *string     `json:"value"`
-	Error  *CellError  `json:"error"`
-	Images []string    `json:"images"`
+	Type   string     `json:"type"`
+	ID     string     `json:"id"`
+	Value  *string    `json:"value"`
+	Error  *CellError `json:"error"`
+	Images []string   `json:"images"`
 	raw    json.RawMessage
 }
 

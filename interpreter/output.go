@@ -31,9 +31,15 @@ func (c *cappedBuffer) Write(p []byte) {
 func (c *cappedBuffer) String() string {
 	b := c.buf
 	if c.dropped > 0 {
-		// Do not end on half a character.
-		for i := 0; i < utf8.UTFMax && len(b) > 0 && !utf8.Valid(b); i++ {
-			b = b[:len(b)-1]
+		// Do not end on half a character. Look at the tail only: invalid
+		// bytes earlier on (binary output) must not make it cut good text.
+		for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
+			if utf8.RuneStart(b[len(b)-i]) {
+				if !utf8.FullRune(b[len(b)-i:]) {
+					b = b[:len(b)-i]
+				}
+				break
+			}
 		}
 	}
 	s := strings.ToValidUTF8(string(b), "\uFFFD")

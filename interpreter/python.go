@@ -22,7 +22,10 @@ var RequiredModules = []string{"numpy", "pandas", "matplotlib"}
 type Python struct {
 	// Path is where it was found (it may be a link or a version manager's shim).
 	Path string `json:"path"`
-	// Executable is the real interpreter the sandbox runs.
+	// Executable is the interpreter the sandbox runs: the probe's
+	// sys.executable, with links not resolved, because a virtual
+	// environment's python is a link to its base interpreter and is only
+	// in the environment (its packages) when run through that link.
 	Executable string `json:"executable"`
 	// Version is the interpreter's version, such as "3.11.2".
 	Version string `json:"version"`
@@ -31,6 +34,10 @@ type Python struct {
 	// Roots are the folders outside the system folders that the
 	// interpreter needs to see: its prefixes and module paths.
 	Roots []string `json:"roots"`
+
+	// identity tells installations apart: the resolved interpreter and
+	// its prefix, which differs between a virtual environment and its base.
+	identity string
 }
 
 // Candidate is one Python that discovery looked at.
@@ -73,7 +80,8 @@ for m in sys.argv[2:]:
         mods[m] = None
         mods["!" + m] = "%s: %s" % (type(e).__name__, e)
 paths = [p for p in sys.path if p and os.path.isdir(p)]
-print(json.dumps({"executable": os.path.realpath(sys.executable), "version": sys.version.split()[0],
+exe = os.path.abspath(sys.executable)
+print(json.dumps({"executable": exe, "real": os.path.realpath(exe), "version": sys.version.split()[0],
     "prefixes": [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix], "paths": paths,
     "modules": mods}))
 `
@@ -137,11 +145,11 @@ func Discover(ctx context.Context, deep bool) (*Python, []Candidate, error) {
 				break
 			}
 			c.Python = py
-			if other, ok := seenExe[py.Executable]; ok {
+			if other, ok := seenExe[py.identity]; ok {
 				c.Rejected = fmt.Sprintf("the same interpreter as %s", other)
 				break
 			}
-			seenExe[py.Executable] = c.Path
+			seenExe[py.identity] = c.Path
 			if missing := py.missing(); len(missing) > 0 {
 				c.Rejected = "missing " + strings.Join(missing, ", ")
 				break
@@ -192,22 +200,27 @@ func probe(ctx context.Context, path string, deep bool) (*Python, error) {
 		return nil, fmt.Errorf("does not run: %s", msg)
 	}
 	var r struct {
-		Executable string            `json:"executable"`
-		Version    string            `json:"version"`
-		Prefixes   []string          `json:"prefixes"`
-		Paths      []string          `json:"paths"`
+		Executable string             `json:"executable"`
+		Real       string             `json:"real"`
+		Version    string             `json:"version"`
+		Prefixes   []string           `json:"prefixes"`
+		Paths      []string           `json:"paths"`
 		Modules    map[string]*string `json:"modules"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		return nil, fmt.Errorf("is not a Python 3 the probe understands: %v", err)
 	}
-	py := &Python{Path: path, Executable: r.Executable, Version: r.Version, Modules: map[string]string{}}
+	if len(r.Prefixes) == 0 {
+		return nil, errors.New("is not a Python 3 the probe understands: no prefix")
+	}
+	py := &Python{Path: path, Executable: r.Executable, Version: r.Version, Modules: map[string]string{},
+		identity: r.Real + "\x00" + r.Prefixes[0]}
 	for name, v := range r.Modules {
 		if v != nil && !strings.HasPrefix(name, "!") {
 			py.Modules[name] = *v
 		}
 	}
-	py.Roots = roots(append(append(r.Prefixes, filepath.Dir(r.Executable)), r.Paths...))
+	py.Roots = roots(append(append(r.Prefixes, filepath.Dir(r.Executable), filepath.Dir(r.Real)), r.Paths...))
 	return py, nil
 }
 
@@ -219,6 +232,9 @@ var systemFolders = []string{"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"
 // itself.
 func roots(paths []string) []string {
 	home, _ := os.UserHomeDir()
+	if home != "" {
+		home = filepath.Clean(home) // HOME=/home/ana/ must still match /home/ana
+	}
 	var out []string
 	under := func(p, dir string) bool {
 		return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")

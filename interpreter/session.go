@@ -8,11 +8,8 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
-
-	"plotline/interpreter/sandbox"
 )
 
 // Errors of Exec that are not a cell's own result.
@@ -81,11 +78,14 @@ type Session struct {
 	onEnd  func()
 	mu     sync.Mutex // held while a cell runs
 	k      *kernel
-	snap   map[string]fileStamp
+	snap   map[string]fileStamp // the work folder as the last cell left it
+	usage  int64                // and the bytes it held then
+	last   time.Time            // when the last cell ended
 	state  sessionState
 	idle   *time.Timer
 	life   *time.Timer
-	closed chan struct{}
+	closed chan struct{} // closed by Close, to stop a running cell
+	once   sync.Once
 }
 
 type sessionState int
@@ -98,8 +98,9 @@ const (
 
 func newSession(cfg Config, dir string, k *kernel) *Session {
 	s := &Session{dir: dir, cfg: cfg, k: k, closed: make(chan struct{})}
-	s.snap, _ = scan(dir)
-	s.idle = time.AfterFunc(cfg.IdleTimeout, s.end)
+	s.snap, s.usage = scan(dir)
+	s.last = time.Now()
+	s.idle = time.AfterFunc(cfg.IdleTimeout, s.endIfIdle)
 	s.life = time.AfterFunc(cfg.MaxLifetime, s.end)
 	return s
 }
@@ -107,11 +108,26 @@ func newSession(cfg Config, dir string, k *kernel) *Session {
 // Dir is the host folder shown to the code as /mnt/data.
 func (s *Session) Dir() string { return s.dir }
 
-// end stops the kernel when the session reaches a lifetime limit. A
-// running cell finishes first.
+// endIfIdle ends the session unless a cell ran while the idle timer fired.
+func (s *Session) endIfIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if left := s.cfg.IdleTimeout - time.Since(s.last); left > 0 {
+		s.idle.Reset(left)
+		return
+	}
+	s.endLocked()
+}
+
+// end stops the kernel when the session reaches its lifetime. A running
+// cell finishes first.
 func (s *Session) end() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.endLocked()
+}
+
+func (s *Session) endLocked() {
 	if s.state != sessionOpen {
 		return
 	}
@@ -122,11 +138,7 @@ func (s *Session) end() {
 // Close ends the session and its kernel at once, interrupting a running
 // cell. The work folder is left as it is.
 func (s *Session) Close() error {
-	select {
-	case <-s.closed:
-	default:
-		close(s.closed) // wakes a running Exec, which kills its kernel
-	}
+	s.once.Do(func() { close(s.closed) }) // wakes a running Exec, which kills its kernel
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.state = sessionClosed
@@ -155,7 +167,7 @@ func (s *Session) AddFile(name string, r io.Reader) (string, error) {
 	defer s.mu.Unlock()
 	used, err := addFile(s.dir, name, r)
 	if err == nil {
-		s.snap, _ = scan(s.dir) // an input is not something a cell made
+		s.snap, s.usage = scan(s.dir) // an input is not something a cell made
 	}
 	return used, err
 }
@@ -195,7 +207,10 @@ func (s *Session) ExecStream(ctx context.Context, code string, onOutput func(Str
 		return nil, ErrSessionClosed
 	}
 	s.idle.Stop()
-	defer s.idle.Reset(s.cfg.IdleTimeout)
+	defer func() {
+		s.last = time.Now()
+		s.idle.Reset(s.cfg.IdleTimeout)
+	}()
 
 	if s.k == nil || !s.k.alive() {
 		if s.k != nil {
@@ -237,7 +252,7 @@ func (s *Session) run(ctx context.Context, code string, onOutput func(int, []byt
 	}
 	timer := time.NewTimer(lim.CellTimeout)
 	defer timer.Stop()
-	quota := time.NewTicker(250 * time.Millisecond)
+	quota := time.NewTicker(100 * time.Millisecond)
 	defer quota.Stop()
 	ctxDone := ctx.Done()
 
@@ -283,7 +298,7 @@ wait:
 			reason, killed = stopClose, true
 			break wait
 		case <-quota.C:
-			if _, used := scan(s.dir); used > lim.DiskQuota {
+			if _, used := scan(s.dir); s.overQuota(used) {
 				reason, killed = stopDisk, true
 				break wait
 			}
@@ -308,10 +323,11 @@ wait:
 
 	after, used := scan(s.dir)
 	res.Files = changed(s.snap, after)
-	s.snap = after
-	if reason == stopNone && got && used > lim.DiskQuota {
+	stripSetID(s.dir, after, res.Files)
+	if reason == stopNone && got && s.overQuota(used) {
 		reason = stopDisk
 	}
+	s.snap, s.usage = after, used
 
 	lost := "The kernel was restarted: its variables and imports are lost; the files in /mnt/data are kept."
 	switch {
@@ -357,28 +373,11 @@ wait:
 	return res, nil
 }
 
-// describeExit says in words how the kernel process ended.
-func describeExit(e sandbox.Exit) string {
-	switch e.Signal {
-	case 0:
-		if e.Killed {
-			return "its sandbox was killed"
-		}
-		return fmt.Sprintf("it exited with status %d", e.Code)
-	case syscall.SIGSEGV:
-		return "it crashed with a segmentation fault"
-	case syscall.SIGBUS:
-		return "it crashed with a bus error"
-	case syscall.SIGABRT:
-		return "it aborted"
-	case syscall.SIGKILL:
-		return "it was killed (most likely it ran out of memory)"
-	case syscall.SIGXFSZ:
-		return "it wrote a file larger than the file size limit"
-	case syscall.SIGXCPU:
-		return "it used up its CPU time"
-	}
-	return fmt.Sprintf("it was killed by signal %d (%s)", int(e.Signal), e.Signal)
+// overQuota tells whether a cell that left the work folder at used bytes
+// broke the quota. A folder already over it (after a large upload, say) is
+// not held against a cell that did not make it grow.
+func (s *Session) overQuota(used int64) bool {
+	return used > s.cfg.Limits.DiskQuota && used > s.usage
 }
 
 func formatBytes(n int64) string {

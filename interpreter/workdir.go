@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 )
 
@@ -68,7 +67,7 @@ func addFile(dir, name string, r io.Reader) (string, error) {
 		if len(cand) > 255 {
 			return "", fmt.Errorf("%w %q: no free variant of the name", ErrBadName, name)
 		}
-		f, err := root.OpenFile(cand, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+		f, err := root.OpenFile(cand, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o644)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -100,12 +99,20 @@ func openRegular(dir, rel string) (*os.File, error) {
 		return nil, err
 	}
 	defer root.Close()
-	f, err := root.OpenFile(filepath.FromSlash(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := root.OpenFile(filepath.FromSlash(rel), os.O_RDONLY|oNoFollow|oNonblock, 0)
 	if err != nil {
 		return nil, err
 	}
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", rel)
+	}
+	// os.Root adds O_NOFOLLOW itself and then follows a final link that
+	// stays inside dir, so the flag above does not refuse links. Refuse
+	// them here: what was opened must be what sits at rel, not a link.
+	li, err := root.Lstat(filepath.FromSlash(rel))
+	if err != nil || !os.SameFile(fi, li) {
 		f.Close()
 		return nil, fmt.Errorf("%s is not a regular file", rel)
 	}
@@ -117,6 +124,7 @@ type fileStamp struct {
 	size  int64
 	mtime int64
 	ino   uint64
+	mode  fs.FileMode
 }
 
 // scan walks dir without following links. It returns the regular files
@@ -132,16 +140,37 @@ func scan(dir string) (map[string]fileStamp, int64) {
 		if err != nil {
 			return nil
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			usage += st.Blocks * 512
-			if fi.Mode().IsRegular() && p != dir {
-				rel, _ := filepath.Rel(dir, p)
-				files[filepath.ToSlash(rel)] = fileStamp{size: fi.Size(), mtime: fi.ModTime().UnixNano(), ino: st.Ino}
-			}
+		used, ino := diskUsage(fi)
+		usage += used
+		if fi.Mode().IsRegular() && p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			files[filepath.ToSlash(rel)] = fileStamp{size: fi.Size(), mtime: fi.ModTime().UnixNano(), ino: ino, mode: fi.Mode()}
 		}
 		return nil
 	})
 	return files, usage
+}
+
+// stripSetID clears the setuid and setgid bits of the named files. A
+// cell cannot use them inside the sandbox (/mnt/data is mounted nosuid),
+// but on the host the file belongs to the user, or to root when Plotline
+// runs as root, and must not become a set-id program there.
+func stripSetID(dir string, files map[string]fileStamp, names []string) {
+	var root *os.Root
+	for _, name := range names {
+		st := files[name]
+		if st.mode&(fs.ModeSetuid|fs.ModeSetgid) == 0 {
+			continue
+		}
+		if root == nil {
+			var err error
+			if root, err = os.OpenRoot(dir); err != nil {
+				return
+			}
+			defer root.Close()
+		}
+		root.Chmod(filepath.FromSlash(name), st.mode.Perm())
+	}
 }
 
 // changed lists the files in after that are new or differ from before.

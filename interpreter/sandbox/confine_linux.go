@@ -15,13 +15,20 @@ import (
 // of uid 0 switched off, no_new_privs, Landlock and the seccomp filter.
 // Each is applied to all of init's threads, since Go may fork the program
 // from any of them.
+//
+// The address-space limit is the exception: it is set on the program
+// alone, by limitMemory. Init is a Go program linked with the C library,
+// and its runtime reserves well over a gigabyte of address space that it
+// never touches (heap index, page summaries, per-thread malloc arenas).
+// Under a limit much below 2 GiB init itself died on its next thread or
+// span, taking the sandbox with it, although the Python kernel fits in
+// about 500 MiB.
 func confine(cfg *initConfig) error {
 	l := cfg.Limits
 	for _, r := range []struct {
 		res int
 		v   int64
 	}{
-		{unix.RLIMIT_AS, l.Memory},
 		{unix.RLIMIT_NPROC, l.Processes},
 		{unix.RLIMIT_FSIZE, l.FileSize},
 		{unix.RLIMIT_NOFILE, l.OpenFiles},
@@ -45,6 +52,19 @@ func confine(cfg *initConfig) error {
 	}
 	if err := loadSeccomp(); err != nil {
 		return fmt.Errorf("seccomp: %w", err)
+	}
+	return nil
+}
+
+// limitMemory caps the program's address space (RLIMIT_AS, soft and hard,
+// so that it cannot be raised again). Init calls it on the program it has
+// just started, before it reports ready: the host sends no untrusted code
+// before that, and what the program starts later inherits the limit. A
+// program that has already ended (ESRCH) needs no limit.
+func limitMemory(pid int, bytes int64) error {
+	lim := &unix.Rlimit{Cur: uint64(bytes), Max: uint64(bytes)}
+	if err := unix.Prlimit(pid, unix.RLIMIT_AS, lim, nil); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("limit the program's memory: %w", err)
 	}
 	return nil
 }
@@ -77,13 +97,20 @@ func dropCapabilities() error {
 }
 
 // restrictLandlock limits file access to the sandbox's own root, denies
-// every TCP bind and connect, and scopes signals and abstract unix sockets
-// to the sandbox. The namespaces already hide the host; Landlock is the
-// second wall, applied as far as the running kernel supports it.
+// every TCP bind and connect, and scopes abstract unix sockets to the
+// sandbox. The namespaces already hide the host; Landlock is the second
+// wall, applied as far as the running kernel supports it.
 //
 // go-landlock is the Landlock project's own Go binding: it negotiates the
 // ABI version (best effort down to what the kernel has) and applies the
 // ruleset to every thread through psx, which raw syscalls would not.
+//
+// Landlock's signal scope is left out. Before Landlock ABI 8, go-landlock
+// restricts each of init's threads on its own, so each gets a domain of
+// its own; the program inherits the domain of the thread that forked it,
+// and the scope then refused the signals that init forwards to it from
+// its other threads: the host's SIGINT never interrupted a cell. The pid
+// namespace already puts every process outside the sandbox out of reach.
 func restrictLandlock(cfg *initConfig) error {
 	roDirs := []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc"}
 	var roFiles []string
@@ -94,7 +121,9 @@ func restrictLandlock(cfg *initConfig) error {
 			roFiles = append(roFiles, p)
 		}
 	}
-	return landlock.V7.BestEffort().Restrict(
+	ll := landlock.V7
+	ll.Scoped &^= landlock.ScopedSet(llsys.ScopeSignal)
+	return ll.BestEffort().Restrict(
 		landlock.RODirs(roDirs...).IgnoreIfMissing(),
 		landlock.ROFiles(roFiles...),
 		landlock.RWDirs(WorkDir, "/tmp", "/dev/shm").WithRefer(),

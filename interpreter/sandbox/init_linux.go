@@ -53,11 +53,21 @@ func runInit() {
 	}
 	report(initStatus{Ready: true})
 
+	// SIGINT and SIGTERM are the host's, for the program. The other
+	// signals that would end a Go program (some with a goroutine dump on
+	// the program's stderr) are caught and dropped: the program can send
+	// them to init, its parent, and the pid namespace only shields its
+	// init from the signals it has no handler for, while the Go runtime
+	// has one for every signal.
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM,
+		syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGABRT,
+		syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV, syscall.SIGSTKFLT, syscall.SIGSYS)
 	go func() {
 		for s := range sigs {
-			cmd.Process.Signal(s)
+			if s == syscall.SIGINT || s == syscall.SIGTERM {
+				cmd.Process.Signal(s)
+			}
 		}
 	}()
 
@@ -104,6 +114,11 @@ func startProgram(cfg *initConfig) (*exec.Cmd, error) {
 	}
 	for _, f := range cmd.ExtraFiles {
 		f.Close()
+	}
+	if err := limitMemory(cmd.Process.Pid, cfg.Limits.Memory); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, err
 	}
 	return cmd, nil
 }
@@ -163,6 +178,10 @@ func setupRoot(cfg *initConfig) error {
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount /proc: %w", err)
 	}
+	capPids(cfg.Limits.Processes)
+	if err := protectProc(); err != nil {
+		return err
+	}
 
 	if err := writeEtc(); err != nil {
 		return err
@@ -181,6 +200,65 @@ func setupRoot(cfg *initConfig) error {
 		return fmt.Errorf("set hostname: %w", err)
 	}
 	return os.Chdir(WorkDir)
+}
+
+// pidMaxFloor is the lowest pid_max the kernel accepts (RESERVED_PIDS + 1).
+const pidMaxFloor = 301
+
+// capPids caps the number of tasks in the sandbox's pid namespace at about
+// max(processes, 300), by giving the namespace its own pid_max.
+//
+// RLIMIT_NPROC, set in confine, is the real limit, but the kernel does not
+// enforce it for processes whose real uid is the host's root: when
+// Plotline runs as root (in a container, say), the sandbox's uid 0 is the
+// host's uid 0 and a fork bomb would go unchecked. The pid namespace's own
+// ceiling does not care who runs it.
+//
+// pid_max belongs to the pid namespace only from Linux 6.14. Before that it
+// is the host's global setting, which init, as the host's root, could
+// actually change: so it is written only on kernels known to scope it.
+func capPids(processes int64) {
+	if !kernelAtLeast(6, 14) {
+		return
+	}
+	n := max(processes+1, pidMaxFloor)
+	os.WriteFile("/proc/sys/kernel/pid_max", []byte(fmt.Sprintf("%d\n", n)), 0)
+}
+
+// kernelAtLeast reports whether the running kernel's version is at least
+// major.minor. An unreadable version counts as older.
+func kernelAtLeast(major, minor int) bool {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return false
+	}
+	var ma, mi int
+	if n, _ := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi); n != 2 {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
+}
+
+// protectProc makes the parts of /proc that reach beyond the sandbox's
+// namespaces read-only, as bubblewrap does: the sysctls, the SysRq
+// trigger, IRQ and bus settings.
+//
+// Without this, Landlock was the only wall in front of them, and Landlock
+// is applied best effort. When Plotline runs as the host's root, the
+// program's uid 0 is the host's uid 0, to which the kernel grants write
+// access to the global sysctls by file mode alone; on a kernel without
+// Landlock, a cell could then set kernel.core_pattern or kernel.modprobe to
+// a program in /mnt/data and have the host run it as root.
+func protectProc() error {
+	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"} {
+		if _, err := os.Lstat(p); err != nil {
+			continue // not in this kernel's /proc
+		}
+		if err := bindMount(p, p, true); err != nil {
+			return fmt.Errorf("make %s read-only: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // exposeReadOnly makes host path p visible read-only at p: a symbolic link

@@ -1,0 +1,5 @@
+package interpreter
+
+import "syscall"
+
+func describeUnixSignal(sig syscall.Signal) string { return "" }
