@@ -17,8 +17,8 @@ END {
 	print ""
 	print "| measurement | median | vs. reference |"
 	print "|---|---|---|"
-	printf "| warm `Exec` round trip of `1 + 1` | %.2f ms | %.3f× a fresh `python3 -c` |\n", med["ExecWarm"], med["ExecWarm"] / ref1
-	printf "| new session to first result, pool warm | %.2f ms | %.3f× a fresh `python3 -c` |\n", med["NewSessionPooled"], med["NewSessionPooled"] / ref1
+	printf "| warm `Exec` round trip of `1 + 1` | %.3f ms | %.4f× a fresh `python3 -c` |\n", med["ExecWarm"], med["ExecWarm"] / ref1
+	printf "| new session to first result, pool warm | %.3f ms | %.3f× a fresh `python3 -c` |\n", med["NewSessionPooled"], med["NewSessionPooled"] / ref1
 	printf "| new session to first result, cold | %.0f ms | %.2f× `python3 -c \"import numpy, pandas, matplotlib.pyplot\"` |\n", med["NewSessionCold"], med["NewSessionCold"] / ref2
 	printf "| reference: fresh `python3 -c \"1 + 1\"` | %.2f ms | 1 |\n", ref1
 	printf "| reference: fresh `python3 -c` with the imports | %.0f ms | 1 |\n", ref2
