@@ -665,6 +665,41 @@ func TestDiskQuotaStopsCell(t *testing.T) {
 	}
 }
 
+// A folder already over its quota (a large upload, say) is not held
+// against cells that do not make it grow; one that grows it is stopped.
+func TestDiskQuotaAfterLargeUpload(t *testing.T) {
+	t.Parallel()
+	s := newTestSession(t, func(c *Config) { c.Limits.DiskQuota = 1 << 20 })
+	if _, err := s.AddFile("upload.bin", bytes.NewReader(make([]byte, 2<<20))); err != nil {
+		t.Fatal(err)
+	}
+	r := mustOK(t, s, "import os\nos.path.getsize('upload.bin')")
+	if value(r) != "2097152" || r.Restarted {
+		t.Fatalf("reading the upload: %s, restarted %v", value(r), r.Restarted)
+	}
+	r = mustExec(t, s, "open('more.bin', 'wb').write(b'x' * 100_000)")
+	if r.Error == nil || r.Error.Name != "DiskQuotaExceeded" {
+		t.Fatalf("growing an over-quota folder: error = %+v", r.Error)
+	}
+}
+
+// A set-id bit a cell puts on a file never reaches the host.
+func TestSetIDBitsAreStripped(t *testing.T) {
+	t.Parallel()
+	s := newTestSession(t, nil)
+	r := mustOK(t, s, "import os\nopen('tool', 'w').write('#!/bin/sh')\nos.chmod('tool', 0o6755)\noct(os.stat('tool').st_mode & 0o7777)")
+	if value(r) != "'0o6755'" {
+		t.Fatalf("inside, mode = %s", value(r))
+	}
+	fi, err := os.Stat(filepath.Join(s.Dir(), "tool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("on the host, mode = %v", fi.Mode())
+	}
+}
+
 func TestCancelLeavesNoProcess(t *testing.T) {
 	t.Parallel()
 	s := newTestSession(t, nil)
