@@ -4,7 +4,6 @@ package interpreter
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -101,48 +100,19 @@ func escPyStr(s string) string { return strconv.Quote(s) }
 
 // escProcs lists host pids whose command line contains needle.
 func escProcs(needle string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && bytes.Contains(b, []byte(needle)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return hostPids(func(pid string) bool {
+		b, err := os.ReadFile("/proc/" + pid + "/cmdline")
+		return err == nil && bytes.Contains(b, []byte(needle))
+	})
 }
 
 // escProcsInPidNS lists host pids whose pid namespace link is ns (as
 // readlink of /proc/PID/ns/pid gives it, "pid:[…]").
 func escProcsInPidNS(ns string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if l, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && l == ns {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// escPoll polls cond for up to timeout.
-func escPoll(timeout time.Duration, cond func() bool) bool {
-	for end := time.Now().Add(timeout); ; time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-		if time.Now().After(end) {
-			return false
-		}
-	}
+	return hostPids(func(pid string) bool {
+		l, err := os.Readlink("/proc/" + pid + "/ns/pid")
+		return err == nil && l == ns
+	})
 }
 
 // escNeedAMD64 skips cells that use x86_64 syscall numbers elsewhere.
@@ -831,7 +801,7 @@ print(6 * 7)
 		}
 	}
 	s.Close()
-	if !escPoll(5*time.Second, func() bool { return len(escProcsInPidNS(ns)) == 0 }) {
+	if !eventually(5*time.Second, func() bool { return len(escProcsInPidNS(ns)) == 0 }) {
 		t.Fatalf("processes of the closed session survive: %v", escProcsInPidNS(ns))
 	}
 }
@@ -955,21 +925,8 @@ print(os.path.getsize("big.bin"))
 // test process. The host must be untouched and the session usable.
 func TestEscapeSignalParent(t *testing.T) {
 	escNeedAMD64(t)
-	m, err := NewManager(Config{Python: testPython, Root: t.TempDir(), PoolSize: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	s, err := m.NewSession(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := m.NewSession(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	m := newTestManager(t, nil)
+	s, other := newSessionOf(t, m), newSessionOf(t, m)
 	escRun(t, other, "x = 'other session'")
 
 	out := escRun(t, s, escPrelude+fmt.Sprintf(`
@@ -1097,11 +1054,11 @@ print(sum(1 for d in os.listdir("/proc") if d.isdigit() and
 	if out != "2\n" {
 		t.Fatalf("the daemons did not start: %q", out)
 	}
-	if !escPoll(2*time.Second, func() bool { return len(escProcs(needle)) == 2 }) {
+	if !eventually(2*time.Second, func() bool { return len(escProcs(needle)) == 2 }) {
 		t.Fatalf("the host does not see the 2 daemons before the session ends: %v", escProcs(needle))
 	}
 	s.Close()
-	if !escPoll(5*time.Second, func() bool { return len(escProcs(needle)) == 0 }) {
+	if !eventually(5*time.Second, func() bool { return len(escProcs(needle)) == 0 }) {
 		t.Fatalf("daemons survive the closed session: %v", escProcs(needle))
 	}
 }
@@ -1111,21 +1068,8 @@ print(sum(1 for d in os.listdir("/proc") if d.isdigit() and
 // processes.
 func TestEscapeOtherSession(t *testing.T) {
 	tok := escToken(t)
-	m, err := NewManager(Config{Python: testPython, Root: t.TempDir(), PoolSize: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	a, err := m.NewSession(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := m.NewSession(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	m := newTestManager(t, nil)
+	a, b := newSessionOf(t, m), newSessionOf(t, m)
 
 	secret := "secret-" + tok
 	out := escRun(t, a, fmt.Sprintf(`
