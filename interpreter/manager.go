@@ -155,6 +155,36 @@ func (m *Manager) NewSession(ctx context.Context) (*Session, error) {
 	return newSession(m.cfg, dir, nil), nil
 }
 
+// SessionAt starts a session whose work folder is dir, which must be inside
+// the manager's root. A dir that does not exist yet becomes a pooled
+// kernel's folder, renamed into place (the sandbox's bind mount follows the
+// folder), so that the first cell does not wait for Python; an existing one
+// (say, a conversation's folder from an earlier run of the app) is opened
+// with a new kernel.
+func (m *Manager) SessionAt(ctx context.Context, dir string) (*Session, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return m.OpenSession(dir)
+	}
+	if p := m.take(); p != nil {
+		select {
+		case m.refill <- struct{}{}:
+		default:
+		}
+		if err := os.Rename(p.dir, dir); err == nil {
+			return newSession(m.cfg, dir, p.k), nil
+		}
+		p.k.kill()
+		os.RemoveAll(p.dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("interpreter: work folder: %w", err)
+	}
+	return m.OpenSession(dir)
+}
+
 // OpenSession starts a session on an existing work folder, such as one
 // whose earlier session ended. Its kernel starts with the first cell.
 func (m *Manager) OpenSession(dir string) (*Session, error) {

@@ -27,12 +27,20 @@ Usage:
   plotline exec [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...
       Run each CELL (a .py file, or - for standard input) in order, in one
       sandboxed Python session. --file copies an input into /mnt/data.
+  plotline ask [--file PATH]... [--thread ID] [--instructions TEXT] [--model NAME]
+               [--tool-choice X] [--out DIR] [--json] PROMPT
+      Ask the data-analyst assistant a question about your files. The model
+      writes Python; Plotline runs it in the sandbox and streams the answer.
+      Configure the model with OPENAI_API_KEY (and OPENAI_BASE_URL for a
+      compatible server such as Ollama), or AZURE_OPENAI_API_KEY,
+      AZURE_OPENAI_ENDPOINT and OPENAI_API_VERSION; PLOTLINE_MODEL names the
+      model (the deployment, on Azure).
   plotline doctor
       Show which Python Plotline uses and why, and whether the sandbox works.
   plotline help
       Show this help.
 
-The desktop window and the local Assistants API are coming in later releases.
+The desktop window and the local Assistants API (plotline serve) come next.
 `
 
 // Main runs plotline with args (without the program name) and returns the
@@ -45,6 +53,8 @@ func Main(args []string, s Streams) int {
 	switch args[0] {
 	case "exec":
 		return Exec(args[1:], s)
+	case "ask":
+		return Ask(args[1:], s)
 	case "doctor":
 		return Doctor(args[1:], s)
 	case "help", "-h", "-help", "--help":

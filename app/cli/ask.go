@@ -1,0 +1,358 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"plotline/app"
+)
+
+// askJSON is the one object `plotline ask --json` prints.
+type askJSON struct {
+	ThreadID string        `json:"thread_id"`
+	Run      *app.Run      `json:"run"`
+	Messages []app.Message `json:"messages"`
+	Steps    []app.RunStep `json:"steps"`
+	Files    []savedFile   `json:"files"`
+}
+
+type savedFile struct {
+	ID       string `json:"id"`
+	Filename string `json:"filename"`
+	Path     string `json:"path"`
+}
+
+// defaultAssistantKey marks the assistant `ask` uses, so that it is made
+// once per data folder.
+const defaultAssistantKey = "plotline_default"
+
+const defaultInstructions = "You are a careful data analyst. Answer the user's questions about their data by " +
+	"running Python. Look at the data before you analyse it, check your results, and explain what you found in " +
+	"plain words. When you make a chart, give it a title and labelled axes."
+
+// Ask implements `plotline ask`.
+func Ask(args []string, s Streams) int {
+	fs := flag.NewFlagSet("plotline ask", flag.ContinueOnError)
+	fs.SetOutput(s.Err)
+	var files stringList
+	fs.Var(&files, "file", "attach `PATH` to the question; the code finds it in /mnt/data (repeatable)")
+	var (
+		threadID     = fs.String("thread", "", "continue thread `ID` instead of starting a new one")
+		instructions = fs.String("instructions", "", "instructions for this run, instead of the assistant's")
+		modelName    = fs.String("model", "", "the model (on Azure, the deployment) for this run")
+		toolChoice   = fs.String("tool-choice", "", "auto, none, required, code_interpreter or function:NAME")
+		out          = fs.String("out", "plotline-out", "save the files and charts the answer made into `DIR`")
+		asJSON       = fs.Bool("json", false, "print one JSON object with the thread, run, messages, steps and files, and nothing else")
+		data         = fs.String("data", "", "Plotline's data folder (default $PLOTLINE_DATA, else plotline in the user config folder)")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(s.Err, "Usage: plotline ask [--file PATH]... [--thread ID] [--instructions TEXT] [--model NAME] [--tool-choice X] [--out DIR] [--json] PROMPT")
+		fs.PrintDefaults()
+	}
+	var words []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return exitNoStart
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		words = append(words, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(s.Err, "plotline ask: "+format+"\n", a...)
+		return code
+	}
+	prompt := strings.TrimSpace(strings.Join(words, " "))
+	if prompt == "" {
+		fs.Usage()
+		return exitNoStart
+	}
+	choice, err := parseToolChoiceFlag(*toolChoice)
+	if err != nil {
+		return fail(exitNoStart, "%v", err)
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil {
+			return fail(exitNoStart, "--file %s: %v", f, errors.Unwrap(err))
+		} else if !fi.Mode().IsRegular() {
+			return fail(exitNoStart, "--file %s: is not a regular file", f)
+		}
+	}
+	dir, err := dataDir(*data)
+	if err != nil {
+		return fail(exitNoStart, "%v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sys, err := openSystem(context.Background(), dir, 0)
+	if err != nil {
+		return fail(exitNoStart, "%v", err)
+	}
+	defer sys.Close()
+	eng := sys.Engine
+	bg := context.Background()
+
+	asst, err := defaultAssistant(bg, eng)
+	if err != nil {
+		return fail(exitNoStart, "%v", err)
+	}
+	var atts []app.Attachment
+	for _, f := range files {
+		id, err := upload(bg, eng, f)
+		if err != nil {
+			return fail(exitNoStart, "--file %s: %v", f, err)
+		}
+		atts = append(atts, app.Attachment{FileID: id, Tools: []app.Tool{{Type: app.ToolCodeInterpreter}}})
+	}
+	msg := app.MessageParams{Role: "user", Content: mustRaw(prompt), Attachments: atts}
+	if *threadID == "" {
+		t, err := eng.CreateThread(bg, app.ThreadParams{Messages: []app.MessageParams{msg},
+			Metadata: &app.Metadata{"title": title(prompt)}})
+		if err != nil {
+			return fail(exitNoStart, "%v", err)
+		}
+		*threadID = t.ID
+	} else if _, err := eng.CreateMessage(bg, *threadID, msg); err != nil {
+		return fail(exitNoStart, "thread %s: %v", *threadID, err)
+	}
+
+	rp := app.RunParams{AssistantID: asst.ID, Stream: true, ToolChoice: choice}
+	if *instructions != "" {
+		rp.Instructions = instructions
+	}
+	if *modelName != "" {
+		rp.Model = modelName
+	}
+	run, sub, err := eng.CreateRun(bg, *threadID, rp)
+	if err != nil {
+		return fail(exitNoStart, "%v", err)
+	}
+	defer sub.Close()
+	cancelled := false
+	view := &terminalView{out: s.Out, err: s.Err, quiet: *asJSON}
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil { // interrupted: cancel the run, and wait for its end
+			if !cancelled {
+				cancelled = true
+				eng.CancelRun(bg, *threadID, run.ID)
+			}
+			ev, err = sub.Next(bg)
+			if err != nil {
+				break
+			}
+		}
+		view.show(ev)
+		if ev.RunID == run.ID && ev.Final() {
+			if ev.Name == "thread.run.requires_action" { // ask gives no functions
+				eng.CancelRun(bg, *threadID, run.ID)
+				continue
+			}
+			break
+		}
+	}
+	view.end()
+
+	final, err := eng.GetRun(bg, *threadID, run.ID)
+	if err != nil {
+		return fail(exitFailed, "%v", err)
+	}
+	msgs, _ := eng.ListMessages(bg, *threadID, run.ID, app.ListOptions{Order: "asc", Limit: 100})
+	steps, _ := eng.ListRunSteps(bg, *threadID, run.ID, app.ListOptions{Order: "asc", Limit: 100})
+	saved, saveErr := saveRunFiles(bg, eng, *out, msgs.Data, steps.Data)
+	if *asJSON {
+		enc := json.NewEncoder(s.Out)
+		enc.SetEscapeHTML(false)
+		enc.Encode(askJSON{ThreadID: *threadID, Run: final, Messages: msgs.Data, Steps: steps.Data, Files: saved})
+	} else {
+		for _, f := range saved {
+			fmt.Fprintf(s.Err, "[saved %s]\n", f.Path)
+		}
+		fmt.Fprintf(s.Err, "[thread %s; continue it with --thread %s]\n", *threadID, *threadID)
+	}
+	if saveErr != nil {
+		fmt.Fprintf(s.Err, "plotline ask: saving files: %v\n", saveErr)
+	}
+	if final.Status != app.RunCompleted {
+		why := final.Status
+		if final.LastError != nil {
+			why = fmt.Sprintf("%s (%s): %s", final.Status, final.LastError.Code, final.LastError.Message)
+		} else if final.IncompleteDetails != nil {
+			why = fmt.Sprintf("%s: %s", final.Status, final.IncompleteDetails.Reason)
+		}
+		fmt.Fprintf(s.Err, "plotline ask: the run did not complete: %s\n", why)
+		if cancelled {
+			return 130
+		}
+		return exitFailed
+	}
+	return exitOK
+}
+
+func mustRaw(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// title makes a thread title from the first question.
+func title(prompt string) string {
+	t := strings.Join(strings.Fields(prompt), " ")
+	if r := []rune(t); len(r) > 60 {
+		t = string(r[:59]) + "…"
+	}
+	return t
+}
+
+func parseToolChoiceFlag(v string) (json.RawMessage, error) {
+	switch {
+	case v == "":
+		return nil, nil
+	case v == "auto" || v == "none" || v == "required":
+		return mustRaw(v), nil
+	case v == "code_interpreter":
+		return json.RawMessage(`{"type":"code_interpreter"}`), nil
+	case strings.HasPrefix(v, "function:") && len(v) > len("function:"):
+		return json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": strings.TrimPrefix(v, "function:")}})
+	}
+	return nil, fmt.Errorf("--tool-choice %q: use auto, none, required, code_interpreter or function:NAME", v)
+}
+
+// defaultAssistant returns the data-analyst assistant, making it once.
+func defaultAssistant(ctx context.Context, eng *app.Engine) (*app.Assistant, error) {
+	opts := app.ListOptions{Limit: 100}
+	for {
+		page, err := eng.ListAssistants(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range page.Data {
+			if a.Metadata[defaultAssistantKey] == "data-analyst" {
+				return &page.Data[i], nil
+			}
+		}
+		if !page.HasMore {
+			break
+		}
+		opts.After = *page.LastID
+	}
+	name, instr := "Data analyst", defaultInstructions
+	return eng.CreateAssistant(ctx, app.AssistantParams{Name: &name, Instructions: &instr,
+		Tools:    &[]app.Tool{{Type: app.ToolCodeInterpreter}},
+		Metadata: &app.Metadata{defaultAssistantKey: "data-analyst"}})
+}
+
+func upload(ctx context.Context, eng *app.Engine, p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	file, err := eng.CreateFile(ctx, filepath.Base(p), app.PurposeAssistants, f)
+	if err != nil {
+		return "", err
+	}
+	return file.ID, nil
+}
+
+// saveRunFiles copies the run's images and linked files into dir.
+func saveRunFiles(ctx context.Context, eng *app.Engine, dir string, msgs []app.Message, steps []app.RunStep) ([]savedFile, error) {
+	var ids []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, st := range steps {
+		for _, tc := range st.StepDetails.ToolCalls {
+			if tc.CodeInterpreter != nil {
+				for _, o := range tc.CodeInterpreter.Outputs {
+					if o.Image != nil {
+						add(o.Image.FileID)
+					}
+				}
+			}
+		}
+	}
+	for _, m := range msgs {
+		for _, c := range m.Content {
+			if c.ImageFile != nil {
+				add(c.ImageFile.FileID)
+			}
+			if c.Text != nil {
+				for _, a := range c.Text.Annotations {
+					if a.FilePath != nil {
+						add(a.FilePath.FileID)
+					}
+				}
+			}
+		}
+	}
+	saved := []savedFile{}
+	if len(ids) == 0 {
+		return saved, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return saved, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return saved, err
+	}
+	defer root.Close()
+	var firstErr error
+	for _, id := range ids {
+		f, rc, err := eng.OpenFile(ctx, id)
+		if err != nil {
+			firstErr = err
+			continue
+		}
+		name := path.Base(f.Filename)
+		dst, err := createUnique(root, name)
+		if err == nil {
+			_, err = io.Copy(dst, rc)
+			if cerr := dst.Close(); err == nil {
+				err = cerr
+			}
+		}
+		rc.Close()
+		if err != nil {
+			firstErr = err
+			continue
+		}
+		saved = append(saved, savedFile{ID: id, Filename: f.Filename, Path: filepath.Join(dir, dst.Name())})
+	}
+	return saved, firstErr
+}
+
+// createUnique creates name in root, or "name (1).ext" and so on if taken.
+func createUnique(root *os.Root, name string) (*os.File, error) {
+	ext := path.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	for n := 0; n < 1000; n++ {
+		cand := name
+		if n > 0 {
+			cand = fmt.Sprintf("%s (%d)%s", base, n, ext)
+		}
+		f, err := root.OpenFile(cand, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("%s: too many files of that name", name)
+}

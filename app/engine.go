@@ -1,0 +1,310 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"plotline/interpreter"
+)
+
+// Config wires an Engine.
+type Config struct {
+	Store       Store
+	Model       Model
+	Interpreter *interpreter.Manager
+	// WorkRoot holds each thread's work folder (WorkRoot/<thread id>); it
+	// must be the interpreter manager's root.
+	WorkRoot string
+	// DefaultModel is used when neither the run nor the assistant names one.
+	DefaultModel string
+	// MaxSteps bounds the model turns of one run.
+	MaxSteps int
+	// ActionTimeout is how long a run waits for tool outputs (10 minutes).
+	ActionTimeout time.Duration
+	// MaxFileSize caps uploads and stored outputs (512 MB).
+	MaxFileSize int64
+	// NoTools runs models that cannot call tools: the fenced python blocks
+	// of their answers are run instead.
+	NoTools bool
+	// ToolsUnsupported tells whether a model error means the model cannot
+	// call tools; the run then switches to the NoTools way.
+	ToolsUnsupported func(error) bool
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// Engine runs assistants on threads. Its methods are what the window, the
+// local API and the command line call; its Bus is what they watch.
+type Engine struct {
+	cfg Config
+	Bus *Bus
+
+	mu       sync.Mutex
+	active   map[string]*activeRun           // by thread id
+	sessions map[string]*interpreter.Session // by thread id
+	spaces   map[string]*workspace           // by thread id
+	closed   bool
+}
+
+// New makes an engine. Call Recover before serving.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Model == nil || cfg.Interpreter == nil {
+		return nil, errors.New("app: an engine needs a store, a model and an interpreter")
+	}
+	if cfg.WorkRoot == "" {
+		cfg.WorkRoot = cfg.Interpreter.Config().Root
+	}
+	if cfg.MaxSteps <= 0 {
+		cfg.MaxSteps = 24
+	}
+	if cfg.ActionTimeout <= 0 {
+		cfg.ActionTimeout = 10 * time.Minute
+	}
+	if cfg.MaxFileSize <= 0 {
+		cfg.MaxFileSize = 512 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ToolsUnsupported == nil {
+		cfg.ToolsUnsupported = func(error) bool { return false }
+	}
+	return &Engine{cfg: cfg, Bus: &Bus{}, active: map[string]*activeRun{}, sessions: map[string]*interpreter.Session{}}, nil
+}
+
+func (e *Engine) now() int64 { return e.cfg.Now().Unix() }
+
+// Recover marks the runs that were active when the app last stopped as
+// failed, with their unfinished steps and messages. Their files are kept.
+func (e *Engine) Recover(ctx context.Context) error {
+	for _, status := range []string{RunQueued, RunInProgress, RunRequiresAction, RunCancelling} {
+		for {
+			recs, _, err := e.cfg.Store.List(ctx, Query{Kind: KindRun, Tag: status, ListOptions: ListOptions{Limit: 100, Order: "asc"}})
+			if err != nil {
+				return err
+			}
+			if len(recs) == 0 {
+				break
+			}
+			for _, rec := range recs {
+				var run Run
+				if err := json.Unmarshal(rec.Data, &run); err != nil {
+					return fmt.Errorf("app: run %s: %w", rec.ID, err)
+				}
+				if err := e.failInterrupted(ctx, &run); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) failInterrupted(ctx context.Context, run *Run) error {
+	now := e.now()
+	recs := []Record{}
+	steps, err := listAll[RunStep](ctx, e.cfg.Store, Query{Kind: KindRunStep, Tag: run.ID})
+	if err != nil {
+		return err
+	}
+	for _, st := range steps {
+		if st.Status == StepInProgress {
+			st.Status, st.FailedAt = StepFailed, &now
+			st.LastError = &LastError{Code: ErrCodeServer, Message: "Plotline stopped during this step."}
+			recs = append(recs, stepRecord(&st))
+		}
+	}
+	msgs, err := listAll[Message](ctx, e.cfg.Store, Query{Kind: KindMessage, Tag: run.ID})
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if m.Status == MessageInProgress {
+			m.Status, m.IncompleteAt = MessageIncomplete, &now
+			m.IncompleteDetails = &IncompleteDetails{Reason: "run_failed"}
+			recs = append(recs, messageRecord(&m))
+		}
+	}
+	run.Status, run.FailedAt, run.RequiredAction, run.ExpiresAt = RunFailed, &now, nil, nil
+	run.LastError = &LastError{Code: ErrCodeServer, Message: "Plotline stopped while this run was in progress; its files are kept. Start a new run to continue."}
+	recs = append(recs, runRecord(run))
+	return e.cfg.Store.Save(ctx, recs...)
+}
+
+// Close cancels active runs, waits for them to stop and ends the
+// sessions. The store and interpreter are the caller's to close.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	e.closed = true
+	runs := make([]*activeRun, 0, len(e.active))
+	for _, ar := range e.active {
+		runs = append(runs, ar)
+	}
+	e.mu.Unlock()
+	for _, ar := range runs {
+		ar.stop(stopShutdown)
+		<-ar.done
+	}
+	e.mu.Lock()
+	for id, s := range e.sessions {
+		s.Close()
+		delete(e.sessions, id)
+	}
+	e.mu.Unlock()
+}
+
+// session returns the thread's interpreter session, starting one (with its
+// work folder WorkRoot/<thread id>) when it has none or its last one ended.
+func (e *Engine) session(ctx context.Context, threadID string, fresh bool) (*interpreter.Session, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.sessions[threadID]; s != nil && !fresh {
+		return s, nil
+	}
+	if s := e.sessions[threadID]; s != nil {
+		s.Close()
+	}
+	s, err := e.cfg.Interpreter.SessionAt(ctx, filepath.Join(e.cfg.WorkRoot, threadID))
+	if err != nil {
+		return nil, err
+	}
+	e.sessions[threadID] = s
+	return s, nil
+}
+
+// endSession closes a thread's session and removes its work folder.
+func (e *Engine) endSession(threadID string) {
+	e.mu.Lock()
+	s := e.sessions[threadID]
+	delete(e.sessions, threadID)
+	delete(e.spaces, threadID)
+	e.mu.Unlock()
+	if s != nil {
+		s.Close()
+	}
+	os.RemoveAll(filepath.Join(e.cfg.WorkRoot, threadID))
+}
+
+// --- storage helpers ---
+
+func load[T any](ctx context.Context, st Store, kind, id string) (*T, error) {
+	if id == "" {
+		return nil, fmt.Errorf("%s: %w", kind, ErrNotFound)
+	}
+	rec, err := st.Get(ctx, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal(rec.Data, &v); err != nil {
+		return nil, fmt.Errorf("app: stored %s %s: %w", kind, id, err)
+	}
+	return &v, nil
+}
+
+// listPage returns one page of q, with the API's checks of limit (1 to
+// maxLimit, default 20) and order (asc or desc, default desc).
+func listPage[T any](ctx context.Context, st Store, q Query, maxLimit int) (*List[T], error) {
+	if q.Limit == 0 {
+		q.Limit = 20
+	}
+	if q.Limit < 1 || q.Limit > maxLimit {
+		return nil, invalid("limit", "limit must be between 1 and %d", maxLimit)
+	}
+	if q.Order == "" {
+		q.Order = "desc"
+	}
+	if q.Order != "asc" && q.Order != "desc" {
+		return nil, invalid("order", "order must be asc or desc")
+	}
+	recs, more, err := st.List(ctx, q)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalid("after", "the cursor does not name an object of this list")
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &List[T]{Object: "list", Data: make([]T, 0, len(recs)), HasMore: more}
+	for _, r := range recs {
+		var v T
+		if err := json.Unmarshal(r.Data, &v); err != nil {
+			return nil, fmt.Errorf("app: stored %s %s: %w", r.Kind, r.ID, err)
+		}
+		out.Data = append(out.Data, v)
+	}
+	if len(recs) > 0 {
+		out.FirstID, out.LastID = &recs[0].ID, &recs[len(recs)-1].ID
+	}
+	return out, nil
+}
+
+// listAll returns every record of q in insertion order.
+func listAll[T any](ctx context.Context, st Store, q Query) ([]T, error) {
+	q.Order, q.Limit = "asc", 100
+	var out []T
+	for {
+		recs, more, err := st.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			var v T
+			if err := json.Unmarshal(r.Data, &v); err != nil {
+				return nil, fmt.Errorf("app: stored %s %s: %w", r.Kind, r.ID, err)
+			}
+			out = append(out, v)
+		}
+		if !more || len(recs) == 0 {
+			return out, nil
+		}
+		q.After = recs[len(recs)-1].ID
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only our own types are marshalled
+	}
+	return b
+}
+
+func assistantRecord(a *Assistant) Record {
+	return Record{Kind: KindAssistant, ID: a.ID, CreatedAt: a.CreatedAt, Data: mustJSON(a)}
+}
+func threadRecord(t *Thread) Record {
+	return Record{Kind: KindThread, ID: t.ID, CreatedAt: t.CreatedAt, Data: mustJSON(t)}
+}
+func messageRecord(m *Message) Record {
+	return Record{Kind: KindMessage, ID: m.ID, Parent: m.ThreadID, Tag: deref(m.RunID), CreatedAt: m.CreatedAt, Data: mustJSON(m)}
+}
+func runRecord(r *Run) Record {
+	return Record{Kind: KindRun, ID: r.ID, Parent: r.ThreadID, Tag: r.Status, CreatedAt: r.CreatedAt, Data: mustJSON(r)}
+}
+func stepRecord(s *RunStep) Record {
+	return Record{Kind: KindRunStep, ID: s.ID, Parent: s.ThreadID, Tag: s.RunID, CreatedAt: s.CreatedAt, Data: mustJSON(s)}
+}
+func fileRecord(f *File, blob string) Record {
+	return Record{Kind: KindFile, ID: f.ID, Tag: f.Purpose, Blob: blob, CreatedAt: f.CreatedAt, Data: mustJSON(f)}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// clone returns a deep copy of v through JSON, for snapshots that events
+// carry while the original changes.
+func clone[T any](v *T) *T {
+	var c T
+	json.Unmarshal(mustJSON(v), &c)
+	return &c
+}

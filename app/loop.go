@@ -1,0 +1,407 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// errStopped ends the loop when the run was cancelled or the app shuts down.
+var errStopped = errors.New("run stopped")
+
+// runFailure ends the loop with a failed run.
+type runFailure struct{ LastError }
+
+func (f *runFailure) Error() string { return f.Message }
+
+// runIncomplete ends the loop with an incomplete run.
+type runIncomplete struct{ reason string }
+
+func (r *runIncomplete) Error() string { return "incomplete: " + r.reason }
+
+// execute runs ar's loop and settles how the run ended. It runs on its own
+// goroutine, and unlocks the thread when done.
+func (e *Engine) execute(ar *activeRun) {
+	defer func() {
+		e.mu.Lock()
+		delete(e.active, ar.threadID)
+		e.mu.Unlock()
+		ar.cancel()
+		close(ar.done)
+	}()
+	l := &loop{e: e, ar: ar, ctx: ar.ctx, sctx: context.WithoutCancel(ar.ctx)}
+	err := l.start()
+	if err == nil {
+		err = l.turns()
+	}
+	l.finish(err)
+}
+
+// finish records the end of the run from the loop's result.
+func (l *loop) finish(err error) {
+	now := l.e.now()
+	var (
+		event  string
+		change func(r *Run)
+		fail   *runFailure
+		inc    *runIncomplete
+	)
+	stepStatus, msgStatus := StepCompleted, MessageCompleted
+	switch {
+	case err == nil:
+		event = "thread.run.completed"
+		change = func(r *Run) { r.Status, r.CompletedAt = RunCompleted, &now }
+	case errors.As(err, &inc):
+		event = "thread.run.incomplete"
+		stepStatus, msgStatus = StepCompleted, MessageIncomplete
+		change = func(r *Run) { r.Status, r.IncompleteDetails = RunIncomplete, &IncompleteDetails{Reason: inc.reason} }
+	case stopReason(l.ar.reason.Load()) == stopCancel:
+		event = "thread.run.cancelled"
+		stepStatus, msgStatus = StepCancelled, MessageIncomplete
+		change = func(r *Run) { r.Status, r.CancelledAt = RunCancelled, &now }
+	case errors.Is(err, errExpired):
+		event = "thread.run.expired"
+		stepStatus, msgStatus = StepExpired, MessageIncomplete
+		change = func(r *Run) { r.Status = RunExpired }
+	default:
+		le := LastError{Code: ErrCodeServer, Message: err.Error()}
+		var me *ModelError
+		switch {
+		case errors.As(err, &fail):
+			le = fail.LastError
+		case errors.As(err, &me):
+			le = LastError{Code: me.LastErrorCode(), Message: me.Message}
+		case stopReason(l.ar.reason.Load()) == stopShutdown:
+			le.Message = "Plotline shut down during the run."
+		}
+		event = "thread.run.failed"
+		stepStatus, msgStatus = StepFailed, MessageIncomplete
+		change = func(r *Run) { r.Status, r.FailedAt, r.LastError = RunFailed, &now, &le }
+	}
+	extra := l.settle(stepStatus, msgStatus, now)
+	l.ar.update(event, func(r *Run) {
+		r.RequiredAction, r.ExpiresAt = nil, nil
+		if l.usage.TotalTokens > 0 {
+			r.Usage = &l.usage
+		}
+		change(r)
+	}, extra...)
+}
+
+// loop is the state of one run's loop.
+type loop struct {
+	e    *Engine
+	ar   *activeRun
+	ctx  context.Context // cancelled when the run is cancelled
+	sctx context.Context // for saving: what happened is recorded even then
+
+	run       *Run // the loop's own copy of the run's settings
+	assistant *Assistant
+	choice    toolChoice
+	conv      []ChatMessage // the model's view of the thread, growing
+	usage     Usage
+	noTools   bool
+	images    []string // image file ids made by this run, for the answer
+	ws        *workspace
+
+	open []*openStep // steps and messages not yet finished
+}
+
+// openStep is a step (and for message_creation, its message) in progress.
+type openStep struct {
+	step *RunStep
+	msg  *Message
+}
+
+func (l *loop) start() error {
+	r, err := l.ar.update("thread.run.in_progress", func(r *Run) {
+		r.Status, r.StartedAt = RunInProgress, ptr(l.e.now())
+	})
+	if err != nil {
+		return err
+	}
+	l.run = r
+	l.assistant, err = l.e.GetAssistant(l.ctx, r.AssistantID)
+	if err != nil {
+		return &runFailure{LastError{Code: ErrCodeServer, Message: "The run's assistant was deleted."}}
+	}
+	l.choice, _, _ = parseToolChoice(r.ToolChoice, r.Tools)
+	l.noTools = l.e.cfg.NoTools
+	if l.hasCode() {
+		l.ws, err = l.e.workspaceFor(l.ctx, l.ar.threadID)
+		if err != nil {
+			return &runFailure{LastError{Code: ErrCodeServer, Message: err.Error()}}
+		}
+		if err := l.ws.materialize(l.ctx, l.inputFiles()); err != nil {
+			return &runFailure{LastError{Code: ErrCodeServer, Message: err.Error()}}
+		}
+	}
+	l.conv, err = l.e.buildContext(l.ctx, l.run, l.assistant, l.ws, l.noTools)
+	return err
+}
+
+func (l *loop) hasCode() bool {
+	for _, t := range l.run.Tools {
+		if t.Type == ToolCodeInterpreter {
+			return true
+		}
+	}
+	return false
+}
+
+// turns is the loop: ask the model, run its code, feed the results back,
+// until it answers in text, calls a function of the client's, or a limit
+// or error ends it.
+func (l *loop) turns() error {
+	for turn := 0; ; turn++ {
+		if turn >= l.e.cfg.MaxSteps {
+			return &runFailure{LastError{Code: ErrCodeServer, Message: fmt.Sprintf(
+				"The run stopped after %d model turns without a final answer.", turn)}}
+		}
+		if l.ctx.Err() != nil {
+			return errStopped
+		}
+		res, err := l.ask()
+		if err != nil {
+			return err
+		}
+		calls := res.ToolCalls
+		if len(calls) == 0 {
+			if l.noTools && l.hasCode() {
+				if blocks := pythonBlocks(res.Text); len(blocks) > 0 {
+					if err := l.runFencedBlocks(res.Text, blocks); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			if res.FinishReason == "length" {
+				return &runIncomplete{reason: "max_completion_tokens"}
+			}
+			return nil
+		}
+		l.conv = append(l.conv, ChatMessage{Role: "assistant", Content: res.Text, ToolCalls: calls})
+		pending, err := l.runCalls(calls)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 {
+			if err := l.waitForOutputs(pending); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// ask sends the conversation to the model, streaming its answer into a
+// message and a tool_calls step as it comes.
+func (l *loop) ask() (*ChatResult, error) {
+	req := l.request()
+	out := &answerWriter{l: l}
+	res, err := l.e.cfg.Model.Chat(l.ctx, req, out.delta)
+	if err != nil && !l.noTools && len(req.Tools) > 0 && l.e.cfg.ToolsUnsupported(err) {
+		// A model or server that refuses tools: run the python blocks of
+		// its answers instead, for the rest of this run.
+		l.noTools = true
+		l.conv[0].Content += "\n\n" + fencedInstructions
+		return l.ask()
+	}
+	if out.failed != nil {
+		return nil, out.failed
+	}
+	if err != nil {
+		if l.ctx.Err() != nil {
+			out.closeText()
+			return nil, errStopped
+		}
+		return nil, err
+	}
+	l.usage.PromptTokens += res.Usage.PromptTokens
+	l.usage.CompletionTokens += res.Usage.CompletionTokens
+	l.usage.TotalTokens = l.usage.PromptTokens + l.usage.CompletionTokens
+	if err := out.finishText(res.Text); err != nil {
+		return nil, err
+	}
+	if max := l.run.MaxCompletionTokens; max != nil && l.usage.CompletionTokens >= *max && len(res.ToolCalls) > 0 {
+		return nil, &runIncomplete{reason: "max_completion_tokens"}
+	}
+	if err := out.startCalls(res.ToolCalls); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// request builds the model request for the next turn.
+func (l *loop) request() ChatRequest {
+	req := ChatRequest{Model: l.run.Model, Messages: truncate(l.conv, l.run), Temperature: l.run.Temperature,
+		TopP: l.run.TopP, ResponseFormat: l.run.ResponseFormat}
+	if string(req.ResponseFormat) == `"auto"` {
+		req.ResponseFormat = nil
+	}
+	if max := l.run.MaxCompletionTokens; max != nil {
+		left := *max - l.usage.CompletionTokens
+		req.MaxCompletionTokens = &left
+	}
+	if l.choice.mode == "none" {
+		return req
+	}
+	for _, t := range l.run.Tools {
+		switch {
+		case t.Type == ToolCodeInterpreter && !l.noTools:
+			req.Tools = append(req.Tools, pythonToolDef)
+		case t.Type == ToolFunction && t.Function != nil:
+			req.Tools = append(req.Tools, ChatTool{Name: t.Function.Name, Description: t.Function.Description,
+				Parameters: t.Function.Parameters, Strict: t.Function.Strict})
+		}
+	}
+	if len(req.Tools) == 0 {
+		return req
+	}
+	req.ToolChoice = l.choice.mode
+	// A forced tool is forced once: after it ran, the model must be free
+	// to answer, or it would call it forever.
+	if l.choice.function != "" && !l.calledTool(l.choice.function) && !(l.noTools && l.choice.function == pythonTool) {
+		req.ForceFunction = l.choice.function
+	} else if l.choice.mode == "required" && l.choice.function != "" {
+		req.ToolChoice = "auto"
+	}
+	return req
+}
+
+func (l *loop) calledTool(name string) bool {
+	for _, m := range l.conv {
+		for _, c := range m.ToolCalls {
+			if c.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var pythonToolDef = ChatTool{
+	Name: pythonTool,
+	Description: "Run Python code in a stateful Jupyter-like kernel and get its output. " +
+		"Variables and imports persist between calls. The working directory is /mnt/data, which holds the user's files; " +
+		"save files there for the user. numpy, pandas and matplotlib are available; figures left open are shown to the user. " +
+		"There is no internet access.",
+	Parameters: []byte(`{"type":"object","properties":{"code":{"type":"string","description":"The Python code to run."}},"required":["code"]}`),
+}
+
+// runCalls runs the python calls of a model turn and returns the calls of
+// client functions, which the run must wait for.
+func (l *loop) runCalls(calls []ChatToolCall) ([]ChatToolCall, error) {
+	var pending []ChatToolCall
+	for _, c := range calls {
+		switch {
+		case c.Name == pythonTool && l.hasCode() && !l.noTools:
+			out, err := l.runPython(c)
+			if err != nil {
+				return nil, err
+			}
+			l.conv = append(l.conv, ChatMessage{Role: "tool", ToolCallID: c.ID, Content: out})
+		case l.isFunction(c.Name):
+			pending = append(pending, c)
+		default:
+			msg := fmt.Sprintf("Error: there is no tool named %q.", c.Name)
+			l.setCallOutput(c.ID, msg)
+			l.conv = append(l.conv, ChatMessage{Role: "tool", ToolCallID: c.ID, Content: msg})
+		}
+	}
+	if len(pending) == 0 {
+		if err := l.closeStep(StepCompleted); err != nil {
+			return nil, err
+		}
+	}
+	return pending, nil
+}
+
+func (l *loop) isFunction(name string) bool {
+	for _, t := range l.run.Tools {
+		if t.Type == ToolFunction && t.Function != nil && t.Function.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// errExpired ends a run whose tool outputs did not come in time.
+var errExpired = errors.New("run expired")
+
+// waitForOutputs puts the run in requires_action until the client submits
+// outputs for every pending call, cancels, or the run expires.
+func (l *loop) waitForOutputs(pending []ChatToolCall) error {
+	calls := make([]FunctionToolCall, len(pending))
+	for i, c := range pending {
+		calls[i] = FunctionToolCall{ID: c.ID, Type: ToolFunction, Function: FunctionCall{Name: c.Name, Arguments: c.Arguments}}
+	}
+	deadline := l.e.cfg.Now().Add(l.e.cfg.ActionTimeout)
+	_, err := l.ar.update("thread.run.requires_action", func(r *Run) {
+		r.Status, r.ExpiresAt = RunRequiresAction, ptr(deadline.Unix())
+		r.RequiredAction = &RequiredAction{Type: "submit_tool_outputs", SubmitToolOutputs: SubmitToolOutputs{ToolCalls: calls}}
+	})
+	if err != nil {
+		return err
+	}
+	timer := time.NewTimer(l.e.cfg.ActionTimeout)
+	defer timer.Stop()
+	select {
+	case <-l.ctx.Done():
+		return errStopped
+	case <-timer.C:
+		return errExpired
+	case outs := <-l.ar.submit:
+		for _, o := range outs {
+			l.setCallOutput(o.ToolCallID, o.Output)
+			l.conv = append(l.conv, ChatMessage{Role: "tool", ToolCallID: o.ToolCallID, Content: o.Output})
+		}
+		if err := l.closeStep(StepCompleted); err != nil {
+			return err
+		}
+		_, err := l.ar.update("thread.run.in_progress", func(r *Run) { r.Status = RunInProgress })
+		return err
+	}
+}
+
+// settle finishes what is still open when the run ends.
+func (l *loop) settle(stepStatus, msgStatus string, now int64) []Record {
+	var recs []Record
+	for _, o := range l.open {
+		if o.msg != nil && o.msg.Status == MessageInProgress {
+			o.msg.Status = msgStatus
+			if msgStatus == MessageCompleted {
+				o.msg.CompletedAt = &now
+			} else {
+				o.msg.IncompleteAt = &now
+				reason := "max_tokens"
+				switch stepStatus {
+				case StepCancelled:
+					reason = "run_cancelled"
+				case StepExpired:
+					reason = "run_expired"
+				case StepFailed:
+					reason = "run_failed"
+				}
+				o.msg.IncompleteDetails = &IncompleteDetails{Reason: reason}
+			}
+			recs = append(recs, messageRecord(o.msg))
+		}
+		if o.step.Status == StepInProgress {
+			o.step.Status = stepStatus
+			switch stepStatus {
+			case StepCompleted:
+				o.step.CompletedAt = &now
+			case StepCancelled:
+				o.step.CancelledAt = &now
+			case StepFailed:
+				o.step.FailedAt = &now
+			case StepExpired:
+				o.step.ExpiredAt = &now
+			}
+			recs = append(recs, stepRecord(o.step))
+		}
+	}
+	l.open = nil
+	return recs
+}

@@ -1,0 +1,211 @@
+package model
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/openai/openai-go/v3"
+
+	"plotline/app"
+)
+
+// accumulator builds the whole answer from a stream of chunks, passing each
+// piece on as it comes.
+//
+// Tool calls are matched to their pieces by the chunk's index when the
+// server sends one, and otherwise by id and position, because local servers
+// (Ollama, older LM Studio, some llama.cpp builds) stream tool calls with
+// no "index" at all. The SDK decodes a missing index as 0, so the JSON
+// metadata (JSON.Index.Valid) tells the two apart. The rules:
+//
+//   - a piece whose id is known continues that call (some servers repeat
+//     the id on every piece);
+//   - a piece with a known index continues that call, unless it brings a
+//     different id (some servers number every call 0);
+//   - a piece with a new id or a new index starts a call;
+//   - a piece with neither id nor index continues the last call.
+//
+// Each call's Index in ChatCallDelta is its position in the answer, so it is
+// stable whatever the wire said. A call that arrives without an id gets one.
+type accumulator struct {
+	onDelta func(app.ChatDelta)
+	text    strings.Builder
+	calls   []*callState
+	byWire  map[int64]int  // the server's index → position
+	byID    map[string]int // the server's id → position
+	finish  string
+	usage   app.Usage
+	chunks  int
+}
+
+type callState struct {
+	id, name string
+	args     strings.Builder
+	serverID bool // the server has named this call
+}
+
+func newAccumulator(onDelta func(app.ChatDelta)) *accumulator {
+	if onDelta == nil {
+		onDelta = func(app.ChatDelta) {}
+	}
+	return &accumulator{onDelta: onDelta, byWire: map[int64]int{}, byID: map[string]int{}}
+}
+
+func (a *accumulator) add(c openai.ChatCompletionChunk) {
+	a.chunks++
+	if c.JSON.Usage.Valid() {
+		u := c.Usage
+		a.usage = app.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+		if a.usage.TotalTokens == 0 {
+			a.usage.TotalTokens = u.PromptTokens + u.CompletionTokens
+		}
+	}
+	for _, ch := range c.Choices {
+		if ch.Index != 0 { // we ask for one choice; ignore any other
+			continue
+		}
+		d := ch.Delta
+		if text := d.Content + d.Refusal; text != "" {
+			a.text.WriteString(text)
+			a.onDelta(app.ChatDelta{Text: text})
+		}
+		for _, tc := range d.ToolCalls {
+			a.call(tc)
+		}
+		if ch.FinishReason != "" {
+			a.finish = ch.FinishReason
+		}
+	}
+}
+
+func (a *accumulator) call(tc openai.ChatCompletionChunkChoiceDeltaToolCall) {
+	pos, started := a.locate(tc)
+	st := a.calls[pos]
+	if tc.ID != "" {
+		a.byID[tc.ID] = pos
+		st.serverID = true
+	}
+	name := tc.Function.Name
+	switch {
+	case name == "" || name == st.name:
+		// Some servers repeat the whole name on every piece.
+		name = ""
+	default:
+		st.name += name
+	}
+	args := tc.Function.Arguments
+	st.args.WriteString(args)
+	if started || name != "" || args != "" {
+		a.onDelta(app.ChatDelta{Call: &app.ChatCallDelta{Index: pos, ID: st.id, Name: name, Arguments: args}})
+	}
+}
+
+// locate finds the call a piece belongs to, starting one if need be.
+func (a *accumulator) locate(tc openai.ChatCompletionChunkChoiceDeltaToolCall) (pos int, started bool) {
+	if tc.ID != "" {
+		if pos, ok := a.byID[tc.ID]; ok {
+			return pos, false
+		}
+	}
+	if tc.JSON.Index.Valid() {
+		if pos, ok := a.byWire[tc.Index]; ok && (tc.ID == "" || !a.calls[pos].serverID) {
+			return pos, false
+		}
+		pos := a.start(tc.ID)
+		a.byWire[tc.Index] = pos
+		return pos, true
+	}
+	if tc.ID != "" || len(a.calls) == 0 {
+		return a.start(tc.ID), true
+	}
+	return len(a.calls) - 1, false
+}
+
+func (a *accumulator) start(id string) int {
+	if id == "" {
+		id = newCallID()
+	}
+	a.calls = append(a.calls, &callState{id: id})
+	return len(a.calls) - 1
+}
+
+func (a *accumulator) result() *app.ChatResult {
+	r := &app.ChatResult{Text: a.text.String(), FinishReason: a.finish, Usage: a.usage}
+	for _, c := range a.calls {
+		r.ToolCalls = append(r.ToolCalls, app.ChatToolCall{ID: c.id, Name: c.name, Arguments: c.args.String()})
+	}
+	return r
+}
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// newCallID makes an id in the style of OpenAI's: call_ and 24 letters and digits.
+func newCallID() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return "call_" + string(b)
+}
+
+// watchDone is per-request middleware that wraps a successful response's
+// body to notice the "data: [DONE]" line. The SDK's stream ends the same
+// way at [DONE] and at a bare end of file, so without this a connection cut
+// mid-answer would look like a short answer.
+func watchDone(done *atomic.Bool) func(*http.Request, func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	return func(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+		res, err := next(req)
+		if err == nil && res != nil && res.StatusCode < 300 && res.Body != nil {
+			res.Body = &doneWatcher{rc: res.Body, done: done}
+		}
+		return res, err
+	}
+}
+
+// doneWatcher passes a server-sent-event stream through, setting done when
+// a line reads exactly "data: [DONE]". A model's text cannot fake it: the
+// text travels inside JSON strings, where a newline is escaped.
+type doneWatcher struct {
+	rc   io.ReadCloser
+	done *atomic.Bool
+	line []byte // the start of the current line
+	long bool   // the current line is longer than any [DONE] line
+}
+
+const maxDoneLine = 32
+
+func (w *doneWatcher) Read(p []byte) (int, error) {
+	n, err := w.rc.Read(p)
+	for _, b := range p[:n] {
+		if b == '\n' {
+			w.endLine()
+			continue
+		}
+		if len(w.line) < maxDoneLine {
+			w.line = append(w.line, b)
+		} else {
+			w.long = true
+		}
+	}
+	if err == io.EOF {
+		w.endLine()
+	}
+	return n, err
+}
+
+func (w *doneWatcher) endLine() {
+	if !w.long {
+		l := bytes.TrimSpace(w.line)
+		if v, ok := bytes.CutPrefix(l, []byte("data:")); ok && string(bytes.TrimSpace(v)) == "[DONE]" {
+			w.done.Store(true)
+		}
+	}
+	w.line, w.long = w.line[:0], false
+}
+
+func (w *doneWatcher) Close() error { return w.rc.Close() }

@@ -1,0 +1,410 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"plotline/interpreter"
+)
+
+// --- assistants ---
+
+// CreateAssistant creates an assistant.
+func (e *Engine) CreateAssistant(ctx context.Context, p AssistantParams) (*Assistant, error) {
+	a := &Assistant{ID: newID("asst_"), Object: KindAssistant, CreatedAt: e.now(),
+		Tools: []Tool{}, Metadata: Metadata{}, ResponseFormat: json.RawMessage(`"auto"`),
+		ToolResources: ToolResources{}}
+	if p.Model == nil || strings.TrimSpace(*p.Model) == "" {
+		if e.cfg.DefaultModel == "" {
+			return nil, invalid("model", "Missing required parameter: 'model'.")
+		}
+		p.Model = &e.cfg.DefaultModel
+	}
+	if err := e.applyAssistant(ctx, a, p); err != nil {
+		return nil, err
+	}
+	if err := e.cfg.Store.Save(ctx, assistantRecord(a)); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (e *Engine) applyAssistant(ctx context.Context, a *Assistant, p AssistantParams) error {
+	if p.Tools != nil {
+		if err := checkTools("tools", *p.Tools); err != nil {
+			return err
+		}
+	}
+	if err := checkMetadata(p.Metadata); err != nil {
+		return err
+	}
+	if err := checkSampling(p.Temperature, p.TopP); err != nil {
+		return err
+	}
+	if err := checkResponseFormat(p.ResponseFormat); err != nil {
+		return err
+	}
+	if p.Name != nil && len(*p.Name) > 256 {
+		return invalid("name", "name is longer than 256 characters")
+	}
+	if p.Instructions != nil && len(*p.Instructions) > 256000 {
+		return invalid("instructions", "instructions are longer than 256,000 characters")
+	}
+	if len(p.FileIDs) > 0 { // v1 shape
+		p.ToolResources = &ToolResources{CodeInterpreter: &CodeInterpreterResources{FileIDs: p.FileIDs}}
+	}
+	if p.ToolResources != nil {
+		if err := e.checkResources(ctx, p.ToolResources); err != nil {
+			return err
+		}
+		a.ToolResources = *p.ToolResources
+	}
+	if p.Model != nil {
+		if strings.TrimSpace(*p.Model) == "" {
+			return invalid("model", "model must not be empty")
+		}
+		a.Model = *p.Model
+	}
+	set := func(dst **string, v *string) {
+		if v != nil {
+			*dst = ptr(*v)
+		}
+	}
+	set(&a.Name, p.Name)
+	set(&a.Description, p.Description)
+	set(&a.Instructions, p.Instructions)
+	if p.Tools != nil {
+		a.Tools = append([]Tool{}, *p.Tools...)
+	}
+	if p.Metadata != nil {
+		a.Metadata = *p.Metadata
+	}
+	if p.Temperature != nil {
+		a.Temperature = p.Temperature
+	}
+	if p.TopP != nil {
+		a.TopP = p.TopP
+	}
+	if len(p.ResponseFormat) > 0 && string(p.ResponseFormat) != "null" {
+		a.ResponseFormat = p.ResponseFormat
+	}
+	return nil
+}
+
+func (e *Engine) checkResources(ctx context.Context, r *ToolResources) error {
+	if r.CodeInterpreter == nil {
+		return nil
+	}
+	if len(r.CodeInterpreter.FileIDs) > 20 {
+		return invalid("tool_resources.code_interpreter.file_ids", "at most 20 files can be given to code_interpreter")
+	}
+	if r.CodeInterpreter.FileIDs == nil {
+		r.CodeInterpreter.FileIDs = []string{}
+	}
+	for _, id := range r.CodeInterpreter.FileIDs {
+		if _, err := e.GetFile(ctx, id); err != nil {
+			return invalid("tool_resources.code_interpreter.file_ids", "No file found with id '%s'.", id)
+		}
+	}
+	return nil
+}
+
+// GetAssistant returns an assistant.
+func (e *Engine) GetAssistant(ctx context.Context, id string) (*Assistant, error) {
+	return load[Assistant](ctx, e.cfg.Store, KindAssistant, id)
+}
+
+// UpdateAssistant modifies an assistant.
+func (e *Engine) UpdateAssistant(ctx context.Context, id string, p AssistantParams) (*Assistant, error) {
+	a, err := e.GetAssistant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.applyAssistant(ctx, a, p); err != nil {
+		return nil, err
+	}
+	return a, e.cfg.Store.Save(ctx, assistantRecord(a))
+}
+
+// DeleteAssistant deletes an assistant.
+func (e *Engine) DeleteAssistant(ctx context.Context, id string) error {
+	return e.cfg.Store.Delete(ctx, KindAssistant, id)
+}
+
+// ListAssistants lists assistants.
+func (e *Engine) ListAssistants(ctx context.Context, o ListOptions) (*List[Assistant], error) {
+	return listPage[Assistant](ctx, e.cfg.Store, Query{Kind: KindAssistant, ListOptions: o}, 100)
+}
+
+// --- threads ---
+
+// CreateThread creates a thread with its first messages.
+func (e *Engine) CreateThread(ctx context.Context, p ThreadParams) (*Thread, error) {
+	t, recs, err := e.newThread(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.cfg.Store.Save(ctx, recs...); err != nil {
+		return nil, err
+	}
+	e.Bus.Publish(Event{Name: "thread.created", ThreadID: t.ID, Data: clone(t)})
+	return t, nil
+}
+
+func (e *Engine) newThread(ctx context.Context, p ThreadParams) (*Thread, []Record, error) {
+	t := &Thread{ID: newID("thread_"), Object: KindThread, CreatedAt: e.now(), Metadata: Metadata{}, ToolResources: ToolResources{}}
+	if err := checkMetadata(p.Metadata); err != nil {
+		return nil, nil, err
+	}
+	if p.Metadata != nil {
+		t.Metadata = *p.Metadata
+	}
+	if p.ToolResources != nil {
+		if err := e.checkResources(ctx, p.ToolResources); err != nil {
+			return nil, nil, err
+		}
+		t.ToolResources = *p.ToolResources
+	}
+	recs := []Record{threadRecord(t)}
+	for i, mp := range p.Messages {
+		m, err := e.newMessage(ctx, t.ID, mp)
+		if err != nil {
+			var ie *InputError
+			if errors.As(err, &ie) {
+				ie.Param = fmt.Sprintf("messages[%d].%s", i, ie.Param)
+			}
+			return nil, nil, err
+		}
+		recs = append(recs, messageRecord(m))
+	}
+	return t, recs, nil
+}
+
+// GetThread returns a thread.
+func (e *Engine) GetThread(ctx context.Context, id string) (*Thread, error) {
+	return load[Thread](ctx, e.cfg.Store, KindThread, id)
+}
+
+// UpdateThread modifies a thread's metadata and tool resources.
+func (e *Engine) UpdateThread(ctx context.Context, id string, p ThreadParams) (*Thread, error) {
+	t, err := e.GetThread(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(p.Metadata); err != nil {
+		return nil, err
+	}
+	if p.Metadata != nil {
+		t.Metadata = *p.Metadata
+	}
+	if p.ToolResources != nil {
+		if err := e.checkResources(ctx, p.ToolResources); err != nil {
+			return nil, err
+		}
+		t.ToolResources = *p.ToolResources
+	}
+	return t, e.cfg.Store.Save(ctx, threadRecord(t))
+}
+
+// DeleteThread deletes a thread with its messages, runs and steps, after
+// cancelling an active run, and removes its work folder.
+func (e *Engine) DeleteThread(ctx context.Context, id string) error {
+	if _, err := e.GetThread(ctx, id); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	ar := e.active[id]
+	e.mu.Unlock()
+	if ar != nil {
+		ar.stop(stopCancel)
+		<-ar.done
+	}
+	if err := e.cfg.Store.Delete(ctx, KindThread, id); err != nil {
+		return err
+	}
+	e.endSession(id)
+	return nil
+}
+
+// ListThreads lists threads (the API has no such call; the window does).
+func (e *Engine) ListThreads(ctx context.Context, o ListOptions) (*List[Thread], error) {
+	return listPage[Thread](ctx, e.cfg.Store, Query{Kind: KindThread, ListOptions: o}, 100)
+}
+
+// --- messages ---
+
+func (e *Engine) newMessage(ctx context.Context, threadID string, p MessageParams) (*Message, error) {
+	if p.Role != "user" && p.Role != "assistant" {
+		return nil, invalid("role", "Invalid value: '%s'. Supported values are: 'user' and 'assistant'.", p.Role)
+	}
+	content, err := parseContent(p.Content)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(p.Metadata); err != nil {
+		return nil, err
+	}
+	atts := append([]Attachment{}, p.Attachments...)
+	for _, id := range p.FileIDs { // v1 shape
+		atts = append(atts, Attachment{FileID: id, Tools: []Tool{{Type: ToolCodeInterpreter}}})
+	}
+	if len(atts) > 10 {
+		return nil, invalid("attachments", "a message can have at most 10 attachments")
+	}
+	for i, a := range atts {
+		if _, err := e.GetFile(ctx, a.FileID); err != nil {
+			return nil, invalid(fmt.Sprintf("attachments[%d].file_id", i), "No file found with id '%s'.", a.FileID)
+		}
+		if atts[i].Tools == nil {
+			atts[i].Tools = []Tool{}
+		}
+	}
+	for i, c := range content {
+		if c.ImageFile != nil {
+			if _, err := e.GetFile(ctx, c.ImageFile.FileID); err != nil {
+				return nil, invalid(fmt.Sprintf("content[%d].image_file.file_id", i), "No file found with id '%s'.", c.ImageFile.FileID)
+			}
+		}
+	}
+	now := e.now()
+	m := &Message{ID: newID("msg_"), Object: KindMessage, CreatedAt: now, ThreadID: threadID,
+		Status: MessageCompleted, CompletedAt: &now, Role: p.Role, Content: content,
+		Attachments: atts, Metadata: Metadata{}}
+	if p.Metadata != nil {
+		m.Metadata = *p.Metadata
+	}
+	return m, nil
+}
+
+// CreateMessage adds a message to a thread. It fails with ErrThreadLocked
+// while a run on the thread is active.
+func (e *Engine) CreateMessage(ctx context.Context, threadID string, p MessageParams) (*Message, error) {
+	if _, err := e.GetThread(ctx, threadID); err != nil {
+		return nil, err
+	}
+	m, err := e.newMessage(ctx, threadID, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.lockedSave(threadID, func() error { return e.cfg.Store.Save(ctx, messageRecord(m)) }); err != nil {
+		return nil, err
+	}
+	e.Bus.Publish(Event{Name: "thread.message.created", ThreadID: threadID, Data: clone(m)})
+	return m, nil
+}
+
+// lockedSave runs save unless the thread has an active run.
+func (e *Engine) lockedSave(threadID string, save func() error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ar := e.active[threadID]; ar != nil {
+		return fmt.Errorf("%w: can't change thread %s while run %s is active", ErrThreadLocked, threadID, ar.runID)
+	}
+	return save()
+}
+
+// GetMessage returns a message of a thread.
+func (e *Engine) GetMessage(ctx context.Context, threadID, id string) (*Message, error) {
+	m, err := load[Message](ctx, e.cfg.Store, KindMessage, id)
+	if err == nil && m.ThreadID != threadID {
+		return nil, fmt.Errorf("message %s: %w", id, ErrNotFound)
+	}
+	return m, err
+}
+
+// UpdateMessage changes a message's metadata.
+func (e *Engine) UpdateMessage(ctx context.Context, threadID, id string, md *Metadata) (*Message, error) {
+	m, err := e.GetMessage(ctx, threadID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(md); err != nil {
+		return nil, err
+	}
+	if md != nil {
+		m.Metadata = *md
+	}
+	return m, e.cfg.Store.Save(ctx, messageRecord(m))
+}
+
+// DeleteMessage deletes a message.
+func (e *Engine) DeleteMessage(ctx context.Context, threadID, id string) error {
+	if _, err := e.GetMessage(ctx, threadID, id); err != nil {
+		return err
+	}
+	return e.lockedSave(threadID, func() error { return e.cfg.Store.Delete(ctx, KindMessage, id) })
+}
+
+// ListMessages lists a thread's messages, optionally those of one run.
+func (e *Engine) ListMessages(ctx context.Context, threadID, runID string, o ListOptions) (*List[Message], error) {
+	if _, err := e.GetThread(ctx, threadID); err != nil {
+		return nil, err
+	}
+	return listPage[Message](ctx, e.cfg.Store, Query{Kind: KindMessage, Parent: threadID, Tag: runID, ListOptions: o}, 100)
+}
+
+// --- files ---
+
+// UploadPurposes are the purposes a client may upload with.
+var UploadPurposes = map[string]bool{PurposeAssistants: true, "vision": true, "user_data": true, "batch": true, "fine-tune": true}
+
+// CreateFile stores an uploaded file, streaming it to disk.
+func (e *Engine) CreateFile(ctx context.Context, filename, purpose string, r io.Reader) (*File, error) {
+	return e.storeFile(ctx, filename, purpose, r)
+}
+
+func (e *Engine) storeFile(ctx context.Context, filename, purpose string, r io.Reader) (*File, error) {
+	if err := interpreter.CheckName(path.Base(filename)); err != nil || filename == "" {
+		return nil, invalid("file", "invalid file name %q", filename)
+	}
+	hash, size, err := e.cfg.Store.PutBlob(ctx, r, e.cfg.MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{ID: newID("file-"), Object: KindFile, Bytes: size, CreatedAt: e.now(),
+		Filename: filename, Purpose: purpose, Status: "processed"}
+	if err := e.cfg.Store.Save(ctx, fileRecord(f, hash)); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// GetFile returns a file's object.
+func (e *Engine) GetFile(ctx context.Context, id string) (*File, error) {
+	return load[File](ctx, e.cfg.Store, KindFile, id)
+}
+
+// OpenFile opens a file's bytes.
+func (e *Engine) OpenFile(ctx context.Context, id string) (*File, io.ReadSeekCloser, error) {
+	rec, err := e.cfg.Store.Get(ctx, KindFile, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var f File
+	if err := json.Unmarshal(rec.Data, &f); err != nil {
+		return nil, nil, err
+	}
+	rc, err := e.cfg.Store.OpenBlob(rec.Blob)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &f, rc, nil
+}
+
+// DeleteFile deletes a file.
+func (e *Engine) DeleteFile(ctx context.Context, id string) error {
+	return e.cfg.Store.Delete(ctx, KindFile, id)
+}
+
+// ListFiles lists files, optionally of one purpose.
+func (e *Engine) ListFiles(ctx context.Context, purpose string, o ListOptions) (*List[File], error) {
+	if o.Limit == 0 {
+		o.Limit = 100
+	}
+	return listPage[File](ctx, e.cfg.Store, Query{Kind: KindFile, Tag: purpose, ListOptions: o}, 10000)
+}

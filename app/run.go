@@ -1,0 +1,464 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Why an active run was told to stop.
+type stopReason int32
+
+const (
+	stopNone stopReason = iota
+	stopCancel
+	stopShutdown
+)
+
+// activeRun is a run whose loop is going. Only the loop changes the run,
+// except for cancel, which goes through update too.
+type activeRun struct {
+	e        *Engine
+	runID    string
+	threadID string
+
+	mu  sync.Mutex
+	run *Run
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	reason atomic.Int32
+	submit chan []ToolOutput
+	done   chan struct{}
+}
+
+func (ar *activeRun) stop(r stopReason) {
+	ar.reason.CompareAndSwap(int32(stopNone), int32(r))
+	ar.cancel()
+}
+
+// update changes the run under its lock, saves it with extra records in
+// one transaction, and publishes the new run as event (if not "").
+func (ar *activeRun) update(event string, change func(*Run), extra ...Record) (*Run, error) {
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	change(ar.run)
+	snap := clone(ar.run)
+	// A run's changes are saved even when its context was cancelled.
+	if err := ar.e.cfg.Store.Save(context.WithoutCancel(ar.ctx), append(extra, runRecord(snap))...); err != nil {
+		return nil, err
+	}
+	if event != "" {
+		ar.e.Bus.Publish(Event{Name: event, ThreadID: ar.threadID, RunID: ar.runID, Data: snap})
+	}
+	return snap, nil
+}
+
+func (ar *activeRun) snapshot() *Run {
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	return clone(ar.run)
+}
+
+// pythonTool is the function through which models run code: the name they
+// were trained on for the hosted code interpreter.
+const pythonTool = "python"
+
+// toolChoice is a run's parsed tool_choice.
+type toolChoice struct {
+	mode     string // none, auto or required
+	function string // a function to force ("python" for code_interpreter)
+}
+
+func parseToolChoice(raw json.RawMessage, tools []Tool) (toolChoice, json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return toolChoice{mode: "auto"}, json.RawMessage(`"auto"`), nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "none", "auto", "required":
+			return toolChoice{mode: s}, raw, nil
+		}
+		return toolChoice{}, nil, invalid("tool_choice", "tool_choice must be none, auto, required or an object")
+	}
+	var o struct {
+		Type     string `json:"type"`
+		Function *struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if json.Unmarshal(raw, &o) != nil {
+		return toolChoice{}, nil, invalid("tool_choice", "tool_choice must be none, auto, required or an object")
+	}
+	has := func(typ, name string) bool {
+		for _, t := range tools {
+			if t.Type == typ && (name == "" || t.Function != nil && t.Function.Name == name) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case o.Type == ToolCodeInterpreter:
+		if !has(ToolCodeInterpreter, "") {
+			return toolChoice{}, nil, invalid("tool_choice", "tool_choice asks for code_interpreter, which the run does not have")
+		}
+		return toolChoice{mode: "required", function: pythonTool}, raw, nil
+	case o.Type == ToolFunction && o.Function != nil:
+		if !has(ToolFunction, o.Function.Name) {
+			return toolChoice{}, nil, invalid("tool_choice", "tool_choice names function %q, which the run does not have", o.Function.Name)
+		}
+		return toolChoice{mode: "required", function: o.Function.Name}, raw, nil
+	case o.Type == ToolFileSearch:
+		return toolChoice{mode: "auto"}, raw, nil
+	}
+	return toolChoice{}, nil, invalid("tool_choice", "invalid tool_choice type %q", o.Type)
+}
+
+// CreateRun starts a run of an assistant on a thread. With p.Stream, the
+// returned subscription delivers the run's events from its creation on;
+// the caller must Close it.
+func (e *Engine) CreateRun(ctx context.Context, threadID string, p RunParams) (*Run, *Subscription, error) {
+	t, err := e.GetThread(ctx, threadID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.startRun(ctx, t, p, nil)
+}
+
+// CreateThreadAndRun creates a thread and starts a run on it.
+func (e *Engine) CreateThreadAndRun(ctx context.Context, p ThreadRunParams) (*Run, *Subscription, error) {
+	tp := ThreadParams{}
+	if p.Thread != nil {
+		tp = *p.Thread
+	}
+	if tp.ToolResources == nil && p.ToolResources != nil {
+		tp.ToolResources = p.ToolResources
+	}
+	t, recs, err := e.newThread(ctx, tp)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.startRun(ctx, t, p.RunParams, recs)
+}
+
+func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Record) (*Run, *Subscription, error) {
+	a, err := e.GetAssistant(ctx, p.AssistantID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, fmt.Errorf("No assistant found with id '%s': %w", p.AssistantID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	tools := a.Tools
+	if p.Tools != nil {
+		if err := checkTools("tools", *p.Tools); err != nil {
+			return nil, nil, err
+		}
+		tools = *p.Tools
+	}
+	if err := checkMetadata(p.Metadata); err != nil {
+		return nil, nil, err
+	}
+	if err := checkSampling(p.Temperature, p.TopP); err != nil {
+		return nil, nil, err
+	}
+	if err := checkResponseFormat(p.ResponseFormat); err != nil {
+		return nil, nil, err
+	}
+	for name, v := range map[string]*int64{"max_prompt_tokens": p.MaxPromptTokens, "max_completion_tokens": p.MaxCompletionTokens} {
+		if v != nil && *v < 1 {
+			return nil, nil, invalid(name, "%s must be a positive number", name)
+		}
+	}
+	trunc := &TruncationStrategy{Type: "auto"}
+	if ts := p.TruncationStrategy; ts != nil {
+		switch {
+		case ts.Type == "auto":
+		case ts.Type == "last_messages" && ts.LastMessages != nil && *ts.LastMessages >= 1:
+		default:
+			return nil, nil, invalid("truncation_strategy", "truncation_strategy must be auto, or last_messages with last_messages of at least 1")
+		}
+		trunc = ts
+	}
+	_, choice, err := parseToolChoice(p.ToolChoice, tools)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	run := &Run{ID: newID("run_"), Object: KindRun, CreatedAt: e.now(), AssistantID: a.ID, ThreadID: t.ID,
+		Status: RunQueued, Model: a.Model, Instructions: deref(a.Instructions), Tools: append([]Tool{}, tools...),
+		Metadata: Metadata{}, Temperature: a.Temperature, TopP: a.TopP,
+		MaxPromptTokens: p.MaxPromptTokens, MaxCompletionTokens: p.MaxCompletionTokens,
+		TruncationStrategy: trunc, ResponseFormat: a.ResponseFormat, ToolChoice: choice, ParallelToolCalls: true}
+	if p.Model != nil && *p.Model != "" {
+		run.Model = *p.Model
+	}
+	if run.Model == "" {
+		run.Model = e.cfg.DefaultModel
+	}
+	if p.Instructions != nil {
+		run.Instructions = *p.Instructions
+	}
+	if p.AdditionalInstructions != nil && *p.AdditionalInstructions != "" {
+		run.Instructions += "\n\n" + *p.AdditionalInstructions
+	}
+	if p.Metadata != nil {
+		run.Metadata = *p.Metadata
+	}
+	if p.Temperature != nil {
+		run.Temperature = p.Temperature
+	}
+	if p.TopP != nil {
+		run.TopP = p.TopP
+	}
+	if p.ParallelToolCalls != nil {
+		run.ParallelToolCalls = *p.ParallelToolCalls
+	}
+	if len(p.ResponseFormat) > 0 && string(p.ResponseFormat) != "null" {
+		run.ResponseFormat = p.ResponseFormat
+	}
+	if run.ResponseFormat == nil {
+		run.ResponseFormat = json.RawMessage(`"auto"`)
+	}
+	var added []*Message
+	for i, mp := range p.AdditionalMessages {
+		m, err := e.newMessage(ctx, t.ID, mp)
+		if err != nil {
+			var ie *InputError
+			if errors.As(err, &ie) {
+				ie.Param = fmt.Sprintf("additional_messages[%d].%s", i, ie.Param)
+			}
+			return nil, nil, err
+		}
+		added = append(added, m)
+		pre = append(pre, messageRecord(m))
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ar := &activeRun{e: e, runID: run.ID, threadID: t.ID, run: run, ctx: runCtx, cancel: cancel,
+		submit: make(chan []ToolOutput, 1), done: make(chan struct{})}
+
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		cancel()
+		return nil, nil, errors.New("app: the engine is shutting down")
+	}
+	if other := e.active[t.ID]; other != nil {
+		e.mu.Unlock()
+		cancel()
+		return nil, nil, fmt.Errorf("%w: thread %s already has an active run %s", ErrThreadLocked, t.ID, other.runID)
+	}
+	if err := e.cfg.Store.Save(ctx, append(pre, runRecord(run))...); err != nil {
+		e.mu.Unlock()
+		cancel()
+		return nil, nil, err
+	}
+	var sub *Subscription
+	if p.Stream {
+		sub = e.Bus.Subscribe(t.ID)
+	}
+	e.active[t.ID] = ar
+	e.mu.Unlock()
+
+	if len(pre) > len(added) { // a new thread
+		e.Bus.Publish(Event{Name: "thread.created", ThreadID: t.ID, Data: clone(t)})
+	}
+	for _, m := range added {
+		e.Bus.Publish(Event{Name: "thread.message.created", ThreadID: t.ID, Data: clone(m)})
+	}
+	snap := clone(run)
+	e.Bus.Publish(Event{Name: "thread.run.created", ThreadID: t.ID, RunID: run.ID, Data: snap})
+	e.Bus.Publish(Event{Name: "thread.run.queued", ThreadID: t.ID, RunID: run.ID, Data: clone(run)})
+	go e.execute(ar)
+	return snap, sub, nil
+}
+
+// GetRun returns a run of a thread.
+func (e *Engine) GetRun(ctx context.Context, threadID, runID string) (*Run, error) {
+	r, err := load[Run](ctx, e.cfg.Store, KindRun, runID)
+	if err == nil && r.ThreadID != threadID {
+		return nil, fmt.Errorf("run %s: %w", runID, ErrNotFound)
+	}
+	return r, err
+}
+
+// ListRuns lists a thread's runs.
+func (e *Engine) ListRuns(ctx context.Context, threadID string, o ListOptions) (*List[Run], error) {
+	if _, err := e.GetThread(ctx, threadID); err != nil {
+		return nil, err
+	}
+	return listPage[Run](ctx, e.cfg.Store, Query{Kind: KindRun, Parent: threadID, ListOptions: o}, 100)
+}
+
+// UpdateRun changes a run's metadata.
+func (e *Engine) UpdateRun(ctx context.Context, threadID, runID string, md *Metadata) (*Run, error) {
+	if err := checkMetadata(md); err != nil {
+		return nil, err
+	}
+	if ar := e.activeRunOf(threadID, runID); ar != nil {
+		return ar.update("", func(r *Run) {
+			if md != nil {
+				r.Metadata = *md
+			}
+		})
+	}
+	r, err := e.GetRun(ctx, threadID, runID)
+	if err != nil {
+		return nil, err
+	}
+	if md != nil {
+		r.Metadata = *md
+	}
+	return r, e.cfg.Store.Save(ctx, runRecord(r))
+}
+
+func (e *Engine) activeRunOf(threadID, runID string) *activeRun {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ar := e.active[threadID]; ar != nil && ar.runID == runID {
+		return ar
+	}
+	return nil
+}
+
+// CancelRun asks an active run to stop: it becomes cancelling at once and
+// cancelled when its loop has stopped (a running cell is interrupted).
+func (e *Engine) CancelRun(ctx context.Context, threadID, runID string) (*Run, error) {
+	ar := e.activeRunOf(threadID, runID)
+	if ar == nil {
+		r, err := e.GetRun(ctx, threadID, runID)
+		if err != nil {
+			return nil, err
+		}
+		return nil, invalid("", "Cannot cancel run with status '%s'.", r.Status)
+	}
+	r, err := ar.update("thread.run.cancelling", func(r *Run) {
+		if !Terminal(r.Status) {
+			r.Status = RunCancelling
+		}
+	})
+	ar.stop(stopCancel)
+	return r, err
+}
+
+// SubmitToolOutputs gives a run that requires action the outputs of its
+// function calls, and resumes it. Every call must get an output.
+func (e *Engine) SubmitToolOutputs(ctx context.Context, threadID, runID string, outputs []ToolOutput, stream bool) (*Run, *Subscription, error) {
+	ar := e.activeRunOf(threadID, runID)
+	if ar == nil {
+		r, err := e.GetRun(ctx, threadID, runID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, invalid("", "Runs in status \"%s\" do not accept tool outputs.", r.Status)
+	}
+	var sub *Subscription
+	if stream {
+		sub = e.Bus.Subscribe(threadID)
+	}
+	fail := func(err error) (*Run, *Subscription, error) {
+		if sub != nil {
+			sub.Close()
+		}
+		return nil, nil, err
+	}
+	ar.mu.Lock()
+	r := ar.run
+	if r.Status != RunRequiresAction || r.RequiredAction == nil {
+		status := r.Status
+		ar.mu.Unlock()
+		return fail(invalid("", "Runs in status \"%s\" do not accept tool outputs.", status))
+	}
+	want := map[string]bool{}
+	for _, c := range r.RequiredAction.SubmitToolOutputs.ToolCalls {
+		want[c.ID] = true
+	}
+	got := map[string]bool{}
+	for i, o := range outputs {
+		if !want[o.ToolCallID] {
+			ar.mu.Unlock()
+			return fail(invalid(fmt.Sprintf("tool_outputs[%d].tool_call_id", i), "No tool call found with id '%s'.", o.ToolCallID))
+		}
+		if got[o.ToolCallID] {
+			ar.mu.Unlock()
+			return fail(invalid(fmt.Sprintf("tool_outputs[%d].tool_call_id", i), "Duplicate output for tool call '%s'.", o.ToolCallID))
+		}
+		got[o.ToolCallID] = true
+	}
+	for id := range want {
+		if !got[id] {
+			ar.mu.Unlock()
+			return fail(invalid("tool_outputs", "Expected tool outputs for call ids %s, got %d outputs.", keys(want), len(outputs)))
+		}
+	}
+	// Queue the run again before answering, so that a client polling right
+	// after this call never sees requires_action twice.
+	r.Status, r.RequiredAction, r.ExpiresAt = RunQueued, nil, nil
+	snap := clone(r)
+	err := e.cfg.Store.Save(ctx, runRecord(snap))
+	ar.mu.Unlock()
+	if err != nil {
+		return fail(err)
+	}
+	e.Bus.Publish(Event{Name: "thread.run.queued", ThreadID: threadID, RunID: runID, Data: snap})
+	ar.submit <- outputs
+	return snap, sub, nil
+}
+
+func keys(m map[string]bool) string {
+	b, _ := json.Marshal(func() []string {
+		var s []string
+		for k := range m {
+			s = append(s, k)
+		}
+		return s
+	}())
+	return string(b)
+}
+
+// ListRunSteps lists a run's steps.
+func (e *Engine) ListRunSteps(ctx context.Context, threadID, runID string, o ListOptions) (*List[RunStep], error) {
+	if _, err := e.GetRun(ctx, threadID, runID); err != nil {
+		return nil, err
+	}
+	return listPage[RunStep](ctx, e.cfg.Store, Query{Kind: KindRunStep, Tag: runID, ListOptions: o}, 100)
+}
+
+// GetRunStep returns a step of a run.
+func (e *Engine) GetRunStep(ctx context.Context, threadID, runID, stepID string) (*RunStep, error) {
+	s, err := load[RunStep](ctx, e.cfg.Store, KindRunStep, stepID)
+	if err == nil && (s.ThreadID != threadID || s.RunID != runID) {
+		return nil, fmt.Errorf("step %s: %w", stepID, ErrNotFound)
+	}
+	return s, err
+}
+
+// WaitRun waits until a run is terminal or requires action, and returns it.
+func (e *Engine) WaitRun(ctx context.Context, threadID, runID string) (*Run, error) {
+	sub := e.Bus.Subscribe(threadID)
+	defer sub.Close()
+	for {
+		r, err := e.GetRun(ctx, threadID, runID)
+		if err != nil {
+			return nil, err
+		}
+		if Terminal(r.Status) || r.Status == RunRequiresAction {
+			return r, nil
+		}
+		for {
+			ev, err := sub.Next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if ev.RunID == runID && ev.Final() {
+				break
+			}
+		}
+	}
+}

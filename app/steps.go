@@ -1,0 +1,334 @@
+package app
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// answerWriter turns the model's streamed answer into a message (for its
+// text) and a tool_calls step (for its calls), publishing deltas as they
+// come. Store errors stop the stream's bookkeeping and are reported once.
+type answerWriter struct {
+	l      *loop
+	msg    *openStep
+	text   strings.Builder
+	calls  *openStep
+	inputs map[int]*codeInput // python calls' code, decoded as it streams
+	failed error
+}
+
+func (w *answerWriter) delta(d ChatDelta) {
+	if w.failed != nil {
+		return
+	}
+	if d.Text != "" {
+		w.textDelta(d.Text)
+	}
+	if d.Call != nil {
+		w.callDelta(d.Call)
+	}
+}
+
+func (w *answerWriter) textDelta(s string) {
+	l := w.l
+	if w.msg == nil {
+		o, err := l.openMessage()
+		if err != nil {
+			w.failed = err
+			return
+		}
+		w.msg = o
+	}
+	w.text.WriteString(s)
+	l.e.Bus.Publish(Event{Name: "thread.message.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &MessageDelta{
+		ID: w.msg.msg.ID, Object: "thread.message.delta",
+		Delta: MessageDeltaBody{Content: []ContentDelta{{Index: 0, Type: "text", Text: &Text{Value: s, Annotations: []Annotation{}}}}},
+	}})
+}
+
+func (w *answerWriter) callDelta(c *ChatCallDelta) {
+	l := w.l
+	if w.calls == nil {
+		o, err := l.openStep(StepToolCalls, nil)
+		if err != nil {
+			w.failed = err
+			return
+		}
+		w.calls = o
+		w.inputs = map[int]*codeInput{}
+	}
+	in := w.inputs[c.Index]
+	if in == nil {
+		in = &codeInput{}
+		w.inputs[c.Index] = in
+	}
+	if c.Name != "" {
+		in.name = c.Name
+	}
+	if c.ID != "" {
+		in.id = c.ID
+	}
+	idx := c.Index
+	tc := ToolCall{Index: &idx, ID: c.ID}
+	if in.name == pythonTool && l.hasCode() && !l.noTools {
+		piece := in.add(c.Arguments)
+		if piece == "" && c.ID == "" {
+			return
+		}
+		tc.Type = ToolCodeInterpreter
+		tc.CodeInterpreter = &CodeInterpreterCall{Input: piece, Outputs: []CodeOutput{}}
+	} else {
+		tc.Type = ToolFunction
+		tc.Function = &FunctionCallOutput{Name: c.Name, Arguments: c.Arguments}
+	}
+	l.stepDelta(w.calls.step, tc)
+}
+
+// closeText ends the streamed message when the stream was cut.
+func (w *answerWriter) closeText() {}
+
+// finishText completes the answer's message: its final text (the model's
+// whole answer wins over the streamed pieces), annotations and the images
+// this run made.
+func (w *answerWriter) finishText(text string) error {
+	l := w.l
+	if text == "" {
+		text = w.text.String()
+	}
+	if strings.TrimSpace(text) == "" && w.msg == nil {
+		return nil
+	}
+	if w.msg == nil {
+		o, err := l.openMessage()
+		if err != nil {
+			return err
+		}
+		w.msg = o
+	}
+	m := w.msg.msg
+	m.Content = []Content{{Type: "text", Text: &Text{Value: text, Annotations: l.annotate(text)}}}
+	for _, id := range l.images {
+		m.Content = append(m.Content, Content{Type: "image_file", ImageFile: &ImageFile{FileID: id}})
+	}
+	l.images = nil
+	now := l.e.now()
+	m.Status, m.CompletedAt = MessageCompleted, &now
+	st := w.msg.step
+	st.Status, st.CompletedAt = StepCompleted, &now
+	if err := l.e.cfg.Store.Save(l.sctx, messageRecord(m), stepRecord(st)); err != nil {
+		return err
+	}
+	l.publish("thread.message.completed", clone(m))
+	l.publish("thread.run.step.completed", clone(st))
+	return nil
+}
+
+// startCalls records the whole tool calls of the answer in its step (the
+// streamed pieces may have lacked ids or names).
+func (w *answerWriter) startCalls(calls []ChatToolCall) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	l := w.l
+	if w.calls == nil {
+		o, err := l.openStep(StepToolCalls, nil)
+		if err != nil {
+			return err
+		}
+		w.calls = o
+	}
+	st := w.calls.step
+	st.StepDetails.ToolCalls = nil
+	for _, c := range calls {
+		tc := ToolCall{ID: c.ID}
+		if c.Name == pythonTool && l.hasCode() && !l.noTools {
+			tc.Type = ToolCodeInterpreter
+			tc.CodeInterpreter = &CodeInterpreterCall{Input: codeOf(c.Arguments), Outputs: []CodeOutput{}}
+		} else {
+			tc.Type = ToolFunction
+			tc.Function = &FunctionCallOutput{Name: c.Name, Arguments: c.Arguments}
+		}
+		st.StepDetails.ToolCalls = append(st.StepDetails.ToolCalls, tc)
+	}
+	return l.e.cfg.Store.Save(l.sctx, stepRecord(st))
+}
+
+// openMessage starts the assistant message of this turn, with its
+// message_creation step.
+func (l *loop) openMessage() (*openStep, error) {
+	now := l.e.now()
+	m := &Message{ID: newID("msg_"), Object: KindMessage, CreatedAt: now, ThreadID: l.ar.threadID,
+		Status: MessageInProgress, Role: "assistant", Content: []Content{}, AssistantID: ptr(l.run.AssistantID),
+		RunID: ptr(l.ar.runID), Attachments: []Attachment{}, Metadata: Metadata{}}
+	o, err := l.openStep(StepMessageCreation, m)
+	if err != nil {
+		return nil, err
+	}
+	l.publish("thread.message.created", clone(m))
+	l.publish("thread.message.in_progress", clone(m))
+	return o, nil
+}
+
+// openStep starts a step (saving msg with it, for message_creation).
+func (l *loop) openStep(typ string, msg *Message) (*openStep, error) {
+	st := &RunStep{ID: newID("step_"), Object: KindRunStep, CreatedAt: l.e.now(), AssistantID: l.run.AssistantID,
+		ThreadID: l.ar.threadID, RunID: l.ar.runID, Type: typ, Status: StepInProgress,
+		StepDetails: StepDetails{Type: typ}, Metadata: Metadata{}}
+	recs := []Record{}
+	if msg != nil {
+		st.StepDetails.MessageCreation = &MessageCreation{MessageID: msg.ID}
+		recs = append(recs, messageRecord(msg))
+	} else {
+		st.StepDetails.ToolCalls = []ToolCall{}
+	}
+	if err := l.e.cfg.Store.Save(l.sctx, append(recs, stepRecord(st))...); err != nil {
+		return nil, err
+	}
+	o := &openStep{step: st, msg: msg}
+	l.open = append(l.open, o)
+	l.publish("thread.run.step.created", clone(st))
+	l.publish("thread.run.step.in_progress", clone(st))
+	return o, nil
+}
+
+// callStep is the open tool_calls step.
+func (l *loop) callStep() *RunStep {
+	for i := len(l.open) - 1; i >= 0; i-- {
+		if st := l.open[i].step; st.Type == StepToolCalls && st.Status == StepInProgress {
+			return st
+		}
+	}
+	return nil
+}
+
+// closeStep finishes the open tool_calls step.
+func (l *loop) closeStep(status string) error {
+	st := l.callStep()
+	if st == nil {
+		return nil
+	}
+	now := l.e.now()
+	st.Status, st.CompletedAt = status, &now
+	if err := l.e.cfg.Store.Save(l.sctx, stepRecord(st)); err != nil {
+		return err
+	}
+	l.publish("thread.run.step.completed", clone(st))
+	return nil
+}
+
+// setCallOutput records a function call's output in the open step.
+func (l *loop) setCallOutput(callID, output string) {
+	st := l.callStep()
+	if st == nil {
+		return
+	}
+	for i, tc := range st.StepDetails.ToolCalls {
+		if tc.ID == callID && tc.Function != nil {
+			st.StepDetails.ToolCalls[i].Function.Output = ptr(output)
+		}
+	}
+}
+
+func (l *loop) stepDelta(st *RunStep, tc ToolCall) {
+	l.e.Bus.Publish(Event{Name: "thread.run.step.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &RunStepDelta{
+		ID: st.ID, Object: "thread.run.step.delta",
+		Delta: RunStepDeltaBody{StepDetails: StepDetails{Type: StepToolCalls, ToolCalls: []ToolCall{tc}}},
+	}})
+}
+
+func (l *loop) publish(name string, data any) {
+	l.e.Bus.Publish(Event{Name: name, ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: data})
+}
+
+// codeInput decodes the "code" argument of a python call while its JSON
+// arguments stream in, so the code can be shown as it is written.
+type codeInput struct {
+	id, name string
+	args     strings.Builder
+	sent     int // bytes of decoded code already sent
+}
+
+// add takes a piece of the arguments and returns the code decoded since.
+func (c *codeInput) add(piece string) string {
+	c.args.WriteString(piece)
+	code := partialJSONString(c.args.String(), "code")
+	if len(code) <= c.sent {
+		return ""
+	}
+	out := code[c.sent:]
+	c.sent = len(code)
+	return out
+}
+
+// codeOf returns the code of a python call's arguments. Models sometimes
+// send the code itself instead of JSON: that is accepted too.
+func codeOf(args string) string {
+	var v struct {
+		Code *string `json:"code"`
+	}
+	if json.Unmarshal([]byte(args), &v) == nil && v.Code != nil {
+		return *v.Code
+	}
+	return args
+}
+
+// partialJSONString returns as much of the string value of key as the
+// (possibly cut) JSON object s holds, decoded. It stops before an escape
+// sequence that is not complete yet.
+func partialJSONString(s, key string) string {
+	i := strings.Index(s, `"`+key+`"`)
+	if i < 0 {
+		return ""
+	}
+	rest := strings.TrimLeft(s[i+len(key)+2:], " \t\r\n")
+	if !strings.HasPrefix(rest, ":") {
+		return ""
+	}
+	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	if !strings.HasPrefix(rest, `"`) {
+		return ""
+	}
+	rest = rest[1:]
+	var b strings.Builder
+	for j := 0; j < len(rest); j++ {
+		ch := rest[j]
+		switch {
+		case ch == '"':
+			return b.String()
+		case ch != '\\':
+			b.WriteByte(ch)
+		case j+1 >= len(rest):
+			return b.String()
+		default:
+			esc := rest[j+1]
+			if esc == 'u' {
+				if j+6 > len(rest) {
+					return b.String()
+				}
+				// One \uXXXX, or a surrogate pair of two: wait for the
+				// second half rather than decode half a character.
+				n := 6
+				if h := rest[j+2 : j+6]; strings.ContainsAny(h[:1], "dD") && strings.ContainsAny(h[1:2], "89abAB") {
+					n = 12
+				}
+				if j+n > len(rest) {
+					return b.String()
+				}
+				var r string
+				if json.Unmarshal([]byte(`"`+rest[j:j+n]+`"`), &r) != nil {
+					return b.String()
+				}
+				b.WriteString(r)
+				j += n - 1
+				continue
+			}
+			var r string
+			if json.Unmarshal([]byte(`"\`+string(esc)+`"`), &r) != nil {
+				return b.String()
+			}
+			b.WriteString(r)
+			j++
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,1148 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"plotline/app"
+)
+
+// open opens a store in a fresh folder and closes it when the test ends.
+func open(t testing.TB) (*Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, dir
+}
+
+func save(t testing.TB, s *Store, recs ...app.Record) {
+	t.Helper()
+	if err := s.Save(context.Background(), recs...); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+}
+
+// msg is a message record of thread parent, tagged with run tag.
+func msg(id, parent, tag string, created int64) app.Record {
+	return app.Record{Kind: app.KindMessage, ID: id, Parent: parent, Tag: tag, CreatedAt: created,
+		Data: []byte(fmt.Sprintf(`{"id":%q,"object":"thread.message","thread_id":%q}`, id, parent))}
+}
+
+func ids(recs []app.Record) []string {
+	out := []string{}
+	for _, r := range recs {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+// unorderedIDs returns n ids whose lexical order is not their index order,
+// so that a list sorted by id instead of insertion would show.
+func unorderedIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		h := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		out[i] = fmt.Sprintf("msg_%s_%03d", hex.EncodeToString(h[:4]), i)
+	}
+	return out
+}
+
+// blobFiles lists the files under blobs/, the tmp folder included.
+func blobFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(filepath.Join(dir, "blobs"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSaveGetRoundTrip(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	want := app.Record{Kind: app.KindFile, ID: "file-abc", Parent: "thread_1", Tag: "assistants",
+		Blob: strings.Repeat("ab", 32), CreatedAt: 1_700_000_123, Data: []byte(`{"id":"file-abc","bytes":3}`)}
+	save(t, s, want)
+	got, err := s.Get(ctx, app.KindFile, "file-abc")
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Get = %+v, want %+v", got, want)
+	}
+	// The same id under another kind is another object.
+	if _, err := s.Get(ctx, app.KindMessage, "file-abc"); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("Get of the id under another kind: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Get(ctx, app.KindFile, "file-missing"); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("Get of a missing id: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestSaveIsOneTransaction(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	// The second record breaks a NOT NULL constraint: nothing may stay.
+	err := s.Save(ctx, msg("msg_ok", "thread_1", "", 1), app.Record{Kind: app.KindMessage, ID: "msg_bad", CreatedAt: 1})
+	if err == nil {
+		t.Fatal("Save of a record without data: no error")
+	}
+	if _, err := s.Get(ctx, app.KindMessage, "msg_ok"); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("first record of a failed Save: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestSaveUpsertKeepsPosition(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	save(t, s, msg("msg_a", "thread_1", "run_1", 10), msg("msg_b", "thread_1", "run_1", 11), msg("msg_c", "thread_1", "run_1", 12))
+	updated := app.Record{Kind: app.KindMessage, ID: "msg_a", Parent: "thread_2", Tag: "run_9", Blob: "",
+		CreatedAt: 99, Data: []byte(`{"id":"msg_a","status":"completed"}`)}
+	save(t, s, updated)
+
+	got, err := s.Get(ctx, app.KindMessage, "msg_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, updated) {
+		t.Errorf("after upsert Get = %+v, want %+v", got, updated)
+	}
+	all, _, err := s.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Order: "asc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"msg_a", "msg_b", "msg_c"}; !reflect.DeepEqual(ids(all), want) {
+		t.Errorf("asc list after upsert = %v, want %v (the replaced record keeps its place)", ids(all), want)
+	}
+	var n int
+	if err := s.db.QueryRow("SELECT count(*) FROM objects").Scan(&n); err != nil || n != 3 {
+		t.Errorf("rows = %d (%v), want 3", n, err)
+	}
+	// The indexed columns were replaced too.
+	old, _, _ := s.List(ctx, app.Query{Kind: app.KindMessage, Parent: "thread_1"})
+	if want := []string{"msg_c", "msg_b"}; !reflect.DeepEqual(ids(old), want) {
+		t.Errorf("thread_1 after moving msg_a = %v, want %v", ids(old), want)
+	}
+	moved, _, _ := s.List(ctx, app.Query{Kind: app.KindMessage, Tag: "run_9"})
+	if want := []string{"msg_a"}; !reflect.DeepEqual(ids(moved), want) {
+		t.Errorf("tag run_9 = %v, want %v", ids(moved), want)
+	}
+}
+
+func TestListOrderAndLimit(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	names := unorderedIDs(150)
+	for i, id := range names {
+		save(t, s, msg(id, "thread_1", "", int64(1000+i)))
+	}
+	rev := func(from, to int) []string { // names[from] down to names[to], inclusive
+		var out []string
+		for i := from; i >= to; i-- {
+			out = append(out, names[i])
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		order string
+		limit int
+		want  []string
+		more  bool
+	}{
+		{"default is desc, 20", "", 0, rev(149, 130), true},
+		{"desc explicit", "desc", 3, rev(149, 147), true},
+		{"limit 1", "", 1, rev(149, 149), true},
+		{"limit 2", "", 2, rev(149, 148), true},
+		{"limit 100", "desc", 100, rev(149, 50), true},
+		{"asc limit 1", "asc", 1, names[:1], true},
+		{"asc limit 2", "asc", 2, names[:2], true},
+		{"asc default 20", "asc", 0, names[:20], true},
+		{"asc limit 100", "asc", 100, names[:100], true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, more, err := s.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Limit: tc.limit, Order: tc.order}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(ids(got), tc.want) || more != tc.more {
+				t.Errorf("got %v more=%v, want %v more=%v", ids(got), more, tc.want, tc.more)
+			}
+		})
+	}
+}
+
+func TestListHasMoreAtBoundaries(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ records, limit int }{
+		{0, 1}, {1, 1}, {2, 1}, {2, 2}, {3, 2}, {19, 0}, {20, 0}, {21, 0}, {99, 100}, {100, 100}, {101, 100},
+	} {
+		t.Run(fmt.Sprintf("%d records limit %d", tc.records, tc.limit), func(t *testing.T) {
+			s, _ := open(t)
+			var recs []app.Record
+			for i, id := range unorderedIDs(tc.records) {
+				recs = append(recs, msg(id, "thread_1", "", int64(i)))
+			}
+			save(t, s, recs...)
+			limit := tc.limit
+			if limit == 0 {
+				limit = 20
+			}
+			wantLen, wantMore := min(tc.records, limit), tc.records > limit
+			for _, order := range []string{"asc", "desc"} {
+				got, more, err := s.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Limit: tc.limit, Order: order}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != wantLen || more != wantMore {
+					t.Errorf("%s: %d records more=%v, want %d more=%v", order, len(got), more, wantLen, wantMore)
+				}
+			}
+		})
+	}
+}
+
+func TestListCursors(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	n := unorderedIDs(10)
+	for _, id := range n {
+		save(t, s, msg(id, "thread_1", "", 500)) // one second: only insertion orders them
+	}
+	pick := func(is ...int) []string {
+		out := []string{}
+		for _, i := range is {
+			out = append(out, n[i])
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name          string
+		order         string
+		after, before int // -1 for none
+		limit         int
+		want          []string
+		more          bool
+	}{
+		// after: what follows the cursor in the list's order.
+		{"desc after", "desc", 5, -1, 3, pick(4, 3, 2), true},
+		{"desc after, exactly the rest", "desc", 3, -1, 3, pick(2, 1, 0), false},
+		{"desc after, short", "desc", 2, -1, 3, pick(1, 0), false},
+		{"desc after the last", "desc", 0, -1, 3, pick(), false},
+		{"asc after", "asc", 5, -1, 3, pick(6, 7, 8), true},
+		{"asc after, exactly the rest", "asc", 6, -1, 3, pick(7, 8, 9), false},
+		{"asc after, short", "asc", 7, -1, 3, pick(8, 9), false},
+		{"asc after the last", "asc", 9, -1, 3, pick(), false},
+		// before: what precedes the cursor, the page nearest it, in list order.
+		{"desc before", "desc", -1, 5, 3, pick(8, 7, 6), true},
+		{"desc before, exactly the rest", "desc", -1, 6, 3, pick(9, 8, 7), false},
+		{"desc before, short", "desc", -1, 7, 3, pick(9, 8), false},
+		{"desc before the first", "desc", -1, 9, 3, pick(), false},
+		{"asc before", "asc", -1, 5, 3, pick(2, 3, 4), true},
+		{"asc before, exactly the rest", "asc", -1, 3, 3, pick(0, 1, 2), false},
+		{"asc before, short", "asc", -1, 2, 3, pick(0, 1), false},
+		{"asc before the first", "asc", -1, 0, 3, pick(), false},
+		{"default order before", "", -1, 1, 20, pick(9, 8, 7, 6, 5, 4, 3, 2), false},
+		// Both: the span between them, from the "after" end.
+		{"asc between", "asc", 2, 7, 10, pick(3, 4, 5, 6), false},
+		{"asc between, limited", "asc", 2, 7, 2, pick(3, 4), true},
+		{"desc between", "desc", 7, 2, 10, pick(6, 5, 4, 3), false},
+		{"desc between, limited", "desc", 7, 2, 3, pick(6, 5, 4), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Limit: tc.limit, Order: tc.order}}
+			if tc.after >= 0 {
+				q.After = n[tc.after]
+			}
+			if tc.before >= 0 {
+				q.Before = n[tc.before]
+			}
+			got, more, err := s.List(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(ids(got), tc.want) || more != tc.more {
+				t.Errorf("got %v more=%v, want %v more=%v", ids(got), more, tc.want, tc.more)
+			}
+		})
+	}
+}
+
+// TestListPagesThroughEverything follows has_more and the last id, as a
+// client does, in both orders and both directions.
+func TestListPagesThroughEverything(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	n := unorderedIDs(23)
+	for _, id := range n {
+		save(t, s, msg(id, "thread_1", "", 7))
+	}
+	for _, order := range []string{"asc", "desc"} {
+		var got []string
+		q := app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Limit: 5, Order: order}}
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("%s: paging does not end", order)
+			}
+			page, more, err := s.List(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, ids(page)...)
+			if !more {
+				break
+			}
+			q.After = page[len(page)-1].ID
+		}
+		want := append([]string(nil), n...)
+		if order == "desc" {
+			slicesReverse(want)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s via after: got %v, want %v", order, got, want)
+		}
+
+		// Backwards from the end of the list with before.
+		got = nil
+		q = app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Limit: 5, Order: order, Before: want[len(want)-1]}}
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("%s: paging does not end", order)
+			}
+			page, more, err := s.List(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(ids(page), got...)
+			if !more {
+				break
+			}
+			q.Before = page[0].ID
+		}
+		if !reflect.DeepEqual(got, want[:len(want)-1]) {
+			t.Errorf("%s via before: got %v, want %v", order, got, want[:len(want)-1])
+		}
+	}
+}
+
+func slicesReverse(s []string) {
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
+}
+
+func TestListFilters(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	save(t, s,
+		msg("msg_1", "thread_a", "run_1", 1),
+		msg("msg_2", "thread_b", "run_2", 2),
+		msg("msg_3", "thread_a", "run_2", 3),
+		msg("msg_4", "thread_a", "", 4),
+		msg("msg_5", "thread_b", "run_1", 5),
+		app.Record{Kind: app.KindRun, ID: "run_1", Parent: "thread_a", Tag: "completed", CreatedAt: 6, Data: []byte(`{}`)},
+		app.Record{Kind: app.KindRun, ID: "run_2", Parent: "thread_b", Tag: "in_progress", CreatedAt: 7, Data: []byte(`{}`)},
+	)
+	for _, tc := range []struct {
+		name string
+		q    app.Query
+		want []string
+		more bool
+	}{
+		{"kind only", app.Query{Kind: app.KindMessage}, []string{"msg_5", "msg_4", "msg_3", "msg_2", "msg_1"}, false},
+		{"parent", app.Query{Kind: app.KindMessage, Parent: "thread_a"}, []string{"msg_4", "msg_3", "msg_1"}, false},
+		{"parent and tag", app.Query{Kind: app.KindMessage, Parent: "thread_a", Tag: "run_2"}, []string{"msg_3"}, false},
+		{"tag", app.Query{Kind: app.KindMessage, Tag: "run_1"}, []string{"msg_5", "msg_1"}, false},
+		{"no match", app.Query{Kind: app.KindMessage, Parent: "thread_c"}, []string{}, false},
+		{"other kind", app.Query{Kind: app.KindRun, Parent: "thread_b"}, []string{"run_2"}, false},
+		{"status tag", app.Query{Kind: app.KindRun, Tag: "completed"}, []string{"run_1"}, false},
+		// has_more counts only the thread's messages: msg_1 is left, not msg_2.
+		{"filter and cursor", app.Query{Kind: app.KindMessage, Parent: "thread_a", ListOptions: app.ListOptions{After: "msg_4", Limit: 1}}, []string{"msg_3"}, true},
+		{"filter and cursor, last", app.Query{Kind: app.KindMessage, Parent: "thread_a", ListOptions: app.ListOptions{After: "msg_3", Limit: 1}}, []string{"msg_1"}, false},
+		{"filter, limit at the count", app.Query{Kind: app.KindMessage, Parent: "thread_b", ListOptions: app.ListOptions{Limit: 2}}, []string{"msg_5", "msg_2"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, more, err := s.List(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(ids(got), tc.want) || more != tc.more {
+				t.Errorf("got %v more=%v, want %v more=%v", ids(got), more, tc.want, tc.more)
+			}
+		})
+	}
+}
+
+func TestListUnknownCursor(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	save(t, s, msg("msg_1", "thread_a", "", 1),
+		app.Record{Kind: app.KindRun, ID: "run_1", Parent: "thread_a", CreatedAt: 1, Data: []byte(`{}`)})
+	for _, opt := range []app.ListOptions{
+		{After: "msg_nope"}, {Before: "msg_nope"}, {After: "msg_1", Before: "msg_nope"},
+		{After: "run_1"}, // a cursor of another kind is no cursor of this list
+	} {
+		_, _, err := s.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: opt})
+		if !errors.Is(err, app.ErrNotFound) {
+			t.Errorf("%+v: err = %v, want ErrNotFound", opt, err)
+		}
+	}
+}
+
+func TestListSameCreatedAtKeepsInsertionOrder(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	n := unorderedIDs(60)
+	for i := 0; i < len(n); i += 3 { // some alone, some in one transaction
+		save(t, s, msg(n[i], "t", "", 1_700_000_000), msg(n[i+1], "t", "", 1_700_000_000))
+		save(t, s, msg(n[i+2], "t", "", 1_700_000_000))
+	}
+	got, more, err := s.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Order: "asc", Limit: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ids(got), n) || more {
+		t.Errorf("asc = %v more=%v, want %v", ids(got), more, n)
+	}
+}
+
+func TestDeleteCascadesThread(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	thread := func(id string) app.Record {
+		return app.Record{Kind: app.KindThread, ID: id, CreatedAt: 1, Data: []byte(`{}`)}
+	}
+	child := func(kind, id, parent string) app.Record {
+		return app.Record{Kind: kind, ID: id, Parent: parent, CreatedAt: 1, Data: []byte(`{}`)}
+	}
+	save(t, s,
+		thread("thread_1"), thread("thread_2"),
+		child(app.KindMessage, "msg_1", "thread_1"), child(app.KindMessage, "msg_2", "thread_1"),
+		child(app.KindRun, "run_1", "thread_1"),
+		app.Record{Kind: app.KindRunStep, ID: "step_1", Parent: "thread_1", Tag: "run_1", CreatedAt: 1, Data: []byte(`{}`)},
+		child(app.KindFile, "file-1", "thread_1"), // a file the thread's code wrote: it outlives the thread
+		child(app.KindMessage, "msg_3", "thread_2"),
+		child(app.KindRun, "run_2", "thread_2"),
+		child(app.KindAssistant, "asst_1", ""),
+	)
+	if err := s.Delete(ctx, app.KindThread, "thread_1"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	for _, gone := range [][2]string{
+		{app.KindThread, "thread_1"}, {app.KindMessage, "msg_1"}, {app.KindMessage, "msg_2"},
+		{app.KindRun, "run_1"}, {app.KindRunStep, "step_1"},
+	} {
+		if _, err := s.Get(ctx, gone[0], gone[1]); !errors.Is(err, app.ErrNotFound) {
+			t.Errorf("%s %s after Delete: err = %v, want ErrNotFound", gone[0], gone[1], err)
+		}
+	}
+	for _, kept := range [][2]string{
+		{app.KindFile, "file-1"}, {app.KindThread, "thread_2"}, {app.KindMessage, "msg_3"},
+		{app.KindRun, "run_2"}, {app.KindAssistant, "asst_1"},
+	} {
+		if _, err := s.Get(ctx, kept[0], kept[1]); err != nil {
+			t.Errorf("%s %s after Delete of another thread: %v", kept[0], kept[1], err)
+		}
+	}
+	if err := s.Delete(ctx, app.KindThread, "thread_1"); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("second Delete: err = %v, want ErrNotFound", err)
+	}
+	if err := s.Delete(ctx, app.KindThread, "thread_nope"); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("Delete of a missing id: err = %v, want ErrNotFound", err)
+	}
+	// A message is deleted alone; its thread stays.
+	if err := s.Delete(ctx, app.KindMessage, "msg_3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, app.KindThread, "thread_2"); err != nil {
+		t.Errorf("thread_2 after deleting its message: %v", err)
+	}
+}
+
+func TestDeleteRemovesUnusedBlob(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	hash, size, err := s.PutBlob(ctx, strings.NewReader("a,b\n1,2\n"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size != 8 {
+		t.Errorf("size = %d, want 8", size)
+	}
+	other, _, err := s.PutBlob(ctx, strings.NewReader("other bytes"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(id, blob string) app.Record {
+		return app.Record{Kind: app.KindFile, ID: id, Tag: "assistants", Blob: blob, CreatedAt: 1, Data: []byte(`{}`)}
+	}
+	save(t, s, file("file-1", hash), file("file-2", hash), file("file-3", other))
+	path := filepath.Join(dir, "blobs", hash[:2], hash)
+
+	if err := s.Delete(ctx, app.KindFile, "file-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("blob still used by file-2 was removed: %v", err)
+	}
+	f, err := s.OpenBlob(hash)
+	if err != nil {
+		t.Fatalf("OpenBlob while file-2 uses it: %v", err)
+	}
+	b, _ := io.ReadAll(f)
+	f.Close()
+	if string(b) != "a,b\n1,2\n" {
+		t.Errorf("blob = %q", b)
+	}
+
+	if err := s.Delete(ctx, app.KindFile, "file-2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("unused blob still on disk: stat err = %v", err)
+	}
+	if _, err := s.OpenBlob(hash); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("OpenBlob of a removed blob: err = %v, want ErrNotFound", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "blobs", other[:2], other)); err != nil {
+		t.Errorf("another file's blob was removed: %v", err)
+	}
+}
+
+func TestPutBlobStoresSameBytesOnce(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	data := []byte("x,y\n1,2\n3,4\n")
+	sum := sha256.Sum256(data)
+	want := hex.EncodeToString(sum[:])
+	h1, n1, err := s.PutBlob(ctx, bytes.NewReader(data), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, n2, err := s.PutBlob(ctx, bytes.NewReader(data), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h1 != want || h2 != want || n1 != int64(len(data)) || n2 != int64(len(data)) {
+		t.Errorf("PutBlob = (%s, %d), (%s, %d); want (%s, %d) twice", h1, n1, h2, n2, want, len(data))
+	}
+	if got, wantFiles := blobFiles(t, dir), []string{"blobs/" + want[:2] + "/" + want}; !reflect.DeepEqual(got, wantFiles) {
+		t.Errorf("files = %v, want %v", got, wantFiles)
+	}
+	// The empty file is a file too.
+	h, n, err := s.PutBlob(ctx, strings.NewReader(""), 0)
+	if err != nil || n != 0 || h != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
+		t.Errorf("empty PutBlob = %s, %d, %v", h, n, err)
+	}
+}
+
+func TestPutBlobSizeLimit(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	const max = 1000
+	at := bytes.Repeat([]byte{'a'}, max)
+	hash, n, err := s.PutBlob(ctx, bytes.NewReader(at), max)
+	if err != nil || n != max {
+		t.Fatalf("PutBlob of exactly max: %d, %v", n, err)
+	}
+	if got := blobFiles(t, dir); len(got) != 1 || !strings.HasSuffix(got[0], hash) {
+		t.Fatalf("files = %v, want one, named %s", got, hash)
+	}
+	over := bytes.Repeat([]byte{'b'}, max+1)
+	h, n, err := s.PutBlob(ctx, bytes.NewReader(over), max)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("PutBlob of max+1: (%q, %d, %v), want ErrTooLarge", h, n, err)
+	}
+	if got := blobFiles(t, dir); len(got) != 1 || !strings.HasSuffix(got[0], hash) {
+		t.Errorf("after a refused upload files = %v, want only %s (no temp file, no blob)", got, hash)
+	}
+	// Far over the limit: reading stops, nothing stays.
+	_, _, err = s.PutBlob(ctx, io.LimitReader(zeros{}, 50*max), max)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("PutBlob of 50*max: err = %v, want ErrTooLarge", err)
+	}
+	if got := blobFiles(t, dir); len(got) != 1 {
+		t.Errorf("files = %v, want one", got)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// failingReader fails after some bytes, as a dropped upload does.
+type failingReader struct{ left int }
+
+var errDropped = errors.New("connection dropped")
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, errDropped
+	}
+	n := min(len(p), r.left)
+	clear(p[:n])
+	r.left -= n
+	return n, nil
+}
+
+func TestPutBlobReadErrorLeavesNothing(t *testing.T) {
+	s, dir := open(t)
+	_, _, err := s.PutBlob(context.Background(), &failingReader{left: 100_000}, 1<<20)
+	if !errors.Is(err, errDropped) {
+		t.Errorf("err = %v, want the reader's error", err)
+	}
+	if got := blobFiles(t, dir); len(got) != 0 {
+		t.Errorf("files after a failed upload = %v, want none", got)
+	}
+}
+
+func TestPutBlobRoundTripLarge(t *testing.T) {
+	s, _ := open(t)
+	data := make([]byte, 5<<20+123)
+	rand.New(rand.NewSource(1)).Read(data)
+	hash, n, err := s.PutBlob(context.Background(), bytes.NewReader(data), 8<<20)
+	if err != nil || n != int64(len(data)) {
+		t.Fatalf("PutBlob: %d, %v", n, err)
+	}
+	sum := sha256.Sum256(data)
+	if hash != hex.EncodeToString(sum[:]) {
+		t.Errorf("hash = %s, want the SHA-256 of the bytes", hash)
+	}
+	f, err := s.OpenBlob(hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := io.ReadAll(f)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes (%v), want the %d stored, equal", len(got), err, len(data))
+	}
+	// Seekable, for http.ServeContent.
+	if _, err := f.Seek(3<<20, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	part := make([]byte, 16)
+	if _, err := io.ReadFull(f, part); err != nil || !bytes.Equal(part, data[3<<20:3<<20+16]) {
+		t.Errorf("after Seek read %x (%v), want %x", part, err, data[3<<20:3<<20+16])
+	}
+}
+
+func TestOpenBlobBadHash(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(filepath.Join(root, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// A file a traversal would reach: store/blobs/../../NAME is root/NAME.
+	name := strings.Repeat("0", 61)
+	if err := os.WriteFile(filepath.Join(root, name), []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// One that blobs/<first two>/<hash> would name if case were ignored.
+	upper := strings.Repeat("AB", 32)
+	hash, _, err := s.PutBlob(context.Background(), strings.NewReader("x"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{
+		"",
+		"abc",
+		hash[:63],
+		hash + "0",
+		upper,
+		strings.Repeat("zz", 32),
+		"../" + name,
+		("../../etc/passwd" + strings.Repeat("0", 64))[:64],
+		("..\\..\\etc\\passwd" + strings.Repeat("0", 64))[:64],
+		"/etc/passwd" + strings.Repeat("0", 53),
+		strings.Repeat("0", 64), // well formed, never stored
+	} {
+		f, err := s.OpenBlob(bad)
+		if err == nil {
+			f.Close()
+		}
+		if !errors.Is(err, app.ErrNotFound) {
+			t.Errorf("OpenBlob(%q): err = %v, want ErrNotFound", bad, err)
+		}
+	}
+}
+
+func TestOpenKeepsData(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := msg("msg_1", "thread_1", "run_1", 42)
+	save(t, s, want)
+	hash, _, err := s.PutBlob(ctx, strings.NewReader("kept"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	got, err := s.Get(ctx, app.KindMessage, "msg_1")
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("after reopen Get = %+v, %v; want %+v", got, err, want)
+	}
+	f, err := s.OpenBlob(hash)
+	if err != nil {
+		t.Fatalf("OpenBlob after reopen: %v", err)
+	}
+	b, _ := io.ReadAll(f)
+	f.Close()
+	if string(b) != "kept" {
+		t.Errorf("blob after reopen = %q", b)
+	}
+	// New records still go after the old ones.
+	save(t, s, msg("msg_2", "thread_1", "", 1))
+	all, _, _ := s.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Order: "asc"}})
+	if want := []string{"msg_1", "msg_2"}; !reflect.DeepEqual(ids(all), want) {
+		t.Errorf("asc after reopen = %v, want %v", ids(all), want)
+	}
+}
+
+func TestOpenSettings(t *testing.T) {
+	s, _ := open(t)
+	var version int
+	var mode string
+	var sync, busy int
+	if err := s.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := migrations.ReadDir("migrations")
+	if version != len(names) || version == 0 {
+		t.Errorf("user_version = %d, want %d (one per migration)", version, len(names))
+	}
+	// Several connections, each with the settings: hold them all at once.
+	ctx := context.Background()
+	var conns []*sql.Conn
+	for range 3 {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		if err := c.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "wal" || sync != 1 || busy != 10000 {
+			t.Errorf("conn %d: journal_mode=%s synchronous=%d busy_timeout=%d, want wal, 1 (NORMAL), 10000", i, mode, sync, busy)
+		}
+	}
+}
+
+// TestOpenOddFolderName: the folder goes into a "file:" URI, where '?',
+// '#' and '%' mean something.
+func TestOpenOddFolderName(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "C# data?x=1 100%25 #2")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	save(t, s, msg("msg_1", "t", "", 1))
+	s.Close()
+	if _, err := os.Stat(filepath.Join(dir, "plotline.db")); err != nil {
+		t.Errorf("the database is not in the folder: %v", err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Get(context.Background(), app.KindMessage, "msg_1"); err != nil {
+		t.Errorf("after reopen: %v", err)
+	}
+}
+
+func TestOpenNewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "plotline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = Open(dir)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a database with a newer schema: no error")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "newer") || !strings.Contains(msg, "99") {
+		t.Errorf("error = %q, want it to say the database is newer, schema 99", msg)
+	}
+}
+
+func TestOpenRemovesLeftoverTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _, err := s.PutBlob(context.Background(), strings.NewReader("stays"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, name := range []string{"upload-123", "upload-456"} {
+		if err := os.WriteFile(filepath.Join(dir, "blobs", "tmp", name), []byte("half an upload"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := blobFiles(t, dir), []string{"blobs/" + hash[:2] + "/" + hash}; !reflect.DeepEqual(got, want) {
+		t.Errorf("files after Open = %v, want %v", got, want)
+	}
+	// The tmp folder itself is still there for the next upload.
+	if _, _, err := s.PutBlob(context.Background(), strings.NewReader("next"), 10); err != nil {
+		t.Errorf("PutBlob after cleaning: %v", err)
+	}
+}
+
+func TestConcurrentWrites(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	const writers, saves = 8, 40
+	// Records for the deleters, who read before they write.
+	for i := range 40 {
+		save(t, s, app.Record{Kind: app.KindThread, ID: fmt.Sprintf("thread_old_%d", i), CreatedAt: 1, Data: []byte(`{}`)},
+			msg(fmt.Sprintf("msg_old_%d", i), fmt.Sprintf("thread_old_%d", i), "", 1))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*saves+100)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range saves {
+				a := msg(fmt.Sprintf("msg_%d_%d_a", w, i), fmt.Sprintf("thread_%d", w), "", 1)
+				b := msg(fmt.Sprintf("msg_%d_%d_b", w, i), fmt.Sprintf("thread_%d", w), "", 1)
+				if err := s.Save(ctx, a, b); err != nil {
+					errs <- fmt.Errorf("writer %d save %d: %w", w, i, err)
+				}
+			}
+		})
+	}
+	for d := range 2 {
+		wg.Go(func() {
+			for i := d; i < 40; i += 2 {
+				if err := s.Delete(ctx, app.KindThread, fmt.Sprintf("thread_old_%d", i)); err != nil {
+					errs <- fmt.Errorf("deleter %d thread %d: %w", d, i, err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 40 {
+			if _, _, err := s.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Limit: 100}}); err != nil {
+				errs <- fmt.Errorf("reader: %w", err)
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for w := range writers {
+		got, more, err := s.List(ctx, app.Query{Kind: app.KindMessage, Parent: fmt.Sprintf("thread_%d", w), ListOptions: app.ListOptions{Limit: 100, Order: "asc"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2*saves || more {
+			t.Errorf("writer %d: %d messages (more=%v), want %d", w, len(got), more, 2*saves)
+			continue
+		}
+		// Each writer's own saves are in its order.
+		for i := range saves {
+			if got[2*i].ID != fmt.Sprintf("msg_%d_%d_a", w, i) || got[2*i+1].ID != fmt.Sprintf("msg_%d_%d_b", w, i) {
+				t.Errorf("writer %d: message %d is %s", w, 2*i, got[2*i].ID)
+				break
+			}
+		}
+	}
+	var left int
+	if err := s.db.QueryRow("SELECT count(*) FROM objects WHERE id LIKE '%_old_%'").Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d old records left (%v), want 0", left, err)
+	}
+}
+
+// The kill -9 test runs this test binary again as a child that saves in a
+// loop until it is killed.
+const (
+	killDirEnv   = "PLOTLINE_STORE_KILL_DIR"
+	killStartEnv = "PLOTLINE_STORE_KILL_START"
+	killPrefix   = "committed "
+)
+
+// killRecord is record j (0–2) of batch n. Sizes vary so that some
+// transactions span many pages.
+func killRecord(n, j int) app.Record {
+	pad := strings.Repeat("p", (n*7919+j*104729)%60000)
+	data, _ := json.Marshal(map[string]any{"n": n, "j": j, "pad": pad})
+	return app.Record{Kind: app.KindMessage, ID: fmt.Sprintf("msg_%08d_%d", n, j), Parent: "thread_kill",
+		CreatedAt: int64(n), Data: data}
+}
+
+// TestKillChild is the child's side; it is skipped in a normal run.
+func TestKillChild(t *testing.T) {
+	dir := os.Getenv(killDirEnv)
+	if dir == "" {
+		t.Skip("only run as the child of TestKillNineLosesNothingCommitted")
+	}
+	start, _ := strconv.Atoi(os.Getenv(killStartEnv))
+	s, err := Open(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	deadline := time.Now().Add(30 * time.Second) // never outlive a parent that failed to kill us
+	for n := start; time.Now().Before(deadline); n++ {
+		if err := s.Save(context.Background(), killRecord(n, 0), killRecord(n, 1), killRecord(n, 2)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		// os.Stdout is unbuffered: one write(2) per line, done when Println returns.
+		fmt.Println(killPrefix + strconv.Itoa(n))
+	}
+	os.Exit(4)
+}
+
+func TestKillNineLosesNothingCommitted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir() // one database through every crash
+	next, reported := 1, 0
+	// Kill after some reported commits, plus a little more time that
+	// differs each round, so that the kill lands at different points of a
+	// transaction: before, inside, during the commit, after it.
+	for round := range 16 {
+		moment := struct {
+			commits int
+			extra   time.Duration
+		}{[]int{1, 2, 5, 13, 30}[round%5], time.Duration(round) * 137 * time.Microsecond}
+		cmd := exec.Command(exe, "-test.run=^TestKillChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), killDirEnv+"="+dir, killStartEnv+"="+strconv.Itoa(next))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(out)
+		seen := 0
+		for seen < moment.commits && lines.Scan() {
+			if n, ok := strings.CutPrefix(lines.Text(), killPrefix); ok {
+				v, err := strconv.Atoi(n)
+				if err != nil {
+					t.Fatalf("child wrote %q", lines.Text())
+				}
+				reported = v
+				seen++
+			}
+		}
+		if seen < moment.commits {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("round %d: child ended after %d commits: %s", round, seen, stderr.String())
+		}
+		time.Sleep(moment.extra)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		// Lines written before the kill are still in the pipe.
+		for lines.Scan() {
+			if n, ok := strings.CutPrefix(lines.Text(), killPrefix); ok {
+				if v, err := strconv.Atoi(n); err == nil {
+					reported = v
+				}
+			}
+		}
+		err = cmd.Wait()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("round %d: child ended with %v, not by SIGKILL: %s", round, err, stderr.String())
+		}
+
+		highest := checkAfterKill(t, dir, reported)
+		t.Logf("round %d: reported %d, found %d", round, reported, highest)
+		next = highest + 1
+	}
+}
+
+// checkAfterKill reopens the store after a crash and checks it, returning
+// the highest batch present.
+func checkAfterKill(t *testing.T, dir string, reported int) int {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open after kill -9: %v", err)
+	}
+	defer s.Close()
+	var check string
+	if err := s.db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+	rows, err := s.db.Query("SELECT id, data FROM objects WHERE kind = ?", app.KindMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	batches := map[int]int{}
+	for rows.Next() {
+		var id string
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			t.Fatal(err)
+		}
+		var v struct{ N, J int }
+		if err := json.Unmarshal(data, &v); err != nil {
+			t.Fatalf("record %s: JSON does not parse: %v", id, err)
+		}
+		if want := killRecord(v.N, v.J); id != want.ID || !bytes.Equal(data, want.Data) {
+			t.Fatalf("record %s holds batch %d part %d, not what was saved", id, v.N, v.J)
+		}
+		batches[v.N]++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	highest := 0
+	for n, c := range batches {
+		if c != 3 {
+			t.Errorf("batch %d: %d of its 3 records (a transaction half there)", n, c)
+		}
+		highest = max(highest, n)
+	}
+	for n := 1; n <= reported; n++ {
+		if batches[n] != 3 {
+			t.Fatalf("batch %d was reported committed, but %d of its 3 records are there", n, batches[n])
+		}
+	}
+	// At most the batch in flight when killed committed without being reported.
+	if highest > reported+1 || len(batches) != highest {
+		t.Errorf("batches: %d, highest %d, last reported %d", len(batches), highest, reported)
+	}
+	return highest
+}
+
+// BenchmarkSaveMessage measures one Save of one message of about 1 KB: the
+// SQLite write latency per message.
+func BenchmarkSaveMessage(b *testing.B) {
+	s, _ := open(b)
+	ctx := context.Background()
+	text := strings.Repeat("The mean of column x is 4.2; ", 30)
+	data, _ := json.Marshal(map[string]any{
+		"id": "msg_0", "object": "thread.message", "created_at": 1_700_000_000, "thread_id": "thread_bench",
+		"role": "assistant", "content": []any{map[string]any{"type": "text", "text": map[string]any{"value": text, "annotations": []any{}}}},
+		"attachments": []any{}, "metadata": map[string]any{},
+	})
+	if len(data) < 900 || len(data) > 1200 {
+		b.Fatalf("record is %d bytes, want about 1 KB", len(data))
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		r := app.Record{Kind: app.KindMessage, ID: "msg_" + strconv.Itoa(i), Parent: "thread_bench", Tag: "run_1",
+			CreatedAt: 1_700_000_000, Data: data}
+		if err := s.Save(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestOpenConcurrently: two processes (here, two Stores) opening a new
+// folder at once must not both run the first migration.
+func TestOpenConcurrently(t *testing.T) {
+	for round := range 10 {
+		dir := t.TempDir()
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				s, err := Open(dir)
+				if err == nil {
+					err = s.Save(context.Background(), msg(fmt.Sprintf("msg_%d", i), "t", "", 1))
+					s.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, Open %d: %v", round, i, err)
+			}
+		}
+	}
+}

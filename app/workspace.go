@@ -1,0 +1,244 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"plotline/interpreter"
+	"plotline/plotting"
+)
+
+// workspace is a thread's side of its interpreter session: which stored
+// files are in /mnt/data under which names, and which stored files hold
+// what the code wrote.
+type workspace struct {
+	e        *Engine
+	threadID string
+	inputs   map[string]string // file id → name in /mnt/data
+	outputs  map[string]string // name in /mnt/data → file id of its latest stored version
+}
+
+func (e *Engine) workspaceFor(ctx context.Context, threadID string) (*workspace, error) {
+	if _, err := e.session(ctx, threadID, false); err != nil {
+		return nil, fmt.Errorf("the Python sandbox could not start: %v", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.spaces == nil {
+		e.spaces = map[string]*workspace{}
+	}
+	w := e.spaces[threadID]
+	if w == nil {
+		w = &workspace{e: e, threadID: threadID, inputs: map[string]string{}, outputs: map[string]string{}}
+		e.spaces[threadID] = w
+	}
+	return w, nil
+}
+
+func (w *workspace) dir() string { return filepath.Join(w.e.cfg.WorkRoot, w.threadID) }
+
+// materialize puts the files ids name into /mnt/data under their own
+// names, unless they are there already.
+func (w *workspace) materialize(ctx context.Context, ids []string) error {
+	sess, err := w.e.session(ctx, w.threadID, false)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if name, ok := w.inputs[id]; ok {
+			if _, err := os.Lstat(filepath.Join(w.dir(), name)); err == nil {
+				continue
+			}
+		}
+		rec, err := w.e.cfg.Store.Get(ctx, KindFile, id)
+		if err != nil {
+			continue // deleted since it was attached: nothing to give
+		}
+		f, err := load[File](ctx, w.e.cfg.Store, KindFile, id)
+		if err != nil {
+			return err
+		}
+		name := path.Base(f.Filename)
+		if interpreter.CheckName(name) != nil {
+			name = id
+		}
+		if sameContent(filepath.Join(w.dir(), name), rec.Blob, f.Bytes) {
+			w.inputs[id] = name
+			continue
+		}
+		rc, err := w.e.cfg.Store.OpenBlob(rec.Blob)
+		if err != nil {
+			return fmt.Errorf("file %s: %w", id, err)
+		}
+		used, err := sess.AddFile(name, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("put %s in /mnt/data: %w", name, err)
+		}
+		w.inputs[id] = used
+	}
+	return nil
+}
+
+// sameContent reports whether the regular file p holds the bytes of hash.
+func sameContent(p, hash string, size int64) bool {
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
+		return false
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false
+	}
+	return hex.EncodeToString(h.Sum(nil)) == hash
+}
+
+// exec runs a cell, starting a new session when the last one ended (it
+// reached its lifetime), and says so in note.
+func (w *workspace) exec(ctx context.Context, code string, onOutput func(interpreter.Stream, []byte)) (res *interpreter.Result, note string, err error) {
+	sess, err := w.e.session(ctx, w.threadID, false)
+	if err != nil {
+		return nil, "", err
+	}
+	res, err = sess.ExecStream(ctx, code, onOutput)
+	if errors.Is(err, interpreter.ErrSessionEnded) || errors.Is(err, interpreter.ErrSessionClosed) {
+		if sess, err = w.e.session(ctx, w.threadID, true); err != nil {
+			return nil, "", err
+		}
+		ids := make([]string, 0, len(w.inputs))
+		for id := range w.inputs {
+			ids = append(ids, id)
+		}
+		if err := w.materialize(ctx, ids); err != nil {
+			return nil, "", err
+		}
+		note = "The previous Python session had expired, so this code ran in a new one: variables and imports were reset; the files in /mnt/data are kept.\n"
+		res, err = sess.ExecStream(ctx, code, onOutput)
+	}
+	return res, note, err
+}
+
+// keepOutputs stores the files a cell wrote and its images as File objects
+// (purpose assistants_output). It returns the images' file ids, and
+// notes for the model on files it could not keep.
+func (w *workspace) keepOutputs(ctx context.Context, res *interpreter.Result, stepID string) (images []string, notes []string) {
+	sess, err := w.e.session(ctx, w.threadID, false)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	for _, rel := range res.Files {
+		f, err := sess.OpenFile(rel)
+		if err != nil {
+			continue // gone again, or not a regular file
+		}
+		stored, err := w.e.storeFile(ctx, "/mnt/data/"+rel, PurposeAssistantsOutput, f)
+		f.Close()
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("/mnt/data/%s was not kept for the user: %v", rel, err))
+			continue
+		}
+		w.outputs[rel] = stored.ID
+	}
+	for i, png := range res.Images {
+		name := fmt.Sprintf("%s-image-%d.png", strings.TrimPrefix(stepID, "step_"), i+1)
+		stored, err := w.e.storeFile(ctx, name, PurposeAssistantsOutput, strings.NewReader(string(png)))
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("an image was not kept: %v", err))
+			continue
+		}
+		images = append(images, stored.ID)
+	}
+	return images, notes
+}
+
+// outputFile returns the stored file for /mnt/data/rel, storing the file
+// now if the code wrote it before this workspace knew of it.
+func (w *workspace) outputFile(ctx context.Context, rel string) (string, bool) {
+	if id, ok := w.outputs[rel]; ok {
+		return id, true
+	}
+	for id, name := range w.inputs {
+		if name == rel {
+			return id, true
+		}
+	}
+	sess, err := w.e.session(ctx, w.threadID, false)
+	if err != nil {
+		return "", false
+	}
+	f, err := sess.OpenFile(rel)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	stored, err := w.e.storeFile(ctx, "/mnt/data/"+rel, PurposeAssistantsOutput, f)
+	if err != nil {
+		return "", false
+	}
+	w.outputs[rel] = stored.ID
+	return stored.ID, true
+}
+
+// describeFiles tells the model what /mnt/data holds: names, sizes and
+// types, and for tables their columns and first rows, so that its first
+// code is right.
+func (w *workspace) describeFiles() string {
+	if w == nil {
+		return ""
+	}
+	var names []string
+	filepath.WalkDir(w.dir(), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return nil
+		}
+		rel, _ := filepath.Rel(w.dir(), p)
+		names = append(names, filepath.ToSlash(rel))
+		return nil
+	})
+	if len(names) == 0 {
+		return "/mnt/data is empty."
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("Files in /mnt/data:\n")
+	for i, name := range names {
+		if i == 50 {
+			fmt.Fprintf(&b, "… and %d more files.\n", len(names)-i)
+			break
+		}
+		p := filepath.Join(w.dir(), filepath.FromSlash(name))
+		fi, err := os.Lstat(p)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "- /mnt/data/%s (%s, %s)\n", name, plotting.FormatSize(fi.Size()), plotting.KindOf(name))
+		if i < 10 {
+			if pv, err := plotting.PreviewFile(p, 5); err == nil && pv != "" {
+				b.WriteString(indent(pv, "    "))
+			}
+		}
+	}
+	return b.String()
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
