@@ -334,7 +334,7 @@ func saveRunFiles(ctx context.Context, eng *app.Engine, dir string, msgs []app.M
 			firstErr = err
 			continue
 		}
-		saved = append(saved, savedFile{ID: id, Filename: f.Filename, Path: filepath.Join(dir, dst.Name())})
+		saved = append(saved, savedFile{ID: id, Filename: f.Filename, Path: filepath.Join(dir, filepath.Base(dst.Name()))})
 	}
 	return saved, firstErr
 }

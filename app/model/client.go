@@ -277,10 +277,15 @@ func tool(t app.ChatTool) (openai.ChatCompletionToolUnionParam, error) {
 		// Some servers refuse a function without parameters.
 		raw = []byte(`{"type":"object","properties":{}}`)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // keep numbers in the schema exactly as written
-	if err := dec.Decode(&f.Parameters); err != nil {
-		return openai.ChatCompletionToolUnionParam{}, fmt.Errorf("parameters are not a JSON object: %w", err)
+	// Keep each value as raw JSON, so the schema goes out as written
+	// (decoding into any would turn big integers into floats).
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return openai.ChatCompletionToolUnionParam{}, fmt.Errorf("parameters are not a JSON object: %s", truncate(string(raw), 80))
+	}
+	f.Parameters = make(shared.FunctionParameters, len(fields))
+	for k, v := range fields {
+		f.Parameters[k] = v
 	}
 	return openai.ChatCompletionFunctionTool(f), nil
 }
