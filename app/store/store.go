@@ -50,9 +50,8 @@ func Open(dir string) (*Store, error) {
 	// parameters and '#' a fragment: escape them, or a folder such as
 	// "C# notes" would put the database somewhere else.
 	path := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.Join(dir, "plotline.db"))
-	// busy_timeout comes first, so that it already applies while another
-	// connection holds the lock that switching to WAL needs. _txlock=immediate
-	// makes every transaction (Save, Delete, migrations) take the write lock
+	// busy_timeout comes first, so that it covers the pragmas after it.
+	// _txlock=immediate makes every transaction (Save, Delete, migrations) take the write lock
 	// at BEGIN, where SQLite waits busy_timeout for it. A deferred transaction
 	// that reads first (Delete, migrate) and then writes fails at once with
 	// SQLITE_BUSY when another connection wrote meanwhile: no busy wait
@@ -64,9 +63,10 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	s := &Store{db: db, blobs: filepath.Join(dir, "blobs")}
-	// A new database switches to WAL on its first connection. When two
-	// processes create it at once, that switch can answer SQLITE_BUSY
-	// without waiting busy_timeout; it lasts milliseconds, so try again.
+	// A new database switches to WAL on its first connections. When two
+	// processes create it at once, that switch (run as a new connection
+	// opens, here inside migrate's Begin) can answer SQLITE_BUSY without
+	// waiting busy_timeout. It lasts milliseconds: try again.
 	for try := 0; ; try++ {
 		err = s.migrate()
 		var se *sqlite.Error
@@ -90,9 +90,7 @@ func Open(dir string) (*Store, error) {
 // migrate applies the migrations the database lacks, all in one
 // transaction. The transaction is immediate (see Open), so the version is
 // read under the write lock: two processes opening a new folder at once
-// cannot both apply the first migration, and neither reads the version
-// while the other switches the new file to WAL (a plain read there can
-// fail with SQLITE_BUSY without waiting).
+// cannot both apply the first migration ("table objects already exists").
 func (s *Store) migrate() error {
 	names, err := migrations.ReadDir("migrations")
 	if err != nil {
