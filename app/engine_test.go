@@ -30,6 +30,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testPython = py
+	if os.Getenv(childEnv) != "" {
+		// A re-executed test binary playing the app that gets killed
+		// (TestKillDuringCellThenRecover).
+		os.Exit(engineChild())
+	}
 	os.Exit(m.Run())
 }
 
@@ -61,35 +66,60 @@ func newRig(t *testing.T, tune func(*app.Config), turns ...modeltest.Turn) *rig 
 }
 
 func openEngine(t testing.TB, data, baseURL string, tune func(*app.Config)) *app.Engine {
-	st, err := store.Open(data)
+	return openEngineWith(t, data, baseURL, nil, tune)
+}
+
+// openEngineWith is openEngine with the interpreter's Config tuned too.
+func openEngineWith(t testing.TB, data, baseURL string, tuneInterp func(*interpreter.Config), tune func(*app.Config)) *app.Engine {
+	e, closeAll, err := buildEngine(data, baseURL, tuneInterp, tune)
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := interpreter.NewManager(interpreter.Config{Python: testPython, Root: filepath.Join(data, "work"), PoolSize: -1})
+	t.Cleanup(closeAll)
+	return e
+}
+
+// buildEngine wires an engine on the data folder as the app does, and
+// recovers it; closeAll closes it with its interpreter and store.
+func buildEngine(data, baseURL string, tuneInterp func(*interpreter.Config), tune func(*app.Config)) (e *app.Engine, closeAll func(), err error) {
+	st, err := store.Open(data)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
+	}
+	icfg := interpreter.Config{Python: testPython, Root: filepath.Join(data, "work"), PoolSize: -1}
+	if tuneInterp != nil {
+		tuneInterp(&icfg)
+	}
+	im, err := interpreter.NewManager(icfg)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
 	}
 	m, err := model.New(model.Config{Provider: model.ProviderCompatible, BaseURL: baseURL, APIKey: "test", MaxRetries: 3})
 	if err != nil {
-		t.Fatal(err)
+		im.Close()
+		st.Close()
+		return nil, nil, err
 	}
 	cfg := app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model", ToolsUnsupported: model.ToolsUnsupported}
 	if tune != nil {
 		tune(&cfg)
 	}
-	e, err := app.New(cfg)
-	if err != nil {
-		t.Fatal(err)
+	if e, err = app.New(cfg); err == nil {
+		err = e.Recover(context.Background())
 	}
-	if err := e.Recover(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		e.Close()
+	closeAll = func() {
+		if e != nil {
+			e.Close()
+		}
 		im.Close()
 		st.Close()
-	})
-	return e
+	}
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return e, closeAll, nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -359,16 +359,55 @@ func (e *Engine) CreateFile(ctx context.Context, filename, purpose string, r io.
 }
 
 func (e *Engine) storeFile(ctx context.Context, filename, purpose string, r io.Reader) (*File, error) {
-	if err := interpreter.CheckName(path.Base(filename)); err != nil || filename == "" {
-		return nil, invalid("file", "invalid file name %q", filename)
+	if err := checkFilename(filename); err != nil {
+		return nil, err
 	}
-	hash, size, err := e.cfg.Store.PutBlob(ctx, r, e.cfg.MaxFileSize)
+	b, err := e.StoreBytes(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	f := &File{ID: newID("file-"), Object: KindFile, Bytes: size, CreatedAt: e.now(),
+	return e.CreateFileFromBytes(ctx, filename, purpose, b)
+}
+
+func checkFilename(filename string) error {
+	if err := interpreter.CheckName(path.Base(filename)); err != nil || filename == "" {
+		return invalid("file", "invalid file name %q", filename)
+	}
+	return nil
+}
+
+// StoredBytes are file bytes stored before their File object is made: an
+// upload's form may name the purpose after the file.
+type StoredBytes struct {
+	hash string
+	size int64
+}
+
+
+// StoreBytes streams r into the store (never holding it in memory) and
+// fails with ErrTooLarge past MaxFileSize.
+func (e *Engine) StoreBytes(ctx context.Context, r io.Reader) (StoredBytes, error) {
+	hash, size, err := e.cfg.Store.PutBlob(ctx, r, e.cfg.MaxFileSize)
+	if err != nil {
+		return StoredBytes{}, err
+	}
+	return StoredBytes{hash: hash, size: size}, nil
+}
+
+// MaxFileSize is the largest file the engine keeps.
+func (e *Engine) MaxFileSize() int64 { return e.cfg.MaxFileSize }
+
+// CreateFileFromBytes makes the File object for stored bytes.
+func (e *Engine) CreateFileFromBytes(ctx context.Context, filename, purpose string, b StoredBytes) (*File, error) {
+	if err := checkFilename(filename); err != nil {
+		return nil, err
+	}
+	if b.hash == "" {
+		return nil, errors.New("app: no stored bytes")
+	}
+	f := &File{ID: newID("file-"), Object: KindFile, Bytes: b.size, CreatedAt: e.now(),
 		Filename: filename, Purpose: purpose, Status: "processed"}
-	if err := e.cfg.Store.Save(ctx, fileRecord(f, hash)); err != nil {
+	if err := e.cfg.Store.Save(ctx, fileRecord(f, b.hash)); err != nil {
 		return nil, err
 	}
 	return f, nil

@@ -9,6 +9,9 @@ import (
 // ErrNotFound is returned for an id that names no object.
 var ErrNotFound = errors.New("not found")
 
+// ErrTooLarge is returned for file bytes over the size limit.
+var ErrTooLarge = errors.New("file is larger than the limit")
+
 // Record is one stored object: its JSON and the few fields the store
 // indexes it by.
 type Record struct {

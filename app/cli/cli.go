@@ -35,12 +35,16 @@ Usage:
       compatible server such as Ollama), or AZURE_OPENAI_API_KEY,
       AZURE_OPENAI_ENDPOINT and OPENAI_API_VERSION; PLOTLINE_MODEL names the
       model (the deployment, on Azure).
+  plotline serve [--addr 127.0.0.1:8765] [--allow-remote] [--hosts H,…] [--origins O,…]
+      Serve the OpenAI / Azure OpenAI Assistants API locally (/v1 and
+      /openai), so code written for it runs with only the base URL changed.
+      The API key is PLOTLINE_API_KEY, or one made and kept in the data folder.
   plotline doctor
       Show which Python Plotline uses and why, and whether the sandbox works.
   plotline help
       Show this help.
 
-The desktop window and the local Assistants API (plotline serve) come next.
+The desktop window comes next.
 `
 
 // Main runs plotline with args (without the program name) and returns the
@@ -55,6 +59,8 @@ func Main(args []string, s Streams) int {
 		return Exec(args[1:], s)
 	case "ask":
 		return Ask(args[1:], s)
+	case "serve":
+		return Serve(args[1:], s)
 	case "doctor":
 		return Doctor(args[1:], s)
 	case "help", "-h", "-help", "--help":

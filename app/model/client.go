@@ -127,15 +127,34 @@ func (c *Client) Chat(ctx context.Context, req app.ChatRequest, onDelta func(app
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.stream(ctx, params, onDelta)
-	if err != nil && params.MaxCompletionTokens.Valid() && refusesMaxCompletionTokens(err) {
+	delivered := false
+	res, err := c.stream(ctx, params, func(d app.ChatDelta) {
+		delivered = true
+		if onDelta != nil {
+			onDelta(d)
+		}
+	})
+	if err != nil && !delivered && params.MaxCompletionTokens.Valid() && refusesMaxCompletionTokens(err) {
 		// Older Azure API versions and some servers know only max_tokens.
-		// The refusal comes before any output, so trying again is safe.
+		// Nothing was delivered yet, so asking again is safe.
 		c.useMaxTokens.Store(true)
 		params.MaxTokens, params.MaxCompletionTokens = params.MaxCompletionTokens, param.Opt[int64]{}
 		res, err = c.stream(ctx, params, onDelta)
 	}
-	return res, err
+	return res, c.redact(err)
+}
+
+// redact removes the API key from an error message, for servers that echo
+// the credentials they refused. Errors end up in runs' last_error, which
+// is stored and shown.
+func (c *Client) redact(err error) error {
+	var me *app.ModelError
+	if c.cfg.APIKey == "" || !errors.As(err, &me) {
+		return err
+	}
+	me.Message = strings.ReplaceAll(me.Message, c.cfg.APIKey, "[redacted]")
+	me.Code = strings.ReplaceAll(me.Code, c.cfg.APIKey, "[redacted]")
+	return err
 }
 
 func refusesMaxCompletionTokens(err error) bool {

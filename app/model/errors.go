@@ -54,6 +54,11 @@ func mapError(ctx context.Context, err error) error {
 	if errors.As(err, &streamErr) {
 		return streamError(streamErr.Event.Data)
 	}
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &syntaxErr) || errors.As(err, &typeErr) {
+		return &app.ModelError{Message: "the model server sent a malformed chunk: " + err.Error()}
+	}
 	msg := err.Error()
 	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout awaiting response headers") {
 		msg = "no response from the model server in time: " + msg

@@ -220,6 +220,13 @@ func TestChatToolCallQuirks(t *testing.T) {
 		},
 		want: []app.ChatToolCall{{Name: "python", Arguments: `{"code":"1+1"}`}},
 	}, {
+		name: "whole calls in one delta, no id and no index",
+		events: []string{
+			chunk(`{"tool_calls":[{"function":{"name":"python","arguments":"{\"code\":\"1\"}"}},{"function":{"name":"python","arguments":"{\"code\":\"2\"}"}}]}`, ""),
+			chunk(`{}`, "tool_calls"), "[DONE]",
+		},
+		want: []app.ChatToolCall{{Name: "python", Arguments: `{"code":"1"}`}, {Name: "python", Arguments: `{"code":"2"}`}},
+	}, {
 		name: "every call at index 0",
 		events: []string{
 			chunk(`{"tool_calls":[{"index":0,"id":"a","type":"function","function":{"name":"python","arguments":"{}"}}]}`, ""),
@@ -293,19 +300,12 @@ func TestChatStreamEnd(t *testing.T) {
 		{"compatible cut mid-answer", ProviderCompatible, []string{text}, "no finish_reason"},
 		{"nothing streamed", ProviderCompatible, nil, "did not stream"},
 		{"error event", ProviderOpenAI, []string{text, `{"error":{"message":"The server had an error while processing your request.","type":"server_error","code":"overloaded"}}`}, "server had an error"},
-		{"malformed chunk", ProviderOpenAI, []string{text, `{"choices": [`}, ""},
+		{"malformed chunk", ProviderOpenAI, []string{text, `{"choices": [`}, "malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := sseServer(t, http.StatusOK, tt.events...)
 			res, err := rawClient(t, tt.provider, srv.URL).Chat(context.Background(), userAsks("go"), nil)
-			if tt.name == "malformed chunk" {
-				var me *app.ModelError
-				if !errors.As(err, &me) {
-					t.Fatalf("err = %v (%T), want *app.ModelError", err, err)
-				}
-				return
-			}
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -649,6 +649,18 @@ func TestErrorShapes(t *testing.T) {
 	}
 }
 
+func TestErrorNeverCarriesKey(t *testing.T) {
+	s := modeltest.NewServer(t, modeltest.Turn{Status: 401, ErrorCode: "invalid_api_key", ErrorMessage: "Incorrect API key provided: " + testKey + "."})
+	_, err := newClient(t, s).Chat(context.Background(), userAsks("hi"), nil)
+	var me *app.ModelError
+	if !errors.As(err, &me) || me.Status != 401 {
+		t.Fatalf("err = %v (%T)", err, err)
+	}
+	if strings.Contains(err.Error(), testKey) || !strings.Contains(me.Message, "Incorrect API key provided") {
+		t.Errorf("message = %q", me.Message)
+	}
+}
+
 func TestNetworkError(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
@@ -657,6 +669,16 @@ func TestNetworkError(t *testing.T) {
 	var me *app.ModelError
 	if !errors.As(err, &me) || me.Status != 0 || me.Message == "" {
 		t.Fatalf("err = %v (%T), want *app.ModelError with status 0", err, err)
+	}
+}
+
+func TestTimeToFirstByte(t *testing.T) {
+	// The server takes an hour to answer; the Client waits 50 ms.
+	s := modeltest.NewServer(t, modeltest.Turn{Delay: time.Hour, Text: "too late"})
+	_, err := newClient(t, s, func(c *Config) { c.Timeout = 50 * time.Millisecond }).Chat(context.Background(), userAsks("hi"), nil)
+	var me *app.ModelError
+	if !errors.As(err, &me) || me.Status != 0 || !strings.Contains(me.Message, "in time") {
+		t.Fatalf("err = %v (%T), want *app.ModelError saying the server did not answer in time", err, err)
 	}
 }
 
@@ -670,7 +692,9 @@ func TestCancel(t *testing.T) {
 		case err := <-done:
 			return err
 		case <-time.After(time.Minute):
-			buf := make([]byte, 1<<20); n := runtime.Stack(buf, true); t.Fatalf("Chat did not return after its context was cancelled\n%s", buf[:n])
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("Chat did not return after its context was cancelled\n%s", buf[:n])
 			return nil
 		}
 	}

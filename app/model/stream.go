@@ -27,7 +27,8 @@ import (
 //   - a piece with a known index continues that call, unless it brings a
 //     different id (some servers number every call 0);
 //   - a piece with a new id or a new index starts a call;
-//   - a piece with neither id nor index continues the last call.
+//   - a piece with neither id nor index continues the last call, unless
+//     it follows another piece in the same delta.
 //
 // Each call's Index in ChatCallDelta is its position in the answer, so it is
 // stable whatever the wire said. A call that arrives without an id gets one.
@@ -73,8 +74,8 @@ func (a *accumulator) add(c openai.ChatCompletionChunk) {
 			a.text.WriteString(text)
 			a.onDelta(app.ChatDelta{Text: text})
 		}
-		for _, tc := range d.ToolCalls {
-			a.call(tc)
+		for i, tc := range d.ToolCalls {
+			a.call(tc, i > 0)
 		}
 		if ch.FinishReason != "" {
 			a.finish = ch.FinishReason
@@ -82,8 +83,10 @@ func (a *accumulator) add(c openai.ChatCompletionChunk) {
 	}
 }
 
-func (a *accumulator) call(tc openai.ChatCompletionChunkChoiceDeltaToolCall) {
-	pos, started := a.locate(tc)
+// call takes one piece of a tool call; sibling is set for every piece but
+// the first of a delta, which cannot belong to the same call as the first.
+func (a *accumulator) call(tc openai.ChatCompletionChunkChoiceDeltaToolCall, sibling bool) {
+	pos, started := a.locate(tc, sibling)
 	st := a.calls[pos]
 	if tc.ID != "" {
 		a.byID[tc.ID] = pos
@@ -105,7 +108,7 @@ func (a *accumulator) call(tc openai.ChatCompletionChunkChoiceDeltaToolCall) {
 }
 
 // locate finds the call a piece belongs to, starting one if need be.
-func (a *accumulator) locate(tc openai.ChatCompletionChunkChoiceDeltaToolCall) (pos int, started bool) {
+func (a *accumulator) locate(tc openai.ChatCompletionChunkChoiceDeltaToolCall, sibling bool) (pos int, started bool) {
 	if tc.ID != "" {
 		if pos, ok := a.byID[tc.ID]; ok {
 			return pos, false
@@ -119,7 +122,7 @@ func (a *accumulator) locate(tc openai.ChatCompletionChunkChoiceDeltaToolCall) (
 		a.byWire[tc.Index] = pos
 		return pos, true
 	}
-	if tc.ID != "" || len(a.calls) == 0 {
+	if tc.ID != "" || sibling || len(a.calls) == 0 {
 		return a.start(tc.ID), true
 	}
 	return len(a.calls) - 1, false

@@ -302,7 +302,7 @@ func (s *Store) blobPath(hash string) string {
 }
 
 // ErrTooLarge is returned by PutBlob past its size limit.
-var ErrTooLarge = errors.New("file is larger than the limit")
+var ErrTooLarge = app.ErrTooLarge
 
 // PutBlob streams r to a temporary file while hashing it, then moves it
 // into place under its hash. The same bytes are stored once.

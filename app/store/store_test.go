@@ -863,6 +863,32 @@ func TestOpenRemovesLeftoverTempFiles(t *testing.T) {
 	}
 }
 
+// TestOpenConcurrently: two processes (here, two Stores) opening a new
+// folder at once must not both run the first migration.
+func TestOpenConcurrently(t *testing.T) {
+	for round := range 10 {
+		dir := t.TempDir()
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				s, err := Open(dir)
+				if err == nil {
+					err = s.Save(context.Background(), msg(fmt.Sprintf("msg_%d", i), "t", "", 1))
+					s.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, Open %d: %v", round, i, err)
+			}
+		}
+	}
+}
+
 func TestConcurrentWrites(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
@@ -1117,32 +1143,6 @@ func BenchmarkSaveMessage(b *testing.B) {
 			CreatedAt: 1_700_000_000, Data: data}
 		if err := s.Save(ctx, r); err != nil {
 			b.Fatal(err)
-		}
-	}
-}
-
-// TestOpenConcurrently: two processes (here, two Stores) opening a new
-// folder at once must not both run the first migration.
-func TestOpenConcurrently(t *testing.T) {
-	for round := range 10 {
-		dir := t.TempDir()
-		var wg sync.WaitGroup
-		errs := make([]error, 4)
-		for i := range errs {
-			wg.Go(func() {
-				s, err := Open(dir)
-				if err == nil {
-					err = s.Save(context.Background(), msg(fmt.Sprintf("msg_%d", i), "t", "", 1))
-					s.Close()
-				}
-				errs[i] = err
-			})
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("round %d, Open %d: %v", round, i, err)
-			}
 		}
 	}
 }

@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+
+	"plotline/app"
+)
+
+// stream writes a run's events as server-sent events, as the hosted API
+// did: "event: NAME" and "data: JSON" per event, until the run ends or
+// waits for tool outputs, then "event: done" with "data: [DONE]". If the
+// client goes away, the run goes on.
+func stream(w http.ResponseWriter, r *http.Request, runID string, sub *app.Subscription) {
+	flusher, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	v1 := v1Shapes(apiVersion(r.Context()))
+	send := func(name string, data any) bool {
+		if v1 {
+			data = toV1(data)
+		}
+		b, err := json.Marshal(data)
+		if err != nil {
+			return false
+		}
+		if _, err := w.Write([]byte("event: " + name + "\ndata: " + string(b) + "\n\n")); err != nil {
+			return false
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return true
+	}
+	// A keep-alive comment now and then keeps proxies from cutting a
+	// stream while a long cell runs.
+	for {
+		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+		ev, err := sub.Next(ctx)
+		cancel()
+		if r.Context().Err() != nil {
+			return
+		}
+		if err != nil {
+			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+			continue
+		}
+		if ev.RunID != "" && ev.RunID != runID {
+			continue
+		}
+		if !send(ev.Name, ev.Data) {
+			return
+		}
+		if ev.RunID == runID && ev.Final() {
+			if run, ok := ev.Data.(*app.Run); ok && run.Status == app.RunFailed && run.LastError != nil {
+				code := run.LastError.Code
+				send("error", errorBody{Message: run.LastError.Message, Type: "server_error", Code: &code})
+			}
+			w.Write([]byte("event: done\ndata: [DONE]\n\n"))
+			if flusher != nil {
+				flusher.Flush()
+			}
+			return
+		}
+	}
+}
+
+type ctxKey int
+
+const versionKey ctxKey = 0
+
+func withAPIVersion(ctx context.Context, v string) context.Context {
+	return context.WithValue(ctx, versionKey, v)
+}
+
+// apiVersion is the Azure api-version of the request, or "".
+func apiVersion(ctx context.Context) string {
+	v, _ := ctx.Value(versionKey).(string)
+	return v
+}
+
+// toV1 adds the fields of the Assistants v1 shapes (file_ids on assistants
+// and messages) for clients on Azure's 2024-02-15-preview.
+func toV1(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return v
+	}
+	addV1(m)
+	if data, ok := m["data"].([]any); ok {
+		for _, d := range data {
+			if dm, ok := d.(map[string]any); ok {
+				addV1(dm)
+			}
+		}
+	}
+	return m
+}
+
+func addV1(m map[string]any) {
+	switch m["object"] {
+	case "assistant":
+		ids := []any{}
+		if tr, ok := m["tool_resources"].(map[string]any); ok {
+			if ci, ok := tr["code_interpreter"].(map[string]any); ok {
+				if f, ok := ci["file_ids"].([]any); ok {
+					ids = f
+				}
+			}
+		}
+		m["file_ids"] = ids
+	case "thread.message":
+		ids := []any{}
+		if atts, ok := m["attachments"].([]any); ok {
+			for _, a := range atts {
+				if am, ok := a.(map[string]any); ok {
+					ids = append(ids, am["file_id"])
+				}
+			}
+		}
+		m["file_ids"] = ids
+	}
+}
+
+func sortStrings(s []string) []string {
+	sort.Strings(s)
+	return s
+}
+
+func timeOf(unix int64) time.Time { return time.Unix(unix, 0) }
