@@ -383,7 +383,6 @@ type StoredBytes struct {
 	size int64
 }
 
-
 // StoreBytes streams r into the store (never holding it in memory) and
 // fails with ErrTooLarge past MaxFileSize.
 func (e *Engine) StoreBytes(ctx context.Context, r io.Reader) (StoredBytes, error) {
