@@ -25,6 +25,7 @@ type workspace struct {
 	threadID string
 	inputs   map[string]string // file id → name in /mnt/data
 	outputs  map[string]string // name in /mnt/data → file id of its latest stored version
+	notes    []string          // what the model should know about the inputs
 }
 
 func (e *Engine) workspaceFor(ctx context.Context, threadID string) (*workspace, error) {
@@ -85,8 +86,30 @@ func (w *workspace) materialize(ctx context.Context, ids []string) error {
 			return fmt.Errorf("put %s in /mnt/data: %w", name, err)
 		}
 		w.inputs[id] = used
+		if interpreter.IsArchive(used) {
+			w.unpack(sess, used)
+		}
 	}
 	return nil
+}
+
+// unpack unpacks an archive next to itself, into a folder named after it,
+// so the code finds its files at once. An archive that is unsafe (links,
+// paths that climb out, a zip bomb) stays packed, and the model is told.
+func (w *workspace) unpack(sess *interpreter.Session, name string) {
+	base := strings.TrimSuffix(name, path.Ext(name))
+	dest := base
+	for n := 1; ; n++ {
+		if _, err := os.Lstat(filepath.Join(w.dir(), dest)); err != nil {
+			break
+		}
+		dest = fmt.Sprintf("%s (%d)", base, n)
+	}
+	if _, err := sess.UnpackArchive(name, dest, interpreter.DefaultArchiveLimits); err != nil {
+		w.notes = append(w.notes, fmt.Sprintf("/mnt/data/%s was not unpacked: %v", name, err))
+		return
+	}
+	w.notes = append(w.notes, fmt.Sprintf("/mnt/data/%s was unpacked into /mnt/data/%s/", name, dest))
 }
 
 // sameContent reports whether the regular file p holds the bytes of hash.
@@ -214,6 +237,10 @@ func (w *workspace) describeFiles() string {
 	}
 	sort.Strings(names)
 	var b strings.Builder
+	for _, n := range w.notes {
+		b.WriteString(n + "\n")
+	}
+	w.notes = nil
 	b.WriteString("Files in /mnt/data:\n")
 	for i, name := range names {
 		if i == 50 {
