@@ -22,6 +22,7 @@ vet:
 	GOOS=windows $(GO) vet ./interpreter/...
 
 test: deps vet
+	@cd conformance/node && if ! command -v npm >/dev/null; then echo "npm not found: the Node SDK conformance test will be skipped"; elif [ ! package-lock.json -ot node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 	$(GO) test -count=1 ./...
 
 bench: deps

@@ -83,8 +83,9 @@ func (l *loop) runPython(c ChatToolCall) (string, error) {
 	}
 	if len(images) > 0 {
 		var outs []CodeOutput
+		first := len(call.CodeInterpreter.Outputs) - len(images) // after the logs, if any
 		for i, id := range images {
-			outs = append(outs, CodeOutput{Index: ptr(i + 1), Type: "image", Image: &FileRef{FileID: id}})
+			outs = append(outs, CodeOutput{Index: ptr(first + i), Type: "image", Image: &FileRef{FileID: id}})
 		}
 		l.stepDelta(st, ToolCall{Index: &idx, ID: c.ID, Type: ToolCodeInterpreter, CodeInterpreter: &CodeInterpreterCall{Outputs: outs}})
 	}

@@ -225,7 +225,11 @@ func listPage[T any](ctx context.Context, st Store, q Query, maxLimit int) (*Lis
 	}
 	recs, more, err := st.List(ctx, q)
 	if errors.Is(err, ErrNotFound) {
-		return nil, invalid("after", "the cursor does not name an object of this list")
+		param := "after"
+		if q.After == "" {
+			param = "before"
+		}
+		return nil, invalid(param, "the cursor does not name an object of this list")
 	}
 	if err != nil {
 		return nil, err

@@ -270,15 +270,18 @@ print(by.to_dict())`),
 	}
 	m := msgs[0]
 	if m.Role != "assistant" || m.Status != app.MessageCompleted || len(m.Content) != 2 ||
-		m.Content[0].Type != "text" || m.Content[1].Type != "image_file" {
+		m.Content[0].Type != "image_file" || m.Content[1].Type != "text" {
 		t.Fatalf("answer = %+v", m)
 	}
-	ann := m.Content[0].Text.Annotations
+	if m.Content[0].ImageFile.FileID != ci.Outputs[1].Image.FileID {
+		t.Fatal("the answer's image is not the step's image")
+	}
+	ann := m.Content[1].Text.Annotations
 	if len(ann) != 1 {
 		t.Fatalf("annotations = %+v", ann)
 	}
 	want := "sandbox:/mnt/data/by_month.csv"
-	start := strings.Index(m.Content[0].Text.Value, want)
+	start := strings.Index(m.Content[1].Text.Value, want)
 	if ann[0].Type != "file_path" || ann[0].Text != want || ann[0].StartIndex != start || ann[0].EndIndex != start+len(want) {
 		t.Fatalf("annotation = %+v, want %q at %d", ann[0], want, start)
 	}

@@ -25,7 +25,9 @@ func (r *runIncomplete) Error() string { return "incomplete: " + r.reason }
 func (e *Engine) execute(ar *activeRun) {
 	defer func() {
 		e.mu.Lock()
-		delete(e.active, ar.threadID)
+		if e.active[ar.threadID] == ar { // finish may have freed it already
+			delete(e.active, ar.threadID)
+		}
 		e.mu.Unlock()
 		ar.cancel()
 		close(ar.done)
@@ -80,6 +82,12 @@ func (l *loop) finish(err error) {
 		change = func(r *Run) { r.Status, r.FailedAt, r.LastError = RunFailed, &now, &le }
 	}
 	extra := l.settle(stepStatus, msgStatus, now)
+	// The thread is freed in the same step as the run's end is saved and
+	// published: a client that sees the run ended (polling, or the
+	// stream's last event) may add a message at once, and was refused
+	// while the thread stayed locked until execute returned.
+	l.e.mu.Lock()
+	defer l.e.mu.Unlock()
 	l.ar.update(event, func(r *Run) {
 		r.RequiredAction, r.ExpiresAt = nil, nil
 		if l.usage.TotalTokens > 0 {
@@ -87,6 +95,9 @@ func (l *loop) finish(err error) {
 		}
 		change(r)
 	}, extra...)
+	if l.e.active[l.ar.threadID] == l.ar {
+		delete(l.e.active, l.ar.threadID)
+	}
 }
 
 // loop is the state of one run's loop.
@@ -102,7 +113,8 @@ type loop struct {
 	conv      []ChatMessage // the model's view of the thread, growing
 	usage     Usage
 	noTools   bool
-	images    []string // image file ids made by this run, for the answer
+	images    []string        // image file ids made by this run, for the answer
+	called    map[string]bool // the tools this run called
 	ws        *workspace
 
 	open []*openStep // steps and messages not yet finished
@@ -220,7 +232,7 @@ func (l *loop) ask() (*ChatResult, error) {
 	l.usage.PromptTokens += res.Usage.PromptTokens
 	l.usage.CompletionTokens += res.Usage.CompletionTokens
 	l.usage.TotalTokens = l.usage.PromptTokens + l.usage.CompletionTokens
-	if err := out.finishText(res.Text); err != nil {
+	if err := out.finishText(res.Text, res.FinishReason == "length" && len(res.ToolCalls) == 0); err != nil {
 		return nil, err
 	}
 	if max := l.run.MaxCompletionTokens; max != nil && l.usage.CompletionTokens >= *max && len(res.ToolCalls) > 0 {
@@ -263,22 +275,19 @@ func (l *loop) request() ChatRequest {
 	// to answer, or it would call it forever.
 	if l.choice.function != "" && !l.calledTool(l.choice.function) && !(l.noTools && l.choice.function == pythonTool) {
 		req.ForceFunction = l.choice.function
-	} else if l.choice.mode == "required" && l.choice.function != "" {
+	} else if l.choice.mode == "required" && (l.choice.function != "" || l.calledAnyTool()) {
+		// "required" asks for a tool call, not for one on every turn: once
+		// one was made, the model must be free to answer.
 		req.ToolChoice = "auto"
 	}
 	return req
 }
 
-func (l *loop) calledTool(name string) bool {
-	for _, m := range l.conv {
-		for _, c := range m.ToolCalls {
-			if c.Name == name {
-				return true
-			}
-		}
-	}
-	return false
-}
+// calledAnyTool and calledTool look at this run's calls only: a thread's
+// earlier runs do not count.
+func (l *loop) calledAnyTool() bool { return len(l.called) > 0 }
+
+func (l *loop) calledTool(name string) bool { return l.called[name] }
 
 var pythonToolDef = ChatTool{
 	Name: pythonTool,
@@ -293,7 +302,11 @@ var pythonToolDef = ChatTool{
 // client functions, which the run must wait for.
 func (l *loop) runCalls(calls []ChatToolCall) ([]ChatToolCall, error) {
 	var pending []ChatToolCall
+	if l.called == nil {
+		l.called = map[string]bool{}
+	}
 	for _, c := range calls {
+		l.called[c.Name] = true
 		switch {
 		case c.Name == pythonTool && l.hasCode() && !l.noTools:
 			out, err := l.runPython(c)

@@ -194,6 +194,10 @@ func parseContent(raw json.RawMessage) ([]Content, error) {
 		if !utf8.ValidString(s) {
 			return nil, invalid("content", "content must be valid UTF-8")
 		}
+		// As the hosted API: an empty message is refused, not stored.
+		if s == "" {
+			return nil, invalid("content", "Message content must be non-empty.")
+		}
 		return []Content{{Type: "text", Text: &Text{Value: s, Annotations: []Annotation{}}}}, nil
 	}
 	var parts []struct {
@@ -213,6 +217,8 @@ func parseContent(raw json.RawMessage) ([]Content, error) {
 	var out []Content
 	for i, p := range parts {
 		switch {
+		case p.Type == "text" && p.Text != nil && *p.Text == "":
+			return nil, invalid(fmt.Sprintf("content[%d].text", i), "Message content must be non-empty.")
 		case p.Type == "text" && p.Text != nil:
 			out = append(out, Content{Type: "text", Text: &Text{Value: *p.Text, Annotations: []Annotation{}}})
 		case p.Type == "image_file" && p.ImageFile != nil && p.ImageFile.FileID != "":

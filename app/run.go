@@ -147,6 +147,9 @@ func (e *Engine) CreateThreadAndRun(ctx context.Context, p ThreadRunParams) (*Ru
 }
 
 func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Record) (*Run, *Subscription, error) {
+	if p.AssistantID == "" {
+		return nil, nil, invalid("assistant_id", "Missing required parameter: 'assistant_id'.")
+	}
 	a, err := e.GetAssistant(ctx, p.AssistantID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, fmt.Errorf("No assistant found with id '%s': %w", p.AssistantID, ErrNotFound)

@@ -38,12 +38,26 @@ func (w *answerWriter) textDelta(s string) {
 			return
 		}
 		w.msg = o
+		w.streamImages()
 	}
 	w.text.WriteString(s)
 	l.e.Bus.Publish(Event{Name: "thread.message.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &MessageDelta{
 		ID: w.msg.msg.ID, Object: "thread.message.delta",
-		Delta: MessageDeltaBody{Content: []ContentDelta{{Index: 0, Type: "text", Text: &Text{Value: s, Annotations: []Annotation{}}}}},
+		Delta: MessageDeltaBody{Content: []ContentDelta{{Index: len(l.images), Type: "text", Text: &Text{Value: s, Annotations: []Annotation{}}}}},
 	}})
+}
+
+// streamImages sends the images this run made as the answer's first
+// content parts, as the hosted API did: clients that build the message
+// from deltas (the SDKs' stream helpers) get them too.
+func (w *answerWriter) streamImages() {
+	l := w.l
+	for i, id := range l.images {
+		l.e.Bus.Publish(Event{Name: "thread.message.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &MessageDelta{
+			ID: w.msg.msg.ID, Object: "thread.message.delta",
+			Delta: MessageDeltaBody{Content: []ContentDelta{{Index: i, Type: "image_file", ImageFile: &ImageFile{FileID: id}}}},
+		}})
+	}
 }
 
 func (w *answerWriter) callDelta(c *ChatCallDelta) {
@@ -89,8 +103,9 @@ func (w *answerWriter) closeText() {}
 
 // finishText completes the answer's message: its final text (the model's
 // whole answer wins over the streamed pieces), annotations and the images
-// this run made.
-func (w *answerWriter) finishText(text string) error {
+// this run made. A cut answer (the model hit its token limit) ends the
+// message incomplete instead.
+func (w *answerWriter) finishText(text string, cut bool) error {
 	l := w.l
 	if text == "" {
 		text = w.text.String()
@@ -104,21 +119,33 @@ func (w *answerWriter) finishText(text string) error {
 			return err
 		}
 		w.msg = o
+		w.streamImages()
 	}
 	m := w.msg.msg
-	m.Content = []Content{{Type: "text", Text: &Text{Value: text, Annotations: l.annotate(text)}}}
+	// The run's images first, then the text, as the hosted API ordered
+	// them (and as its walkthroughs read them: content[0].image_file).
+	m.Content = nil
 	for _, id := range l.images {
 		m.Content = append(m.Content, Content{Type: "image_file", ImageFile: &ImageFile{FileID: id}})
 	}
+	m.Content = append(m.Content, Content{Type: "text", Text: &Text{Value: text, Annotations: l.annotate(text)}})
 	l.images = nil
 	now := l.e.now()
 	m.Status, m.CompletedAt = MessageCompleted, &now
+	event := "thread.message.completed"
+	if cut {
+		// As the hosted API marks a message cut by max_completion_tokens;
+		// settle cannot, since the message is no longer open by then.
+		m.Status, m.CompletedAt, m.IncompleteAt = MessageIncomplete, nil, &now
+		m.IncompleteDetails = &IncompleteDetails{Reason: "max_tokens"}
+		event = "thread.message.incomplete"
+	}
 	st := w.msg.step
 	st.Status, st.CompletedAt = StepCompleted, &now
 	if err := l.e.cfg.Store.Save(l.sctx, messageRecord(m), stepRecord(st)); err != nil {
 		return err
 	}
-	l.publish("thread.message.completed", clone(m))
+	l.publish(event, clone(m))
 	l.publish("thread.run.step.completed", clone(st))
 	return nil
 }

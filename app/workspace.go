@@ -72,8 +72,11 @@ func (w *workspace) materialize(ctx context.Context, ids []string) error {
 		if interpreter.CheckName(name) != nil {
 			name = id
 		}
-		if sameContent(filepath.Join(w.dir(), name), rec.Blob, f.Bytes) {
-			w.inputs[id] = name
+		// After a restart the workspace no longer knows which variant of
+		// its name ("c (1).csv") a file got: find the copy already there
+		// rather than add another at each restart.
+		if used, ok := w.findCopy(name, rec.Blob, f.Bytes); ok {
+			w.inputs[id] = used
 			continue
 		}
 		rc, err := w.e.cfg.Store.OpenBlob(rec.Blob)
@@ -110,6 +113,31 @@ func (w *workspace) unpack(sess *interpreter.Session, name string) {
 		return
 	}
 	w.notes = append(w.notes, fmt.Sprintf("/mnt/data/%s was unpacked into /mnt/data/%s/", name, dest))
+}
+
+// findCopy returns the first of name, "name (1).ext", … (the names
+// Session.AddFile gives copies) that holds the bytes of hash, looking up
+// to the first variant that does not exist.
+func (w *workspace) findCopy(name, hash string, size int64) (string, bool) {
+	for n := 0; n < 10000; n++ {
+		cand := name
+		if n > 0 {
+			ext := path.Ext(name)
+			base := strings.TrimSuffix(name, ext)
+			if base == "" { // ".bashrc": the whole name is the base
+				base, ext = name, ""
+			}
+			cand = fmt.Sprintf("%s (%d)%s", base, n, ext)
+		}
+		p := filepath.Join(w.dir(), cand)
+		if _, err := os.Lstat(p); err != nil {
+			return "", false
+		}
+		if sameContent(p, hash, size) {
+			return cand, true
+		}
+	}
+	return "", false
 }
 
 // sameContent reports whether the regular file p holds the bytes of hash.

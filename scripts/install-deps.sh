@@ -3,10 +3,16 @@
 # archive. Idempotent, and quick when everything is present: apt runs only
 # for what is missing.
 #
-#   scripts/install-deps.sh          the Python runtime for the kernel
+#   scripts/install-deps.sh            the Python runtime and the window's build packages
+#   scripts/install-deps.sh --xvfb     also a virtual display and screenshots, for make screenshot
 set -euo pipefail
 
-pkgs=(python3 python3-numpy python3-pandas python3-matplotlib python3-openpyxl python3-pil)
+# The kernel's Python, then what Fyne needs to build (cgo, OpenGL, X11).
+pkgs=(python3 python3-numpy python3-pandas python3-matplotlib python3-openpyxl python3-pil
+	gcc pkg-config libgl1-mesa-dev xorg-dev)
+if [ "${1:-}" = "--xvfb" ]; then
+	pkgs+=(xvfb xauth imagemagick)
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "install-deps: not a Debian-like system; install Python 3 with numpy, pandas, matplotlib, openpyxl and pillow yourself (see 'plotline doctor')" >&2

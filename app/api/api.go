@@ -170,8 +170,9 @@ func (s *Server) authorized(r *http.Request) bool {
 		return false
 	}
 	got := r.Header.Get("Api-Key")
-	if auth := r.Header.Get("Authorization"); got == "" && strings.HasPrefix(auth, "Bearer ") {
-		got = strings.TrimPrefix(auth, "Bearer ")
+	// The scheme is case-insensitive (RFC 9110): "bearer KEY" is as good.
+	if auth := r.Header.Get("Authorization"); got == "" && len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") {
+		got = auth[7:]
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Key)) == 1
 }

@@ -70,13 +70,21 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func notFoundMessage(err error) string {
 	msg := err.Error()
-	for _, kind := range []string{"assistant", "thread.message", "thread.run.step", "thread.run", "thread", "file"} {
-		if strings.HasPrefix(msg, kind+" ") {
-			id := strings.Fields(strings.TrimPrefix(msg, kind+" "))[0]
-			id = strings.TrimSuffix(id, ":")
-			name := map[string]string{"assistant": "assistant", "thread.message": "message", "thread.run.step": "run step",
-				"thread.run": "run", "thread": "thread", "file": "file"}[kind]
-			return "No " + name + " found with id '" + id + "'."
+	// The store names an object "KIND ID: not found"; the engine names one
+	// that exists but belongs to another thread "message|run|step ID: not
+	// found" (which once came out as "message msg_x."). The id is all up
+	// to the last ": not found", so that an id with spaces is not cut.
+	for _, kind := range []struct{ prefix, name string }{
+		{"assistant ", "assistant"}, {"thread.message ", "message"}, {"thread.run.step ", "run step"},
+		{"thread.run ", "run"}, {"thread ", "thread"}, {"file ", "file"},
+		{"message ", "message"}, {"run ", "run"}, {"step ", "run step"},
+	} {
+		rest, ok := strings.CutPrefix(msg, kind.prefix)
+		if !ok {
+			continue
+		}
+		if i := strings.LastIndex(rest, ": "+app.ErrNotFound.Error()); i >= 0 {
+			return "No " + kind.name + " found with id '" + rest[:i] + "'."
 		}
 	}
 	if i := strings.Index(msg, ": not found"); i > 0 {

@@ -29,8 +29,16 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "", "Could not read the request body.")
 		return false
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	trimmed := strings.TrimSpace(string(body))
+	if len(trimmed) == 0 {
 		body = []byte("{}")
+	} else if trimmed[0] != '{' {
+		// json.Unmarshal takes "null" into a struct as a no-op, so a null
+		// body used to create an assistant or a thread with defaults.
+		// Every body of this API is an object.
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "",
+			"The request body must be a JSON object. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)")
+		return false
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
@@ -430,7 +438,16 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
 					fmt.Sprintf("Invalid file format %q. Supported formats: %s", ext, supportedList()))
 				return
 			}
-			stored, err = s.eng.StoreBytes(r.Context(), part)
+			body := &readErr{r: part}
+			stored, err = s.eng.StoreBytes(r.Context(), body)
+			if err != nil && body.err != nil && !errors.Is(err, app.ErrTooLarge) {
+				// The client's body broke off (a truncated form, a dropped
+				// connection): its fault, not the server's, so a 400 and
+				// not the 500 an engine error gets.
+				writeError(w, http.StatusBadRequest, "invalid_request_error", "file", "",
+					"Could not read the uploaded file: "+body.err.Error())
+				return
+			}
 			if err != nil {
 				fail(w, r, err)
 				return
@@ -458,6 +475,20 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, r, f)
+}
+
+// readErr remembers the error its reader failed with (other than EOF).
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 func supportedList() string {

@@ -62,10 +62,11 @@ func stream(w http.ResponseWriter, r *http.Request, runID string, sub *app.Subsc
 			return
 		}
 		if ev.RunID == runID && ev.Final() {
-			if run, ok := ev.Data.(*app.Run); ok && run.Status == app.RunFailed && run.LastError != nil {
-				code := run.LastError.Code
-				send("error", errorBody{Message: run.LastError.Message, Type: "server_error", Code: &code})
-			}
+			// A failed run ends with thread.run.failed, whose last_error
+			// says why, and no "error" event: the hosted API streamed it
+			// so, and the SDKs' stream helpers would otherwise either
+			// raise (an error event in the error shape) or hand the
+			// caller an event without a name (the bare error object).
 			w.Write([]byte("event: done\ndata: [DONE]\n\n"))
 			if flusher != nil {
 				flusher.Flush()

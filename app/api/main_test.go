@@ -1,0 +1,225 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/azure"
+	"github.com/openai/openai-go/v3/option"
+
+	"plotline/app"
+	"plotline/app/api"
+	"plotline/app/model"
+	"plotline/app/modeltest"
+	"plotline/app/store"
+	"plotline/interpreter"
+	"plotline/interpreter/sandbox"
+)
+
+// The API's tests drive a real server (api.New over httptest) on a real
+// engine: the SQLite store, sandboxed kernels and the model adapter talking
+// to the scripted model server. Clients are the real openai-go SDK, or
+// plain net/http where the SDK cannot make the request.
+
+const testKey = "test-key"
+
+var testPython *interpreter.Python
+
+func TestMain(m *testing.M) {
+	sandbox.MaybeRunInit()
+	py, _, err := interpreter.Discover(context.Background(), false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "API tests need Python with numpy, pandas and matplotlib:", err)
+		os.Exit(1)
+	}
+	testPython = py
+	os.Exit(m.Run())
+}
+
+// rig is an API server on a real engine, with the scripted model behind it.
+type rig struct {
+	t     testing.TB
+	eng   *app.Engine
+	model *modeltest.Server
+	srv   *httptest.Server
+	data  string // the data folder: store, blobs and work folders
+}
+
+// newRig starts a server. tune adjusts the engine's Config, opts the
+// API's Options (Key is testKey unless opts changes it).
+func newRig(t testing.TB, tune func(*app.Config), opts func(*api.Options), turns ...modeltest.Turn) *rig {
+	t.Helper()
+	ms := modeltest.NewServer(t, turns...)
+	data := t.TempDir()
+	st, err := store.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := interpreter.NewManager(interpreter.Config{Python: testPython, Root: filepath.Join(data, "work"), PoolSize: -1})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	m, err := model.New(model.Config{Provider: model.ProviderCompatible, BaseURL: ms.BaseURL(), APIKey: "test", MaxRetries: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model", ToolsUnsupported: model.ToolsUnsupported}
+	if tune != nil {
+		tune(&cfg)
+	}
+	eng, err := app.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	o := api.Options{Key: testKey}
+	if opts != nil {
+		opts(&o)
+	}
+	srv := httptest.NewServer(api.New(eng, o))
+	t.Cleanup(func() {
+		// Streams end when the engine stops the runs; then the server can
+		// close without waiting on them.
+		eng.Close()
+		srv.Close()
+		im.Close()
+		st.Close()
+	})
+	return &rig{t: t, eng: eng, model: ms, srv: srv, data: data}
+}
+
+// client is an openai-go client of the OpenAI paths.
+func (r *rig) client(extra ...option.RequestOption) openai.Client {
+	opts := append([]option.RequestOption{
+		option.WithBaseURL(r.srv.URL + "/v1/"),
+		option.WithAPIKey(testKey),
+		option.WithMaxRetries(0),
+		option.WithRequestTimeout(2 * time.Minute),
+	}, extra...)
+	return openai.NewClient(opts...)
+}
+
+// azureClient is an openai-go client of the Azure paths.
+func (r *rig) azureClient(version string) openai.Client {
+	return openai.NewClient(
+		azure.WithEndpoint(r.srv.URL, version),
+		azure.WithAPIKey(testKey),
+		azure.WithUnsafeAllowHTTP(),
+		option.WithMaxRetries(0),
+		option.WithRequestTimeout(2*time.Minute),
+	)
+}
+
+// do sends a raw request with the test key (unless header sets
+// Authorization or api-key) and returns the status, headers and body.
+func (r *rig) do(method, path string, body io.Reader, header map[string]string) (int, http.Header, []byte) {
+	r.t.Helper()
+	req, err := http.NewRequest(method, r.srv.URL+path, body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	for k, v := range header {
+		if strings.EqualFold(k, "Host") {
+			req.Host = v
+			continue
+		}
+		if v == "" {
+			req.Header.Del(k)
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// doJSON posts a JSON text.
+func (r *rig) doJSON(method, path, body string) (int, []byte) {
+	r.t.Helper()
+	code, _, b := r.do(method, path, strings.NewReader(body), map[string]string{"Content-Type": "application/json"})
+	return code, b
+}
+
+// apiErr is the decoded OpenAI error shape, with every key checked.
+type apiErr struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+// decodeErr checks that b is exactly {"error":{"message","type","param","code"}}.
+func decodeErr(t testing.TB, b []byte) apiErr {
+	t.Helper()
+	var raw map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatalf("error body is not the error shape: %v: %s", err, b)
+	}
+	body, ok := raw["error"]
+	if !ok || len(raw) != 1 {
+		t.Fatalf("error body has no single \"error\" key: %s", b)
+	}
+	for _, k := range []string{"message", "type", "param", "code"} {
+		if _, ok := body[k]; !ok {
+			t.Fatalf("error body lacks %q: %s", k, b)
+		}
+	}
+	var e struct {
+		Error apiErr `json:"error"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Error.Message == "" || e.Error.Type == "" {
+		t.Fatalf("error without message or type: %s", b)
+	}
+	return e.Error
+}
+
+// asAPIError is errors.As for the SDK's error type.
+func asAPIError(err error, target **openai.Error) bool { return errors.As(err, target) }
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+// text is a plain text model turn.
+func text(s string) modeltest.Turn { return modeltest.Turn{Text: s} }
+
+// pythonCall is a model turn that runs code.
+func pythonCall(code string) modeltest.Turn {
+	args, _ := json.Marshal(map[string]string{"code": code})
+	return modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "python", Arguments: string(args)}}}
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}

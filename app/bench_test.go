@@ -1,0 +1,138 @@
+package app_test
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"plotline/app"
+	"plotline/app/modeltest"
+)
+
+// The benchmarks measure the engine's own cost per run: storing the run,
+// its steps and messages, building the model's view of the thread,
+// publishing events, with a model that answers at once and no code run.
+// Like interpreter/bench_test.go, they report the median of their
+// iterations as "median-ms".
+
+func reportMedian(b *testing.B, d []time.Duration) {
+	b.Helper()
+	if len(d) == 0 {
+		return
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	b.ReportMetric(float64(d[len(d)/2])/float64(time.Millisecond), "median-ms")
+}
+
+// instantModel is a scripted model without latency or HTTP: it calls
+// get_weather when the conversation does not end in a tool result and
+// call is set, and otherwise answers text.
+type instantModel struct{ call bool }
+
+func (m instantModel) Chat(_ context.Context, req app.ChatRequest, onDelta func(app.ChatDelta)) (*app.ChatResult, error) {
+	usage := app.Usage{PromptTokens: 20, CompletionTokens: 5, TotalTokens: 25}
+	if m.call && req.Messages[len(req.Messages)-1].Role != "tool" {
+		c := app.ChatToolCall{ID: "call_w", Name: "get_weather", Arguments: `{"city":"Oslo"}`}
+		onDelta(app.ChatDelta{Call: &app.ChatCallDelta{ID: c.ID, Name: c.Name, Arguments: c.Arguments}})
+		return &app.ChatResult{ToolCalls: []app.ChatToolCall{c}, FinishReason: "tool_calls", Usage: usage}, nil
+	}
+	const text = "Revenue peaks in February."
+	for _, piece := range strings.SplitAfter(text, " ") {
+		onDelta(app.ChatDelta{Text: piece})
+	}
+	return &app.ChatResult{Text: text, FinishReason: "stop", Usage: usage}, nil
+}
+
+// benchEngine is an engine on a fresh folder with an assistant that has
+// code_interpreter (so each run gets its work folder) and get_weather.
+func benchEngine(b *testing.B, baseURL string, m app.Model) (*app.Engine, *app.Assistant) {
+	var tune func(*app.Config)
+	if m != nil {
+		tune = func(c *app.Config) { c.Model = m }
+	}
+	e := openEngine(b, b.TempDir(), baseURL, tune)
+	a, err := e.CreateAssistant(context.Background(), app.AssistantParams{Instructions: ptr("You analyse data."),
+		Tools: &[]app.Tool{{Type: app.ToolCodeInterpreter}, weatherTool()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e, a
+}
+
+// runOnce runs one question in a new thread (made outside the timing)
+// and returns how long the run took, from CreateRun to its end.
+func runOnce(b *testing.B, e *app.Engine, a *app.Assistant, withCall bool) time.Duration {
+	ctx := context.Background()
+	b.StopTimer()
+	th, err := e.CreateThread(ctx, app.ThreadParams{Messages: []app.MessageParams{{Role: "user", Content: text("Which month has the most revenue?")}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
+	start := time.Now()
+	run, _, err := e.CreateRun(ctx, th.ID, app.RunParams{AssistantID: a.ID})
+	if err != nil {
+		b.Fatal(err)
+	}
+	final, err := e.WaitRun(ctx, th.ID, run.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if withCall {
+		if final.Status != app.RunRequiresAction {
+			b.Fatalf("run %s: %s %+v", run.ID, final.Status, final.LastError)
+		}
+		id := final.RequiredAction.SubmitToolOutputs.ToolCalls[0].ID
+		if _, _, err := e.SubmitToolOutputs(ctx, th.ID, run.ID, []app.ToolOutput{{ToolCallID: id, Output: `{"celsius":3}`}}, false); err != nil {
+			b.Fatal(err)
+		}
+		if final, err = e.WaitRun(ctx, th.ID, run.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d := time.Since(start)
+	if final.Status != app.RunCompleted {
+		b.Fatalf("run %s: %s %+v", run.ID, final.Status, final.LastError)
+	}
+	return d
+}
+
+func benchRuns(b *testing.B, e *app.Engine, a *app.Assistant, withCall bool) {
+	runOnce(b, e, a, withCall) // warm-up
+	d := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d = append(d, runOnce(b, e, a, withCall))
+	}
+	b.StopTimer()
+	reportMedian(b, d)
+}
+
+// BenchmarkRunStep is a run whose model answers text at once: one
+// message_creation step, the engine's whole overhead for a turn.
+func BenchmarkRunStep(b *testing.B) {
+	e, a := benchEngine(b, "http://127.0.0.1:1/v1", instantModel{})
+	benchRuns(b, e, a, false)
+}
+
+// BenchmarkRunStepWithFunctionCall is a run that calls a client function:
+// a tool_calls step, requires_action, the submitted output, and a
+// message_creation step on a second model turn.
+func BenchmarkRunStepWithFunctionCall(b *testing.B) {
+	e, a := benchEngine(b, "http://127.0.0.1:1/v1", instantModel{call: true})
+	benchRuns(b, e, a, true)
+}
+
+// BenchmarkRunStepScripted is BenchmarkRunStep with the model behind
+// HTTP: the scripted server, reached through the openai-go adapter and
+// streamed as server-sent events, as a real model is.
+func BenchmarkRunStepScripted(b *testing.B) {
+	srv := modeltest.NewServer(b)
+	for i := 0; i <= b.N; i++ {
+		srv.Add(modeltest.Turn{Text: "Revenue peaks in February.", ChunkSize: 8})
+	}
+	e, a := benchEngine(b, srv.BaseURL(), nil)
+	benchRuns(b, e, a, false)
+}

@@ -1,0 +1,271 @@
+package ui
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"plotline/app/settings"
+)
+
+// Labels of the providers in the settings form.
+var providerLabels = []string{"OpenAI", "Azure OpenAI", "OpenAI-compatible / local (Ollama, LM Studio…)"}
+
+func providerOf(label string) string {
+	switch label {
+	case providerLabels[0]:
+		return settings.ProviderOpenAI
+	case providerLabels[1]:
+		return settings.ProviderAzure
+	case providerLabels[2]:
+		return settings.ProviderCompatible
+	}
+	return ""
+}
+
+func labelOf(provider string) string {
+	switch provider {
+	case settings.ProviderOpenAI:
+		return providerLabels[0]
+	case settings.ProviderAzure:
+		return providerLabels[1]
+	case settings.ProviderCompatible:
+		return providerLabels[2]
+	}
+	return ""
+}
+
+// settingsForm is the settings dialog's content and state.
+type settingsForm struct {
+	u          *UI
+	provider   *widget.Select
+	endpoint   *widget.Entry
+	model      *widget.Entry
+	apiVersion *widget.Entry
+	key        *widget.Entry
+	theme      *widget.RadioGroup
+	timeout    *widget.Entry
+	memory     *widget.Entry
+	message    *widget.Label
+	test       *widget.Button
+	save       *widget.Button
+	content    fyne.CanvasObject
+	onSaved    func()
+}
+
+func (u *UI) newSettingsForm() *settingsForm {
+	f := &settingsForm{u: u}
+	c := u.cfg
+	f.provider = widget.NewSelect(providerLabels, func(string) { f.adapt() })
+	f.endpoint = widget.NewEntry()
+	f.endpoint.SetPlaceHolder("https://…  (for a local server: http://localhost:11434/v1)")
+	f.model = widget.NewEntry()
+	f.model.SetPlaceHolder("gpt-4o, or the Azure deployment name")
+	f.apiVersion = widget.NewEntry()
+	f.apiVersion.SetPlaceHolder("2024-10-21")
+	f.key = widget.NewPasswordEntry()
+	if k, where, _ := u.svc.Keys.Get(); k != "" {
+		f.key.SetPlaceHolder("saved (" + settings.Mask(k) + ", in " + keyPlace(where) + "); type to replace")
+	} else {
+		f.key.SetPlaceHolder("the API key (not needed for most local servers)")
+	}
+	f.theme = widget.NewRadioGroup([]string{"system", "light", "dark"}, nil)
+	f.theme.Horizontal = true
+	f.timeout = widget.NewEntry()
+	f.timeout.SetPlaceHolder("120")
+	f.memory = widget.NewEntry()
+	f.memory.SetPlaceHolder("2048")
+	f.message = widget.NewLabel("")
+	f.message.Wrapping = fyne.TextWrapWord
+	f.test = widget.NewButtonWithIcon("Test connection", theme.ViewRefreshIcon(), f.testConnection)
+	f.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), f.submit)
+	f.save.Importance = widget.HighImportance
+
+	f.provider.SetSelected(labelOf(c.Provider))
+	f.endpoint.SetText(c.Endpoint)
+	f.model.SetText(c.Model)
+	f.apiVersion.SetText(c.APIVersion)
+	if c.Theme == "" {
+		c.Theme = "system"
+	}
+	f.theme.SetSelected(c.Theme)
+	if c.CellTimeoutSeconds > 0 {
+		f.timeout.SetText(strconv.Itoa(c.CellTimeoutSeconds))
+	}
+	if c.MemoryMB > 0 {
+		f.memory.SetText(strconv.Itoa(c.MemoryMB))
+	}
+	runtime := "Python: unknown"
+	if u.svc.Runtime != nil {
+		runtime = u.svc.Runtime()
+	}
+	rt := widget.NewLabel(runtime)
+	rt.Wrapping = fyne.TextWrapWord
+	form := widget.NewForm(
+		widget.NewFormItem("Provider", f.provider),
+		widget.NewFormItem("Endpoint", f.endpoint),
+		widget.NewFormItem("Model", f.model),
+		widget.NewFormItem("API version", f.apiVersion),
+		widget.NewFormItem("API key", f.key),
+		widget.NewFormItem("Theme", f.theme),
+		widget.NewFormItem("Cell time limit (s)", f.timeout),
+		widget.NewFormItem("Memory limit (MB)", f.memory),
+	)
+	f.content = container.NewVBox(form, f.message, container.NewHBox(f.test, f.save),
+		widget.NewSeparator(), widget.NewLabelWithStyle("Python runtime", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), rt)
+	f.adapt()
+	return f
+}
+
+func keyPlace(where string) string {
+	if where == "keychain" {
+		return "the system keychain"
+	}
+	return where
+}
+
+// adapt shows only the fields the chosen provider uses.
+func (f *settingsForm) adapt() {
+	switch providerOf(f.provider.Selected) {
+	case settings.ProviderAzure:
+		f.apiVersion.Enable()
+		f.endpoint.Enable()
+	case settings.ProviderOpenAI:
+		f.apiVersion.Disable()
+	default:
+		f.apiVersion.Disable()
+		f.endpoint.Enable()
+	}
+}
+
+// values reads the form; the error says what is wrong in it.
+func (f *settingsForm) values() (settings.Settings, error) {
+	s := settings.Settings{
+		Provider:   providerOf(f.provider.Selected),
+		Endpoint:   strings.TrimSpace(f.endpoint.Text),
+		Model:      strings.TrimSpace(f.model.Text),
+		APIVersion: strings.TrimSpace(f.apiVersion.Text),
+		Theme:      f.theme.Selected,
+	}
+	var err error
+	if s.CellTimeoutSeconds, err = atoiOrZero(f.timeout.Text, "cell time limit"); err != nil {
+		return s, err
+	}
+	if s.MemoryMB, err = atoiOrZero(f.memory.Text, "memory limit"); err != nil {
+		return s, err
+	}
+	return s, s.Validate()
+}
+
+func atoiOrZero(v, what string) (int, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, &formError{"the " + what + " must be a whole number"}
+	}
+	return n, nil
+}
+
+type formError struct{ msg string }
+
+func (e *formError) Error() string { return e.msg }
+
+func (f *settingsForm) fail(msg string) {
+	f.message.Importance = widget.DangerImportance
+	f.message.SetText(msg)
+}
+
+// submit validates and saves the settings and the key, and applies them.
+func (f *settingsForm) submit() {
+	s, err := f.values()
+	if err != nil {
+		f.fail("Not saved: " + err.Error() + ".")
+		return
+	}
+	u := f.u
+	if err := s.Save(u.svc.DataDir); err != nil {
+		f.fail("Not saved: " + err.Error())
+		return
+	}
+	key := f.key.Text
+	warning := ""
+	if key != "" {
+		insecure, err := u.svc.Keys.Set(key)
+		if err != nil {
+			f.fail("The key could not be saved: " + err.Error())
+			return
+		}
+		if insecure {
+			warning = " No system keychain was found, so the key is kept in a file only you can read, in Plotline's data folder."
+		}
+	}
+	if u.svc.Apply != nil {
+		if err := u.svc.Apply(s, key); err != nil {
+			f.fail("Saved, but not applied: " + err.Error())
+			return
+		}
+	}
+	u.cfg = s
+	applyTheme(u.app, s.Theme)
+	u.reloadAssistants()
+	u.showWelcomeIfNeeded()
+	f.message.Importance = widget.SuccessImportance
+	if warning != "" {
+		f.message.Importance = widget.WarningImportance
+	}
+	f.message.SetText("Saved." + warning)
+	if f.onSaved != nil && warning == "" {
+		f.onSaved()
+	}
+}
+
+// testConnection makes one small real call and says what came back.
+func (f *settingsForm) testConnection() {
+	s, err := f.values()
+	if err != nil {
+		f.fail(err.Error() + ".")
+		return
+	}
+	key := f.key.Text
+	if key == "" {
+		key, _, _ = f.u.svc.Keys.Get()
+	}
+	if f.u.svc.TestConnection == nil {
+		return
+	}
+	f.message.Importance = widget.MediumImportance
+	f.message.SetText("Testing…")
+	f.test.Disable()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+		defer cancel()
+		answer, err := f.u.svc.TestConnection(ctx, s, key)
+		fyne.Do(func() {
+			f.test.Enable()
+			if err != nil {
+				f.fail("The connection failed: " + err.Error())
+				return
+			}
+			f.message.Importance = widget.SuccessImportance
+			f.message.SetText("It works. The model answered: " + answer)
+		})
+	}()
+}
+
+func (u *UI) showSettings() {
+	f := u.newSettingsForm()
+	d := dialog.NewCustom("Settings", "Close", container.NewVScroll(f.content), u.win)
+	f.onSaved = d.Hide
+	d.Resize(fyne.NewSize(640, 600))
+	d.Show()
+}
