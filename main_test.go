@@ -16,8 +16,12 @@ import (
 // main, so these tests exercise the real entry point, re-exec included.
 func TestMain(m *testing.M) {
 	sandbox.MaybeRunInit()
-	if os.Getenv("PLOTLINE_TEST_MAIN") == "1" {
+	switch os.Getenv("PLOTLINE_TEST_MAIN") {
+	case "1":
 		main()
+		return
+	case "bare": // the reference for BenchmarkWindowStart
+		bareWindow()
 		return
 	}
 	os.Exit(m.Run())
@@ -105,8 +109,8 @@ func TestFailsClosedWithoutNamespaces(t *testing.T) {
 	}
 }
 
-func TestHelpWithoutArguments(t *testing.T) {
-	out, err := plotline().Output()
+func TestHelp(t *testing.T) {
+	out, err := plotline("help").Output()
 	if err != nil || !strings.Contains(string(out), "plotline exec") || !strings.Contains(string(out), "plotline doctor") {
 		t.Fatalf("%v: %s", err, out)
 	}

@@ -11,7 +11,7 @@ set -euo pipefail
 pkgs=(python3 python3-numpy python3-pandas python3-matplotlib python3-openpyxl python3-pil
 	gcc pkg-config libgl1-mesa-dev xorg-dev)
 if [ "${1:-}" = "--xvfb" ]; then
-	pkgs+=(xvfb xauth imagemagick)
+	pkgs+=(xvfb xauth xdotool imagemagick)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -6,6 +6,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Exit statuses.
@@ -24,6 +25,8 @@ type Streams struct {
 const usage = `Plotline: a local code interpreter for analysts.
 
 Usage:
+  plotline [--data DIR]
+      Open the Plotline window.
   plotline exec [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...
       Run each CELL (a .py file, or - for standard input) in order, in one
       sandboxed Python session. --file copies an input into /mnt/data.
@@ -43,16 +46,13 @@ Usage:
       Show which Python Plotline uses and why, and whether the sandbox works.
   plotline help
       Show this help.
-
-The desktop window comes next.
 `
 
 // Main runs plotline with args (without the program name) and returns the
 // exit status.
 func Main(args []string, s Streams) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.Out, usage)
-		return exitOK
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "-help" && args[0] != "--help" {
+		return Window(args, s)
 	}
 	switch args[0] {
 	case "exec":

@@ -34,10 +34,12 @@ type system struct {
 	Model  model.Config
 	store  *store.Store
 	interp *interpreter.Manager
+	python *interpreter.Python
 }
 
-// openSystem opens the data folder and wires the engine. poolSize is the
-// number of warm kernels to keep (0 for one-shot commands).
+// openSystem opens the data folder and wires the engine, with the model
+// the environment configures. poolSize is the number of warm kernels to
+// keep (0 for one-shot commands).
 func openSystem(ctx context.Context, data string, poolSize int) (*system, error) {
 	mcfg, err := model.ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -47,6 +49,20 @@ func openSystem(ctx context.Context, data string, poolSize int) (*system, error)
 	if err != nil {
 		return nil, err
 	}
+	def := mcfg.Model
+	if def == "" {
+		def = "gpt-4o"
+	}
+	sys, err := openSystemWith(ctx, data, poolSize, m, def)
+	if err != nil {
+		return nil, err
+	}
+	sys.Model = mcfg
+	return sys, nil
+}
+
+// openSystemWith wires the engine with a given model.
+func openSystemWith(ctx context.Context, data string, poolSize int, m app.Model, defaultModel string) (*system, error) {
 	py, _, err := interpreter.Discover(ctx, false)
 	if err != nil {
 		return nil, fmt.Errorf("%v (run 'plotline doctor' for details)", err)
@@ -63,11 +79,7 @@ func openSystem(ctx context.Context, data string, poolSize int) (*system, error)
 		st.Close()
 		return nil, err
 	}
-	def := mcfg.Model
-	if def == "" {
-		def = "gpt-4o"
-	}
-	eng, err := app.New(app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: def,
+	eng, err := app.New(app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: defaultModel,
 		ToolsUnsupported: model.ToolsUnsupported, NoTools: os.Getenv("PLOTLINE_NO_TOOLS") == "1"})
 	if err != nil {
 		im.Close()
@@ -79,7 +91,7 @@ func openSystem(ctx context.Context, data string, poolSize int) (*system, error)
 		st.Close()
 		return nil, err
 	}
-	return &system{Engine: eng, Model: mcfg, store: st, interp: im}, nil
+	return &system{Engine: eng, store: st, interp: im, python: py}, nil
 }
 
 // Close stops runs and sessions and closes the store.

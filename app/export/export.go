@@ -22,7 +22,9 @@ type Thread struct {
 	Steps    []app.RunStep
 }
 
-// Files opens a stored file's bytes by id, with its filename.
+// Files opens a stored file's bytes by id, with its filename. The export
+// closes r. An error means the file is not available: the export says so
+// where the file would have been, and goes on.
 type Files func(fileID string) (filename string, r io.ReadCloser, err error)
 
 // item is one entry of an export, in reading order: a message, or a

@@ -714,27 +714,44 @@ func TestMissingFiles(t *testing.T) {
 
 // TestLinks: how file_path links are rewritten, wherever they stand.
 func TestLinks(t *testing.T) {
+	const link = "sandbox:/mnt/data/r.csv"
 	files := stored{"file-r": {"r (final).csv", []byte(totalsCSV)}}
 	tests := []struct {
-		name, text, link string
-		start            int // overrides the annotation's start when > 0
-		want             string
+		name, text string
+		fileID     string
+		shift      int // added to the annotations' indices
+		want       string
 	}{
-		{"link destination", "[r](sandbox:/mnt/data/r.csv)", "sandbox:/mnt/data/r.csv", 0,
+		{"link destination", "[r](" + link + ")", "file-r", 0,
 			"[r](files/r%20%28final%29.csv)"},
-		{"bare", "Saved to sandbox:/mnt/data/r.csv.", "sandbox:/mnt/data/r.csv", 0,
+		{"bare", "Saved to " + link + ".", "file-r", 0,
 			"Saved to [r (final).csv](files/r%20%28final%29.csv)."},
-		{"autolink", "Saved: <sandbox:/mnt/data/r.csv>", "sandbox:/mnt/data/r.csv", 0,
+		{"autolink", "Saved: <" + link + ">", "file-r", 0,
 			"Saved: [r (final).csv](files/r%20%28final%29.csv)"},
-		{"indices counted in UTF-16", "📈📈 [r](sandbox:/mnt/data/r.csv)", "sandbox:/mnt/data/r.csv", 9,
+		{"link text and destination", "[" + link + "](" + link + ")", "file-r", 0,
+			"[r (final).csv](files/r%20%28final%29.csv)"},
+		{"indices counted in UTF-16", "📈📈 [r](" + link + ")", "file-r", 2,
 			"📈📈 [r](files/r%20%28final%29.csv)"},
+		{"indices out of range", "[r](" + link + ")", "file-r", 100,
+			"[r](files/r%20%28final%29.csv)"},
+		{"missing, link text and destination", "[" + link + "](" + link + " \"title\") next", "file-gone", 0,
+			"[" + link + "](" + link + " \"title\") *(file not available)* next"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := filePath(t, tt.text, tt.link, "file-r")
-			if tt.start > 0 {
-				a.EndIndex += tt.start - a.StartIndex
-				a.StartIndex = tt.start
+			// Annotate every occurrence of the link, as the engine does.
+			var anns []app.Annotation
+			for off := 0; ; {
+				i := strings.Index(tt.text[off:], link)
+				if i < 0 {
+					break
+				}
+				a := filePath(t, tt.text[off:], link, tt.fileID)
+				shift := utf8.RuneCountInString(tt.text[:off]) + tt.shift
+				a.StartIndex += shift
+				a.EndIndex += shift
+				anns = append(anns, a)
+				off += i + len(link)
 			}
 			dir := t.TempDir()
 			fo, err := newFolder(files.files, dir, filepath.Join(dir, "files"))
@@ -742,7 +759,7 @@ func TestLinks(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer fo.close()
-			got, err := mdText(&app.Text{Value: tt.text, Annotations: []app.Annotation{a}}, fo)
+			got, err := mdText(&app.Text{Value: tt.text, Annotations: anns}, fo)
 			if err != nil {
 				t.Fatal(err)
 			}

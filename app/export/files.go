@@ -89,11 +89,8 @@ func (f *folder) save(fileID string, image bool) (savedFile, error) {
 }
 
 func (f *folder) write(fileID string, image bool) (savedFile, error) {
-	if f.files == nil {
-		return savedFile{}, nil
-	}
-	filename, rc, err := f.files(fileID)
-	if err != nil || rc == nil {
+	filename, rc, err := open(f.files, fileID)
+	if err != nil {
 		return savedFile{}, nil
 	}
 	defer rc.Close()
@@ -130,6 +127,25 @@ func (f *folder) write(fileID string, image bool) (savedFile, error) {
 		return savedFile{}, fmt.Errorf("write %s: %w", name, err)
 	}
 	return savedFile{name: name, link: f.prefix + linkPath(name), ok: true}, nil
+}
+
+// open calls files, making sure a failed call leaves no reader open and a
+// successful one gives a reader.
+func open(files Files, fileID string) (string, io.ReadCloser, error) {
+	if files == nil {
+		return "", nil, errors.New("no files")
+	}
+	name, rc, err := files(fileID)
+	if err != nil {
+		if rc != nil {
+			rc.Close()
+		}
+		return "", nil, err
+	}
+	if rc == nil {
+		return "", nil, errors.New("no reader")
+	}
+	return name, rc, nil
 }
 
 // unique gives name, or name-2, name-3 … when another file of this export

@@ -136,9 +136,10 @@ func mdText(t *app.Text, fo *folder) (string, error) {
 			return "", err
 		}
 		span := string(runes[s:e])
-		// The link's place: a destination "[text](HERE)", an autolink
-		// "<HERE>", or bare text.
+		// The link's place: a destination "[text](HERE)", a link's text
+		// "[HERE](…)", an autolink "<HERE>", or bare text.
 		dest := s-2 >= pos && runes[s-2] == ']' && runes[s-1] == '('
+		label := s-1 >= pos && runes[s-1] == '[' && e+1 < len(runes) && runes[e] == ']' && runes[e+1] == '('
 		auto := s-1 >= pos && runes[s-1] == '<' && e < len(runes) && runes[e] == '>'
 		lead := s
 		if saved.ok && auto {
@@ -148,6 +149,10 @@ func mdText(t *app.Text, fo *folder) (string, error) {
 		switch {
 		case saved.ok && dest:
 			b.WriteString(saved.link)
+		case saved.ok && label:
+			b.WriteString(escapeLinkText(saved.name)) // links do not nest
+		case !saved.ok && label:
+			b.WriteString(span) // its destination carries the note
 		case saved.ok && auto:
 			b.WriteString("[" + escapeLinkText(saved.name) + "](" + saved.link + ")")
 			e++

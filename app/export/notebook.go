@@ -17,7 +17,8 @@ import (
 // "display_data" with "image/png" base64), execution_count numbered in
 // order, Python 3 kernelspec and language_info metadata.
 //
-// A message's cell keeps its text as written; the files its file_path
+// An image that is not a PNG (JPEG, GIF, WebP, SVG) is embedded under its
+// own MIME type. A message's cell keeps its text as written; the files its file_path
 // annotations point at are named in a note below it (a notebook has no
 // folder to hold them), and its image_file parts are embedded as cell
 // attachments. A function call is a markdown cell of its name, arguments
@@ -149,6 +150,7 @@ func (b *nbBuilder) message(m *app.Message) {
 	var att map[string]map[string]string
 	var notes []string
 	noted := map[string]bool{}
+	keys := map[string]string{} // file id → attachment name: an image shown twice is attached once
 	for _, c := range m.Content {
 		switch {
 		case c.Text != nil:
@@ -171,9 +173,13 @@ func (b *nbBuilder) message(m *app.Message) {
 			if att == nil {
 				att = map[string]map[string]string{}
 			}
-			key := attachmentKey(safeName(f.name, c.ImageFile.FileID), att)
-			mime, text := imageMIME(f.name, f.data)
-			att[key] = map[string]string{mime: encode(f.data, text)}
+			key, ok := keys[c.ImageFile.FileID]
+			if !ok {
+				key = attachmentKey(safeName(f.name, c.ImageFile.FileID), att)
+				keys[c.ImageFile.FileID] = key
+				mime, text := imageMIME(f.name, f.data)
+				att[key] = map[string]string{mime: encode(f.data, text)}
+			}
 			parts = append(parts, "![image](attachment:"+key+")")
 		}
 	}
@@ -185,12 +191,9 @@ func (b *nbBuilder) message(m *app.Message) {
 
 // fileNote names the file an annotation links to, by its stored name.
 func (b *nbBuilder) fileNote(a app.Annotation) string {
-	if b.files != nil {
-		name, rc, err := b.files(a.FilePath.FileID)
-		if err == nil && rc != nil {
-			rc.Close()
-			return inlineCode(safeName(name, a.FilePath.FileID))
-		}
+	if name, rc, err := open(b.files, a.FilePath.FileID); err == nil {
+		rc.Close()
+		return inlineCode(safeName(name, a.FilePath.FileID))
 	}
 	name := strings.TrimPrefix(a.Text, "sandbox:/mnt/data/")
 	return inlineCode(safeName(name, a.FilePath.FileID)) + " (file not available)"
@@ -237,13 +240,11 @@ func (b *nbBuilder) load(fileID string) loaded {
 		return f
 	}
 	f := loaded{}
-	if b.files != nil {
-		if name, rc, err := b.files(fileID); err == nil && rc != nil {
-			data, err := io.ReadAll(rc)
-			rc.Close()
-			if err == nil {
-				f = loaded{name: name, data: data, ok: true}
-			}
+	if name, rc, err := open(b.files, fileID); err == nil {
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err == nil {
+			f = loaded{name: name, data: data, ok: true}
 		}
 	}
 	b.cache[fileID] = f

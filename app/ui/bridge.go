@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -11,7 +12,7 @@ import (
 // bridge carries engine events to the window. It is the only place that
 // hands work to Fyne's goroutine.
 func (u *UI) bridge() {
-	sub := u.eng.Bus.Subscribe("")
+	sub := u.sub
 	defer sub.Close()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -56,6 +57,31 @@ func (u *UI) bridge() {
 			})
 		case <-u.ctx.Done():
 			return
+		}
+	}
+}
+
+// Pump handles the events waiting, and waits up to d for more until done
+// holds; it is for a caller that set Services.Manual (tests), on the
+// goroutine that owns the widgets.
+func (u *UI) Pump(d time.Duration, done func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if done() {
+			return true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		ctx, cancel := context.WithTimeout(u.ctx, min(left, 50*time.Millisecond))
+		ev, err := u.sub.Next(ctx)
+		cancel()
+		if err == nil {
+			u.handle([]app.Event{ev})
+		}
+		if u.run.id != "" && u.run.phase == "Running code" {
+			u.showPhase()
 		}
 	}
 }

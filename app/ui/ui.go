@@ -41,6 +41,9 @@ type Services struct {
 	// EnvConfigured is true when the environment configures a model, so the
 	// welcome is not needed.
 	EnvConfigured bool
+	// Manual leaves event delivery to the caller (tests call Pump), instead
+	// of the bridge goroutine.
+	Manual bool
 }
 
 // UI is the main window and its state.
@@ -79,6 +82,7 @@ type UI struct {
 	run         runState
 	ctx         context.Context
 	cancel      context.CancelFunc
+	sub         *app.Subscription
 	rowsHeights map[int]float32
 }
 
@@ -101,13 +105,7 @@ func New(a fyne.App, svc Services) *UI {
 	u.images = newImageCache(u.eng)
 	u.build()
 	u.win.Resize(fyne.NewSize(1200, 780))
-	u.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) {
-		for _, uri := range uris {
-			if uri.Scheme() == "file" {
-				u.attach(uri.Path())
-			}
-		}
-	})
+	u.win.SetOnDropped(u.dropped)
 	u.win.SetCloseIntercept(func() {
 		u.cancel()
 		u.win.Close()
@@ -115,8 +113,20 @@ func New(a fyne.App, svc Services) *UI {
 	u.reloadAssistants()
 	u.reloadThreads()
 	u.showWelcomeIfNeeded()
-	go u.bridge()
+	u.sub = u.eng.Bus.Subscribe("")
+	if !svc.Manual {
+		go u.bridge()
+	}
 	return u
+}
+
+// dropped attaches the files dragged onto the window.
+func (u *UI) dropped(_ fyne.Position, uris []fyne.URI) {
+	for _, uri := range uris {
+		if uri.Scheme() == "file" {
+			u.attach(uri.Path())
+		}
+	}
 }
 
 // Window is the main window.

@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/widget"
+
+	"plotline/app"
+	"plotline/app/model"
+	"plotline/app/settings"
+	"plotline/app/ui"
+	"plotline/assets"
+	"plotline/interpreter"
+	"plotline/interpreter/sandbox"
+)
+
+// modelSwitch is the engine's model in the window, where the user can
+// change provider, endpoint or key while the app runs.
+type modelSwitch struct {
+	mu  sync.RWMutex
+	m   app.Model
+	why string
+}
+
+func (s *modelSwitch) set(m app.Model, why string) {
+	s.mu.Lock()
+	s.m, s.why = m, why
+	s.mu.Unlock()
+}
+
+// Chat asks the current model, or fails with a run error that sends the
+// user to the settings.
+func (s *modelSwitch) Chat(ctx context.Context, req app.ChatRequest, onDelta func(app.ChatDelta)) (*app.ChatResult, error) {
+	s.mu.RLock()
+	m, why := s.m, s.why
+	s.mu.RUnlock()
+	if m == nil {
+		return nil, &app.ModelError{Status: 401, Message: why}
+	}
+	return m.Chat(ctx, req, onDelta)
+}
+
+// Window implements `plotline` with no command: the desktop window.
+func Window(args []string, s Streams) int {
+	fs := flag.NewFlagSet("plotline", flag.ContinueOnError)
+	fs.SetOutput(s.Err)
+	data := fs.String("data", "", "Plotline's data folder (default $PLOTLINE_DATA, else plotline in the user config folder)")
+	if err := fs.Parse(args); err != nil {
+		return exitNoStart
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(s.Err, "plotline: "+format+"\n", a...)
+		return exitNoStart
+	}
+	dir, err := dataDir(*data)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fail("%v", err)
+	}
+	cfg, cfgErr := settings.Load(dir)
+	keys := settings.Keys{Dir: dir}
+	sw := &modelSwitch{}
+	envCfg, envErr := model.ConfigFromEnv(os.Getenv)
+	defModel := cfg.Model
+	switch {
+	case cfg.Configured():
+		key, _, _ := keys.Get()
+		applyModel(sw, cfg, key)
+	case envErr == nil:
+		if m, err := model.New(envCfg); err == nil {
+			sw.set(m, "")
+		}
+		if defModel == "" {
+			defModel = envCfg.Model
+		}
+	default:
+		sw.set(nil, "No model is set up yet: open Settings, choose a provider and enter its key.")
+	}
+	if defModel == "" {
+		defModel = "gpt-4o"
+	}
+
+	a := fyneapp.NewWithID("app.plotline.desktop")
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	sys, err := openSystemWith(context.Background(), dir, 1, sw, defModel)
+	if err != nil {
+		showFatal(a, err)
+		return exitNoStart
+	}
+	defer sys.Close()
+	if _, err := defaultAssistant(context.Background(), sys.Engine); err != nil {
+		showFatal(a, err)
+		return exitNoStart
+	}
+	u := ui.New(a, ui.Services{
+		Engine:        sys.Engine,
+		DataDir:       dir,
+		Keys:          keys,
+		EnvConfigured: !cfg.Configured() && envErr == nil,
+		Apply: func(c settings.Settings, key string) error {
+			if key == "" {
+				key, _, _ = keys.Get()
+			}
+			if err := applyModel(sw, c, key); err != nil {
+				return err
+			}
+			return setDefaultModel(sys.Engine, c.Model)
+		},
+		TestConnection: testConnection,
+		Runtime:        func() string { return runtimeReport(sys.python) },
+	})
+	if cfgErr != nil {
+		fmt.Fprintf(s.Err, "plotline: %v\n", cfgErr)
+	}
+	u.Window().ShowAndRun()
+	u.Close()
+	return exitOK
+}
+
+// applyModel points the switch at the model the settings describe.
+func applyModel(sw *modelSwitch, c settings.Settings, key string) error {
+	m, err := model.New(c.ModelConfig(key))
+	if err != nil {
+		sw.set(nil, "The model settings do not work: "+err.Error()+". Open Settings to fix them.")
+		return err
+	}
+	sw.set(m, "")
+	return nil
+}
+
+// setDefaultModel makes the data-analyst assistant use the model chosen in
+// the settings.
+func setDefaultModel(eng *app.Engine, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return nil
+	}
+	a, err := defaultAssistant(context.Background(), eng)
+	if err != nil {
+		return err
+	}
+	_, err = eng.UpdateAssistant(context.Background(), a.ID, app.AssistantParams{Model: &name})
+	return err
+}
+
+// testConnection makes one small real call and returns the answer.
+func testConnection(ctx context.Context, c settings.Settings, key string) (string, error) {
+	m, err := model.New(c.ModelConfig(key))
+	if err != nil {
+		return "", err
+	}
+	name := c.Model
+	if name == "" {
+		name = "gpt-4o"
+	}
+	max := int64(16)
+	res, err := m.Chat(ctx, app.ChatRequest{Model: name, MaxCompletionTokens: &max,
+		Messages: []app.ChatMessage{{Role: "user", Content: "Reply with the single word OK."}}}, nil)
+	if err != nil {
+		var me *app.ModelError
+		if errors.As(err, &me) {
+			switch me.Status {
+			case 401, 403:
+				return "", fmt.Errorf("the key was refused (%s)", me.Message)
+			case 404:
+				return "", fmt.Errorf("the model or endpoint was not found (%s)", me.Message)
+			case 0:
+				return "", fmt.Errorf("the server could not be reached (%s)", me.Message)
+			}
+		}
+		return "", err
+	}
+	return strings.TrimSpace(res.Text), nil
+}
+
+// runtimeReport says which Python runs the code and whether the sandbox
+// works, for the settings.
+func runtimeReport(py *interpreter.Python) string {
+	var b strings.Builder
+	if py != nil {
+		fmt.Fprintf(&b, "Python %s at %s\n", py.Version, py.Executable)
+		for _, m := range interpreter.RequiredModules {
+			v := py.Modules[m]
+			if v == "" {
+				v = "missing"
+			}
+			fmt.Fprintf(&b, "%s: %s\n", m, v)
+		}
+	}
+	if st := sandbox.Check(); st.Err != nil {
+		fmt.Fprintf(&b, "Sandbox: not available: %v", st.Err)
+	} else {
+		fmt.Fprintf(&b, "Sandbox: ready (Landlock ABI %d)", st.Landlock)
+	}
+	return b.String()
+}
+
+// showFatal shows why Plotline cannot start, in a window, without traces.
+func showFatal(a fyne.App, err error) {
+	w := a.NewWindow("Plotline cannot start")
+	l := widget.NewLabel("Plotline cannot start:\n\n" + err.Error())
+	l.Wrapping = fyne.TextWrapWord
+	w.SetContent(l)
+	w.Resize(fyne.NewSize(560, 240))
+	w.ShowAndRun()
+}

@@ -1,0 +1,397 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"plotline/app"
+	"plotline/app/model"
+	"plotline/app/modeltest"
+	"plotline/app/settings"
+	"plotline/app/store"
+	"plotline/interpreter"
+	"plotline/interpreter/sandbox"
+)
+
+var testPython *interpreter.Python
+
+func TestMain(m *testing.M) {
+	sandbox.MaybeRunInit()
+	py, _, err := interpreter.Discover(context.Background(), false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ui tests need Python with numpy, pandas and matplotlib:", err)
+		os.Exit(1)
+	}
+	testPython = py
+	os.Exit(m.Run())
+}
+
+// window is a headless Plotline window on a real engine, with the scripted
+// model behind it.
+type window struct {
+	t     *testing.T
+	u     *UI
+	model *modeltest.Server
+	data  string
+}
+
+func newWindow(t *testing.T, turns ...modeltest.Turn) *window {
+	t.Helper()
+	srv := modeltest.NewServer(t, turns...)
+	data := t.TempDir()
+	st, err := store.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := interpreter.NewManager(interpreter.Config{Python: testPython, Root: filepath.Join(data, "work"), PoolSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.New(model.Config{Provider: model.ProviderCompatible, BaseURL: srv.BaseURL(), APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := app.New(app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, instr := "Data analyst", "Analyse."
+	if _, err := eng.CreateAssistant(context.Background(), app.AssistantParams{Name: &name, Instructions: &instr,
+		Tools: &[]app.Tool{{Type: app.ToolCodeInterpreter}}, Metadata: &app.Metadata{"plotline_default": "data-analyst"}}); err != nil {
+		t.Fatal(err)
+	}
+	a := test.NewTempApp(t)
+	u := New(a, Services{Engine: eng, DataDir: data, Keys: settings.Keys{Dir: data, Service: "plotline-test"}, EnvConfigured: true, Manual: true})
+	u.win.Resize(fyne.NewSize(1200, 800))
+	t.Cleanup(func() {
+		u.Close()
+		eng.Close()
+		im.Close()
+		st.Close()
+	})
+	return &window{t: t, u: u, model: srv, data: data}
+}
+
+func pythonTurn(code string) modeltest.Turn {
+	args, _ := json.Marshal(map[string]string{"code": code})
+	return modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "python", Arguments: string(args)}}}
+}
+
+// ask types a question and presses Enter.
+func (w *window) ask(q string) {
+	w.t.Helper()
+	w.u.win.Canvas().Focus(w.u.composer)
+	test.Type(w.u.composer, q)
+	w.u.composer.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+}
+
+// waitIdle pumps events until no run is active.
+func (w *window) waitIdle() {
+	w.t.Helper()
+	if !w.u.Pump(90*time.Second, func() bool { return w.u.run.id == "" }) {
+		w.t.Fatalf("the run did not end; status %q", w.u.status.Text)
+	}
+}
+
+// rowsOf returns the conversation's rows of a kind.
+func (w *window) rowsOf(kind rowKind) []*row {
+	var out []*row
+	if w.u.tl == nil {
+		return nil
+	}
+	for _, r := range w.u.tl.rows {
+		if r.kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// rendered renders row i of the conversation as the list would.
+func (w *window) rendered(i int) fyne.CanvasObject {
+	box := w.u.conv.CreateItem().(*fyne.Container)
+	w.u.renderRow(i, box)
+	return box
+}
+
+// texts collects the text of every label and rich text under o.
+func texts(o fyne.CanvasObject) string {
+	var b strings.Builder
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch v := o.(type) {
+		case *widget.Label:
+			b.WriteString(v.Text + "\n")
+		case *widget.RichText:
+			b.WriteString(v.String() + "\n")
+		case *widget.Button:
+			b.WriteString("[" + v.Text + "]\n")
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		}
+		if w, ok := o.(fyne.Widget); ok {
+			if r := test.WidgetRenderer(w); r != nil {
+				for _, c := range r.Objects() {
+					if _, isLabel := c.(*widget.Label); !isLabel {
+						walk(c)
+					}
+				}
+			}
+		}
+	}
+	walk(o)
+	return b.String()
+}
+
+func TestAskWithCSVShowsAnswerCodeAndChart(t *testing.T) {
+	w := newWindow(t,
+		pythonTurn("import pandas as pd\ndf = pd.read_csv('sales.csv')\ndf.plot(x='month', y='revenue')\nprint(df.revenue.sum())"),
+		modeltest.Turn{Text: "Total revenue is **60**.\n\n| month | revenue |\n|---|---|\n| 1 | 10 |"},
+	)
+	csv := filepath.Join(t.TempDir(), "sales.csv")
+	os.WriteFile(csv, []byte("month,revenue\n1,10\n2,20\n3,30\n"), 0o644)
+	w.u.attach(csv)
+	if len(w.u.chips.Objects) != 1 || w.u.chips.Objects[0].(*widget.Button).Text != "sales.csv" {
+		t.Fatalf("attachment chip = %v", w.u.chips.Objects)
+	}
+	w.ask("Plot revenue by month")
+	w.waitIdle()
+
+	if len(w.u.threads) != 1 || threadTitle(w.u.threads[0]) != "Plot revenue by month" {
+		t.Fatalf("threads = %+v", w.u.threads)
+	}
+	if len(w.u.chips.Objects) != 0 || w.u.composer.Text != "" {
+		t.Fatal("the composer was not cleared after sending")
+	}
+	users, code, answers := w.rowsOf(rowUser), w.rowsOf(rowCode), w.rowsOf(rowAssistant)
+	if len(users) != 1 || len(users[0].attachments) != 1 || len(code) != 1 || len(answers) != 1 {
+		t.Fatalf("rows: %d user, %d code, %d answers", len(users), len(code), len(answers))
+	}
+	if code[0].expanded || code[0].logs != "60\n" || len(code[0].images) != 1 {
+		t.Fatalf("code row = %+v", code[0])
+	}
+	a := answers[0]
+	if !strings.Contains(a.text, "Total revenue is **60**") || len(a.images) != 1 || a.images[0] != code[0].images[0] {
+		t.Fatalf("answer row = %+v", a)
+	}
+	// The answer renders its text, its table as a grid, and the chart.
+	ai := w.u.tl.index[a.id]
+	out := texts(w.rendered(ai))
+	for _, want := range []string{"Assistant", "Total revenue is", "month", "revenue", "[Save]", "[Full size]"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("the answer does not show %q:\n%s", want, out)
+		}
+	}
+	// The code step is collapsed: a one-line summary until opened.
+	ci := w.u.tl.index[code[0].id]
+	collapsed := texts(w.rendered(ci))
+	if !strings.Contains(collapsed, "Python, 4 lines, ran, 1 chart(s)") || strings.Contains(collapsed, "read_csv") {
+		t.Fatalf("collapsed code step:\n%s", collapsed)
+	}
+	code[0].expanded = true
+	if opened := texts(w.rendered(ci)); !strings.Contains(opened, "read_csv") || !strings.Contains(opened, "60") {
+		t.Fatalf("opened code step:\n%s", opened)
+	}
+	// The files panel lists the input and the chart.
+	w.u.files.refresh()
+	if len(w.u.files.ids) != 2 {
+		t.Fatalf("files panel = %v", w.u.files.ids)
+	}
+}
+
+func TestStopDuringLongCell(t *testing.T) {
+	w := newWindow(t,
+		pythonTurn("import time\nprint('working', flush=True)\ntime.sleep(120)"),
+		modeltest.Turn{Text: "Back again."},
+	)
+	w.ask("Take your time")
+	if !w.u.Pump(60*time.Second, func() bool {
+		rows := w.rowsOf(rowCode)
+		return len(rows) == 1 && strings.Contains(rows[0].logs, "working")
+	}) {
+		t.Fatal("the long cell never started")
+	}
+	if !w.u.stop.Visible() || !strings.HasPrefix(w.u.status.Text, "Running code") {
+		t.Fatalf("while running: stop visible %v, status %q", w.u.stop.Visible(), w.u.status.Text)
+	}
+	test.Tap(w.u.stop)
+	w.waitIdle()
+	if w.u.status.Text != "Stopped." || w.u.stop.Visible() {
+		t.Fatalf("after stop: status %q", w.u.status.Text)
+	}
+	runs, _ := w.u.eng.ListRuns(context.Background(), w.u.current, app.ListOptions{Limit: 1})
+	if runs.Data[0].Status != app.RunCancelled {
+		t.Fatalf("run status = %s", runs.Data[0].Status)
+	}
+	// The thread is usable again.
+	w.ask("Are you there?")
+	w.waitIdle()
+	answers := w.rowsOf(rowAssistant)
+	if len(answers) != 1 || answers[0].text != "Back again." {
+		t.Fatalf("after stopping, answers = %+v", answers)
+	}
+}
+
+func TestSettingsRejectsBadEndpoints(t *testing.T) {
+	w := newWindow(t)
+	f := w.u.newSettingsForm()
+	for _, tc := range []struct{ endpoint, want string }{
+		{"", "the endpoint is empty"},
+		{"not a url", "is not a web address"},
+		{"ftp://example.com", "is not a web address"},
+	} {
+		f.provider.SetSelected(providerLabels[2])
+		f.endpoint.SetText(tc.endpoint)
+		test.Tap(f.save)
+		if !strings.Contains(f.message.Text, tc.want) || !strings.HasPrefix(f.message.Text, "Not saved") {
+			t.Fatalf("endpoint %q: message %q", tc.endpoint, f.message.Text)
+		}
+		if _, err := os.Stat(filepath.Join(w.data, "settings.json")); err == nil {
+			t.Fatalf("endpoint %q: settings were saved", tc.endpoint)
+		}
+	}
+	// A good one is saved.
+	f.endpoint.SetText("http://localhost:11434/v1")
+	f.model.SetText("llama3.1")
+	test.Tap(f.save)
+	s, err := settings.Load(w.data)
+	if err != nil || s.Provider != settings.ProviderCompatible || s.Endpoint != "http://localhost:11434/v1" || s.Model != "llama3.1" {
+		t.Fatalf("saved settings = %+v, %v (message %q)", s, err, f.message.Text)
+	}
+}
+
+func TestDroppedFilesAreAttached(t *testing.T) {
+	w := newWindow(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.xlsx")
+	os.WriteFile(a, []byte("x\n1\n"), 0o644)
+	os.WriteFile(b, []byte("x"), 0o644)
+	w.u.dropped(fyne.NewPos(10, 10), []fyne.URI{storage.NewFileURI(a), storage.NewFileURI(b), storage.NewFileURI(a)})
+	if len(w.u.attached) != 2 || len(w.u.chips.Objects) != 2 {
+		t.Fatalf("attached = %v", w.u.attached)
+	}
+	// A chip's button removes its file.
+	test.Tap(w.u.chips.Objects[0].(*widget.Button))
+	if len(w.u.attached) != 1 || w.u.attached[0] != b {
+		t.Fatalf("after removing a chip: %v", w.u.attached)
+	}
+}
+
+func TestRenameDeleteAndSearchThreads(t *testing.T) {
+	w := newWindow(t, modeltest.Turn{Text: "Sales answer."}, modeltest.Turn{Text: "Weather answer."})
+	w.ask("Quarterly sales")
+	w.waitIdle()
+	first := w.u.current
+	test.Tap(findButton(t, w.u.win.Content(), "New thread"))
+	w.ask("Rain in Oslo")
+	w.waitIdle()
+	if len(w.u.threads) != 2 {
+		t.Fatalf("threads = %d", len(w.u.threads))
+	}
+	if err := w.u.setThreadTitle(first, "Sales Q3"); err != nil {
+		t.Fatal(err)
+	}
+	titles := func() []string {
+		var out []string
+		for _, th := range w.u.shown {
+			out = append(out, threadTitle(th))
+		}
+		return out
+	}
+	if got := strings.Join(titles(), ","); got != "Rain in Oslo,Sales Q3" {
+		t.Fatalf("titles after rename = %s", got)
+	}
+	// Search by title, then by message text.
+	test.Type(w.u.search, "q3")
+	if got := strings.Join(titles(), ","); got != "Sales Q3" {
+		t.Fatalf("search by title: %s", got)
+	}
+	w.u.search.SetText("weather answer")
+	if got := strings.Join(titles(), ","); got != "Rain in Oslo" {
+		t.Fatalf("search by text: %s", got)
+	}
+	w.u.search.SetText("")
+	// Delete (the confirmation's action).
+	w.u.doDeleteThread(first)
+	if got := strings.Join(titles(), ","); got != "Rain in Oslo" {
+		t.Fatalf("after delete: %s", got)
+	}
+	if _, err := w.u.eng.GetThread(context.Background(), first); err == nil {
+		t.Fatal("the deleted thread is still stored")
+	}
+}
+
+func TestComposerEnterSendsShiftEnterBreaksLine(t *testing.T) {
+	sent := 0
+	c := newComposer(func() { sent++ })
+	w := test.NewTempWindow(t, c)
+	w.Canvas().Focus(c)
+	test.Type(c, "first")
+	c.KeyDown(&fyne.KeyEvent{Name: "LeftShift"})
+	c.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	c.KeyUp(&fyne.KeyEvent{Name: "LeftShift"})
+	test.Type(c, "second")
+	if sent != 0 || c.Text != "first\nsecond" {
+		t.Fatalf("after Shift+Enter: sent %d, text %q", sent, c.Text)
+	}
+	c.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if sent != 1 || c.Text != "first\nsecond" {
+		t.Fatalf("after Enter: sent %d, text %q", sent, c.Text)
+	}
+}
+
+func TestWelcomeWithoutModel(t *testing.T) {
+	w := newWindow(t)
+	w.u.svc.EnvConfigured = false
+	w.u.showWelcomeIfNeeded()
+	if !w.u.welcomeShown() {
+		t.Fatal("no welcome without a configured model")
+	}
+	out := texts(w.u.welcome)
+	if !strings.Contains(out, "Welcome to Plotline") || !strings.Contains(out, "[Open settings]") {
+		t.Fatalf("welcome:\n%s", out)
+	}
+}
+
+func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
+	t.Helper()
+	var found *widget.Button
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if found != nil {
+			return
+		}
+		if b, ok := o.(*widget.Button); ok && b.Text == text {
+			found = b
+			return
+		}
+		if c, ok := o.(*fyne.Container); ok {
+			for _, x := range c.Objects {
+				walk(x)
+			}
+		}
+		if w, ok := o.(fyne.Widget); ok {
+			for _, x := range test.WidgetRenderer(w).Objects() {
+				walk(x)
+			}
+		}
+	}
+	walk(o)
+	if found == nil {
+		t.Fatalf("no button %q", text)
+	}
+	return found
+}
