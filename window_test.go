@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,21 +32,7 @@ func TestWindowSmoke(t *testing.T) {
 			t.Skipf("%s is not installed (scripts/install-deps.sh --xvfb installs it)", tool)
 		}
 	}
-	display := fmt.Sprintf(":%d", 90+os.Getpid()%9)
-	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1280x860x24", "-nolisten", "tcp")
-	if err := xvfb.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { xvfb.Process.Kill(); xvfb.Wait() }()
-	x := func(args ...string) (string, error) {
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Env = append(os.Environ(), "DISPLAY="+display)
-		out, err := cmd.CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
-	if !waitFor(10*time.Second, func() bool { _, err := x("xdotool", "getdisplaygeometry"); return err == nil }) {
-		t.Fatal("the virtual display did not start")
-	}
+	display, x := xserver(t)
 
 	args, _ := json.Marshal(map[string]string{"code": "import pandas as pd\n" +
 		"df = pd.DataFrame({'month': ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun'], 'revenue': [120, 150, 180, 210, 260, 310]})\n" +
@@ -137,12 +124,25 @@ func xserver(tb testing.TB) (display string, run func(args ...string) (string, e
 			tb.Skipf("%s is not installed (scripts/install-deps.sh --xvfb installs it)", tool)
 		}
 	}
-	display = fmt.Sprintf(":%d", 80+os.Getpid()%9)
-	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1280x860x24", "-nolisten", "tcp")
+	// -displayfd lets the server pick a free display and tell which.
+	r, w, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	xvfb := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x860x24", "-nolisten", "tcp")
+	xvfb.ExtraFiles = []*os.File{w}
 	if err := xvfb.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { xvfb.Process.Kill(); xvfb.Wait() })
+	w.Close()
+	// SIGTERM, not SIGKILL: the server then removes its lock file.
+	tb.Cleanup(func() { xvfb.Process.Signal(syscall.SIGTERM); xvfb.Wait() })
+	var num int
+	if _, err := fmt.Fscan(r, &num); err != nil {
+		tb.Fatalf("the virtual display did not start: %v", err)
+	}
+	r.Close()
+	display = fmt.Sprintf(":%d", num)
 	run = func(args ...string) (string, error) {
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Env = append(os.Environ(), "DISPLAY="+display)

@@ -163,16 +163,25 @@ func (e *Engine) Close() {
 // work folder WorkRoot/<thread id>) when it has none or its last one ended.
 func (e *Engine) session(ctx context.Context, threadID string, fresh bool) (*interpreter.Session, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if s := e.sessions[threadID]; s != nil && !fresh {
-		return s, nil
+	old := e.sessions[threadID]
+	e.mu.Unlock()
+	if old != nil && !fresh {
+		return old, nil
 	}
-	if s := e.sessions[threadID]; s != nil {
-		s.Close()
+	if old != nil {
+		old.Close()
 	}
+	// The kernel may take a moment to start: not under the engine's lock,
+	// which every thread's calls share.
 	s, err := e.cfg.Interpreter.SessionAt(ctx, filepath.Join(e.cfg.WorkRoot, threadID))
 	if err != nil {
 		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if cur := e.sessions[threadID]; cur != nil && cur != old {
+		s.Close() // another call of this thread's got there first
+		return cur, nil
 	}
 	e.sessions[threadID] = s
 	return s, nil

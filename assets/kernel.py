@@ -71,6 +71,20 @@ signal.signal(signal.SIGINT, _on_sigint)
 
 _warm = {}
 _t0 = time.monotonic()
+# A font list built once outside (see interpreter/fontcache.go) spares
+# matplotlib a scan of the system's fonts at every start.
+_fonts = os.environ.pop("PLOTLINE_FONT_CACHE", None)
+if _fonts:
+    try:
+        import glob
+        import shutil
+
+        _mpl = os.environ.get("MPLCONFIGDIR", "/tmp/matplotlib")
+        os.makedirs(_mpl, exist_ok=True)
+        for _f in glob.glob(os.path.join(_fonts, "fontlist-*.json")):
+            shutil.copy(_f, _mpl)
+    except Exception:
+        pass
 for _mod in ("numpy", "pandas", "matplotlib"):
     try:
         __import__(_mod)

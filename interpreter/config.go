@@ -71,6 +71,8 @@ type Config struct {
 	IdleTimeout time.Duration
 	// PoolSize is how many ready kernels to keep; negative means none.
 	PoolSize int
+
+	fonts string // the font cache kernels copy (see fontCache)
 }
 
 func (c Config) withDefaults() Config {

@@ -18,6 +18,9 @@ import (
 	"plotline/interpreter/sandbox"
 )
 
+// fontsInside is where kernels find the font cache (see fontCache).
+const fontsInside = "/opt/plotline/fonts"
+
 // maxFrame bounds one protocol message from the kernel. Results carry PNG
 // images, so this is generous; anything larger is a broken or hostile kernel.
 const maxFrame = 256 << 20
@@ -78,7 +81,7 @@ func kernelEnv(py *Python) []string {
 
 // startKernel starts a kernel bound to workDir and waits until it has
 // imported its modules and says it is ready.
-func startKernel(py *Python, workDir string, lim Limits) (*kernel, error) {
+func startKernel(py *Python, workDir string, lim Limits, fonts string) (*kernel, error) {
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -97,12 +100,18 @@ func startKernel(py *Python, workDir string, lim Limits) (*kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	env, shared := kernelEnv(py), map[string]string{}
+	if fonts != "" {
+		env = append(env, "PLOTLINE_FONT_CACHE="+fontsInside)
+		shared[fontsInside] = fonts
+	}
 	proc, err := sandbox.Start(sandbox.Spec{
 		Program:    py.Executable,
 		Args:       []string{"-I", "-u", "-B", "-X", "utf8", "-c", assets.Kernel},
-		Env:        kernelEnv(py),
+		Env:        env,
 		WorkDir:    workDir,
 		ReadOnly:   py.Roots,
+		Shared:     shared,
 		Stdout:     outW,
 		Stderr:     errW,
 		ExtraFiles: []*os.File{reqR, resW},

@@ -45,7 +45,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
 		return nil, fmt.Errorf("interpreter: %w", err)
 	}
-	m := &Manager{cfg: cfg.withDefaults(), refill: make(chan struct{}, 1), done: make(chan struct{})}
+	cfg = cfg.withDefaults()
+	cfg.fonts = fontCache(context.Background(), cfg.Python)
+	m := &Manager{cfg: cfg, refill: make(chan struct{}, 1), done: make(chan struct{})}
 	if m.cfg.PoolSize > 0 {
 		m.wg.Add(1)
 		go m.fill()
@@ -83,7 +85,7 @@ func (m *Manager) fill() {
 			if err != nil {
 				break
 			}
-			k, err := startKernel(m.cfg.Python, dir, m.cfg.Limits)
+			k, err := startKernel(m.cfg.Python, dir, m.cfg.Limits, m.cfg.fonts)
 			if err != nil {
 				os.Remove(dir)
 				break // a cold start will report the reason

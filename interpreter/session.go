@@ -216,7 +216,7 @@ func (s *Session) ExecStream(ctx context.Context, code string, onOutput func(Str
 		if s.k != nil {
 			s.k.kill()
 		}
-		k, err := startKernel(s.cfg.Python, s.dir, s.cfg.Limits)
+		k, err := startKernel(s.cfg.Python, s.dir, s.cfg.Limits, s.cfg.fonts)
 		if err != nil {
 			s.k = nil
 			return nil, fmt.Errorf("%w: %w", ErrKernelStart, err)

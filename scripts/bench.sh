@@ -1,25 +1,44 @@
 #!/usr/bin/env bash
-# Runs the interpreter benchmarks and prints their medians as a table, with
-# each figure also as a ratio to its reference measured in the same run.
+# Runs Plotline's benchmarks and prints their figures as a table, each with
+# a ratio to a reference measured in the same run (these machines are
+# noisy; ratios travel better than absolute times).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-go test -run '^$' -bench 'ExecWarm|PythonProcess$' -benchtime 200x ./interpreter/ | tee "$out"
-go test -run '^$' -bench 'NewSession|PythonProcessImports' -benchtime 15x ./interpreter/ | tee -a "$out"
+bench() { go test -run '^$' "$@" | tee -a "$out"; }
+bench -bench 'ExecWarm|PythonProcess$' -benchtime 200x ./interpreter/
+bench -bench 'NewSession|PythonProcessImports' -benchtime 15x ./interpreter/
+bench -bench 'RunStep' -benchtime 200x ./app/
+bench -bench 'SaveMessage' -benchtime 2000x ./app/store/
+bench -bench 'Message' -benchtime 3s ./app/api/
+if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
+	bench -bench 'WindowStart' -benchtime 5x .
+fi
 awk '
 /^Benchmark/ {
 	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
-	for (i = 2; i <= NF; i++) if ($(i+1) == "median-ms") med[name] = $i
+	for (i = 3; i < NF; i++) m[name, $(i+1)] = $i
 }
+function row(what, v, unit, ratio) { printf "| %s | %s %s | %s |\n", what, v, unit, ratio }
 END {
-	ref1 = med["PythonProcess"]; ref2 = med["PythonProcessImports"]
+	py = m["PythonProcess", "median-ms"]; pyi = m["PythonProcessImports", "median-ms"]
+	save = m["SaveMessage", "ns/op"] / 1e6
 	print ""
 	print "| measurement | median | vs. reference |"
 	print "|---|---|---|"
-	printf "| warm `Exec` round trip of `1 + 1` | %.3f ms | %.4f× a fresh `python3 -c` |\n", med["ExecWarm"], med["ExecWarm"] / ref1
-	printf "| new session to first result, pool warm | %.3f ms | %.3f× a fresh `python3 -c` |\n", med["NewSessionPooled"], med["NewSessionPooled"] / ref1
-	printf "| new session to first result, cold | %.0f ms | %.2f× `python3 -c \"import numpy, pandas, matplotlib.pyplot\"` |\n", med["NewSessionCold"], med["NewSessionCold"] / ref2
-	printf "| reference: fresh `python3 -c \"1 + 1\"` | %.2f ms | 1 |\n", ref1
-	printf "| reference: fresh `python3 -c` with the imports | %.0f ms | 1 |\n", ref2
+	row("warm `Exec` round trip of `1 + 1`", sprintf("%.3f", m["ExecWarm", "median-ms"]), "ms", sprintf("%.4f× a fresh `python3 -c`", m["ExecWarm", "median-ms"] / py))
+	row("new session to first result, pool warm", sprintf("%.2f", m["NewSessionPooled", "median-ms"]), "ms", sprintf("%.3f× a fresh `python3 -c`", m["NewSessionPooled", "median-ms"] / py))
+	row("new session to first result, cold", sprintf("%.0f", m["NewSessionCold", "median-ms"]), "ms", sprintf("%.2f× `python3 -c \"import numpy, pandas, matplotlib.pyplot\"`", m["NewSessionCold", "median-ms"] / pyi))
+	row("engine overhead per run step (in-process model, no code)", sprintf("%.2f", m["RunStep", "median-ms"]), "ms", sprintf("%.1f× one SQLite message write", m["RunStep", "median-ms"] / save))
+	row("run step through the HTTP model client", sprintf("%.2f", m["RunStepScripted", "median-ms"]), "ms", sprintf("%.2f× the in-process step", m["RunStepScripted", "median-ms"] / m["RunStep", "median-ms"]))
+	row("SQLite write of one message", sprintf("%.3f", save), "ms", "")
+	row("API: create a message", sprintf("%.0f", m["MessageCreate", "req/s"]), "req/s", "")
+	row("API: list 20 messages", sprintf("%.0f", m["MessageList/limit=20", "req/s"]), "req/s", sprintf("%.2f× message create", m["MessageList/limit=20", "req/s"] / m["MessageCreate", "req/s"]))
+	if (m["WindowStart", "median-ms"] != "") {
+		row("start to a visible window, 20 threads stored", sprintf("%.0f", m["WindowStart", "median-ms"]), "ms", sprintf("%.2f× a bare Fyne window", m["WindowStart", "median-ms"] / m["WindowStart", "bare-fyne-ms"]))
+		row("idle memory (RSS) of the window", sprintf("%.0f", m["WindowStart", "idle-rss-MB"]), "MB", sprintf("%.2f× a bare Fyne window", m["WindowStart", "idle-rss-MB"] / m["WindowStart", "bare-fyne-rss-MB"]))
+	}
+	row("reference: fresh `python3 -c \"1 + 1\"`", sprintf("%.2f", py), "ms", "1")
+	row("reference: fresh `python3 -c` with the imports", sprintf("%.0f", pyi), "ms", "1")
 }' "$out"

@@ -114,6 +114,9 @@ func dropCapabilities() error {
 func restrictLandlock(cfg *initConfig) error {
 	roDirs := []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc"}
 	var roFiles []string
+	for dst := range cfg.Shared {
+		roDirs = append(roDirs, dst)
+	}
 	for _, p := range cfg.ReadOnly {
 		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
 			roDirs = append(roDirs, p)

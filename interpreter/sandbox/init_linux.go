@@ -156,6 +156,17 @@ func setupRoot(cfg *initConfig) error {
 			return err
 		}
 	}
+	for dst, src := range cfg.Shared {
+		if !filepath.IsAbs(dst) || !filepath.IsAbs(src) {
+			return fmt.Errorf("shared folder %q → %q: paths must be absolute", src, dst)
+		}
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return err
+		}
+		if err := bindMount("/oldroot"+src, dst, true); err != nil {
+			return fmt.Errorf("share %s: %w", dst, err)
+		}
+	}
 
 	// The work folder, read-write.
 	if err := os.MkdirAll(WorkDir, 0o755); err != nil {

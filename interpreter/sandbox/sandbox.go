@@ -83,6 +83,10 @@ type Spec struct {
 	// ReadOnly lists host paths (folders or files) to show read-only at the
 	// same path inside, on top of the system folders.
 	ReadOnly []string
+	// Shared maps a folder inside (the key, an absolute path) to a host
+	// folder shown there read-only: for what Plotline prepares for every
+	// sandbox, without revealing where it keeps it.
+	Shared map[string]string
 	// Stdout and Stderr receive the program's output. Nil means /dev/null.
 	Stdout, Stderr *os.File
 	// ExtraFiles become file descriptors 3, 4, … of the program.

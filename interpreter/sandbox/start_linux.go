@@ -25,6 +25,7 @@ type initConfig struct {
 	Env      []string
 	WorkDir  string
 	ReadOnly []string
+	Shared   map[string]string
 	Limits   Limits
 	NumExtra int
 }
@@ -68,6 +69,7 @@ func Start(spec Spec) (*Process, error) {
 		Env:      spec.Env,
 		WorkDir:  work,
 		ReadOnly: append(append([]string{}, SystemReadOnly...), spec.ReadOnly...),
+		Shared:   spec.Shared,
 		Limits:   spec.Limits.WithDefaults(),
 		NumExtra: len(spec.ExtraFiles),
 	}
