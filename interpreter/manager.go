@@ -57,7 +57,29 @@ func NewManager(cfg Config) (*Manager, error) {
 }
 
 // Config is the manager's configuration, defaults applied.
-func (m *Manager) Config() Config { return m.cfg }
+func (m *Manager) Config() Config {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg
+}
+
+// SetLimits changes the limits of the sessions started from now on. The
+// pool's kernels, started under the old limits, are replaced.
+func (m *Manager) SetLimits(l Limits) {
+	m.mu.Lock()
+	m.cfg.Limits = l.WithDefaults()
+	pool := m.pool
+	m.pool = nil
+	m.mu.Unlock()
+	for _, p := range pool {
+		p.k.kill()
+		os.RemoveAll(p.dir)
+	}
+	select {
+	case m.refill <- struct{}{}:
+	default:
+	}
+}
 
 // newDir makes a fresh, empty work folder under the root.
 func (m *Manager) newDir() (string, error) {
@@ -85,7 +107,8 @@ func (m *Manager) fill() {
 			if err != nil {
 				break
 			}
-			k, err := startKernel(m.cfg.Python, dir, m.cfg.Limits, m.cfg.fonts)
+			cfg := m.Config()
+			k, err := startKernel(cfg.Python, dir, cfg.Limits, cfg.fonts)
 			if err != nil {
 				os.Remove(dir)
 				break // a cold start will report the reason
@@ -148,13 +171,13 @@ func (m *Manager) NewSession(ctx context.Context) (*Session, error) {
 		case m.refill <- struct{}{}:
 		default:
 		}
-		return newSession(m.cfg, p.dir, p.k), nil
+		return newSession(m.Config(), p.dir, p.k), nil
 	}
 	dir, err := m.newDir()
 	if err != nil {
 		return nil, fmt.Errorf("interpreter: new work folder: %w", err)
 	}
-	return newSession(m.cfg, dir, nil), nil
+	return newSession(m.Config(), dir, nil), nil
 }
 
 // SessionAt starts a session whose work folder is dir, which must be inside
@@ -176,7 +199,7 @@ func (m *Manager) SessionAt(ctx context.Context, dir string) (*Session, error) {
 		default:
 		}
 		if err := os.Rename(p.dir, dir); err == nil {
-			return newSession(m.cfg, dir, p.k), nil
+			return newSession(m.Config(), dir, p.k), nil
 		}
 		p.k.kill()
 		os.RemoveAll(p.dir)
@@ -200,7 +223,7 @@ func (m *Manager) OpenSession(dir string) (*Session, error) {
 	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("interpreter: work folder %q is not a folder", dir)
 	}
-	return newSession(m.cfg, abs, nil), nil
+	return newSession(m.Config(), abs, nil), nil
 }
 
 func (m *Manager) check() error {

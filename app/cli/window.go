@@ -92,7 +92,7 @@ func Window(args []string, s Streams) int {
 
 	a := fyneapp.NewWithID("app.plotline.desktop")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	sys, err := openSystemWith(context.Background(), dir, 1, sw, defModel)
+	sys, err := openSystemWith(context.Background(), dir, 1, sw, defModel, limitsOf(cfg))
 	if err != nil {
 		showFatal(a, err)
 		return exitNoStart
@@ -114,6 +114,7 @@ func Window(args []string, s Streams) int {
 			if err := applyModel(sw, c, key); err != nil {
 				return err
 			}
+			sys.interp.SetLimits(limitsOf(c))
 			return setDefaultModel(sys.Engine, c.Model)
 		},
 		TestConnection: testConnection,
@@ -125,6 +126,12 @@ func Window(args []string, s Streams) int {
 	u.Window().ShowAndRun()
 	u.Close()
 	return exitOK
+}
+
+// limitsOf turns the settings' sandbox limits into the interpreter's.
+func limitsOf(c settings.Settings) interpreter.Limits {
+	timeout, memory := c.Limits()
+	return interpreter.Limits{CellTimeout: timeout, Sandbox: sandbox.Limits{Memory: memory}}
 }
 
 // applyModel points the switch at the model the settings describe.

@@ -53,7 +53,7 @@ func openSystem(ctx context.Context, data string, poolSize int) (*system, error)
 	if def == "" {
 		def = "gpt-4o"
 	}
-	sys, err := openSystemWith(ctx, data, poolSize, m, def)
+	sys, err := openSystemWith(ctx, data, poolSize, m, def, interpreter.Limits{})
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func openSystem(ctx context.Context, data string, poolSize int) (*system, error)
 }
 
 // openSystemWith wires the engine with a given model.
-func openSystemWith(ctx context.Context, data string, poolSize int, m app.Model, defaultModel string) (*system, error) {
+func openSystemWith(ctx context.Context, data string, poolSize int, m app.Model, defaultModel string, lim interpreter.Limits) (*system, error) {
 	py, _, err := interpreter.Discover(ctx, false)
 	if err != nil {
 		return nil, fmt.Errorf("%v (run 'plotline doctor' for details)", err)
@@ -74,7 +74,7 @@ func openSystemWith(ctx context.Context, data string, poolSize int, m app.Model,
 	if poolSize == 0 {
 		poolSize = -1
 	}
-	im, err := interpreter.NewManager(interpreter.Config{Python: py, Root: filepath.Join(data, "work"), PoolSize: poolSize})
+	im, err := interpreter.NewManager(interpreter.Config{Python: py, Root: filepath.Join(data, "work"), PoolSize: poolSize, Limits: lim})
 	if err != nil {
 		st.Close()
 		return nil, err
