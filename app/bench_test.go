@@ -2,13 +2,13 @@ package app_test
 
 import (
 	"context"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"plotline/app"
 	"plotline/app/modeltest"
+	"plotline/interpreter/interptest"
 )
 
 // The benchmarks measure the engine's own cost per run: storing the run,
@@ -16,15 +16,6 @@ import (
 // publishing events, with a model that answers at once and no code run.
 // Like interpreter/bench_test.go, they report the median of their
 // iterations as "median-ms".
-
-func reportMedian(b *testing.B, d []time.Duration) {
-	b.Helper()
-	if len(d) == 0 {
-		return
-	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	b.ReportMetric(float64(d[len(d)/2])/float64(time.Millisecond), "median-ms")
-}
 
 // instantModel is a scripted model without latency or HTTP: it calls
 // get_weather when the conversation does not end in a tool result and
@@ -107,7 +98,7 @@ func benchRuns(b *testing.B, e *app.Engine, a *app.Assistant, withCall bool) {
 		d = append(d, runOnce(b, e, a, withCall))
 	}
 	b.StopTimer()
-	reportMedian(b, d)
+	interptest.ReportMedian(b, d)
 }
 
 // BenchmarkRunStep is a run whose model answers text at once: one

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,19 +16,13 @@ import (
 	"plotline/app/modeltest"
 	"plotline/app/store"
 	"plotline/interpreter"
-	"plotline/interpreter/sandbox"
+	"plotline/interpreter/interptest"
 )
 
 var testPython *interpreter.Python
 
 func TestMain(m *testing.M) {
-	sandbox.MaybeRunInit()
-	py, _, err := interpreter.Discover(context.Background(), false)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "engine tests need Python with numpy, pandas and matplotlib:", err)
-		os.Exit(1)
-	}
-	testPython = py
+	testPython = interptest.Setup()
 	if os.Getenv(childEnv) != "" {
 		// A re-executed test binary playing the app that gets killed
 		// (TestKillDuringCellThenRecover).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,7 +23,7 @@ import (
 	"plotline/app/modeltest"
 	"plotline/app/store"
 	"plotline/interpreter"
-	"plotline/interpreter/sandbox"
+	"plotline/interpreter/interptest"
 )
 
 // The API's tests drive a real server (api.New over httptest) on a real
@@ -37,13 +36,7 @@ const testKey = "test-key"
 var testPython *interpreter.Python
 
 func TestMain(m *testing.M) {
-	sandbox.MaybeRunInit()
-	py, _, err := interpreter.Discover(context.Background(), false)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "API tests need Python with numpy, pandas and matplotlib:", err)
-		os.Exit(1)
-	}
-	testPython = py
+	testPython = interptest.Setup()
 	os.Exit(m.Run())
 }
 

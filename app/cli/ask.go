@@ -59,16 +59,9 @@ func Ask(args []string, s Streams) int {
 		fmt.Fprintln(s.Err, "Usage: plotline ask [--file PATH]... [--thread ID] [--instructions TEXT] [--model NAME] [--tool-choice X] [--out DIR] [--json] PROMPT")
 		fs.PrintDefaults()
 	}
-	var words []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return exitNoStart
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words = append(words, fs.Arg(0))
-		rest = fs.Args()[1:]
+	words, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitNoStart
 	}
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(s.Err, "plotline ask: "+format+"\n", a...)

@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -47,6 +48,22 @@ Usage:
   plotline help
       Show this help.
 `
+
+// parseInterleaved parses flags that may come before, between or after
+// the positional arguments, and returns those in order.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+}
 
 // Main runs plotline with args (without the program name) and returns the
 // exit status.

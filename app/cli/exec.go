@@ -92,17 +92,9 @@ func Exec(args []string, s Streams) int {
 		fmt.Fprintln(s.Err, "Usage: plotline exec [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...")
 		fs.PrintDefaults()
 	}
-	// Flags may come before or after the cells.
-	var cellArgs []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return exitNoStart
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		cellArgs = append(cellArgs, fs.Arg(0))
-		rest = fs.Args()[1:]
+	cellArgs, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitNoStart
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(s.Err, "plotline exec: "+format+"\n", a...)

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,19 +20,13 @@ import (
 	"plotline/app/settings"
 	"plotline/app/store"
 	"plotline/interpreter"
-	"plotline/interpreter/sandbox"
+	"plotline/interpreter/interptest"
 )
 
 var testPython *interpreter.Python
 
 func TestMain(m *testing.M) {
-	sandbox.MaybeRunInit()
-	py, _, err := interpreter.Discover(context.Background(), false)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ui tests need Python with numpy, pandas and matplotlib:", err)
-		os.Exit(1)
-	}
-	testPython = py
+	testPython = interptest.Setup()
 	os.Exit(m.Run())
 }
 

@@ -1,0 +1,42 @@
+// Package interptest helps the tests of packages that start sandboxed
+// kernels: the sandbox's init hook, the Python to run, and the median that
+// the benchmarks report.
+package interptest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"plotline/interpreter"
+	"plotline/interpreter/sandbox"
+)
+
+// Setup is the start of such a package's TestMain. When the test binary
+// was started as a sandbox's init, it becomes that and never returns;
+// otherwise it finds the Python with numpy, pandas and matplotlib, or
+// exits saying what to install.
+func Setup() *interpreter.Python {
+	sandbox.MaybeRunInit()
+	py, _, err := interpreter.Discover(context.Background(), false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "these tests need Python with numpy, pandas and matplotlib (make test installs them):", err)
+		os.Exit(1)
+	}
+	return py
+}
+
+// ReportMedian reports the median of d as the benchmark's "median-ms":
+// on a noisy two-core machine the median says more than the mean.
+func ReportMedian(b *testing.B, d []time.Duration) {
+	b.Helper()
+	if len(d) == 0 {
+		return
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	b.ReportMetric(float64(s[len(s)/2])/float64(time.Millisecond), "median-ms")
+}
