@@ -12,6 +12,7 @@ bench -bench 'NewSession|PythonProcessImports' -benchtime 15x ./interpreter/
 bench -bench 'RunStep' -benchtime 200x ./app/
 bench -bench 'SaveMessage' -benchtime 2000x ./app/store/
 bench -bench 'Message' -benchtime 3s ./app/api/
+bench -bench 'StreamToken' -benchtime 100x ./app/ui/
 if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
 	bench -bench 'WindowStart' -benchtime 5x .
 fi
@@ -35,6 +36,7 @@ END {
 	row("SQLite write of one message", sprintf("%.3f", save), "ms", "")
 	row("API: create a message", sprintf("%.0f", m["MessageCreate", "req/s"]), "req/s", "")
 	row("API: list 20 messages", sprintf("%.0f", m["MessageList/limit=20", "req/s"]), "req/s", sprintf("%.2f× message create", m["MessageList/limit=20", "req/s"] / m["MessageCreate", "req/s"]))
+	row("window: a streamed token at the end of a 20,000-character answer", sprintf("%.1f", m["StreamToken", "median-ms"]), "ms", sprintf("%.0f× rendering a one-line message", m["StreamToken", "median-ms"] / m["StreamToken", "short-row-ms"]))
 	if (m["WindowStart", "median-ms"] != "") {
 		row("start to a visible window, 20 threads stored", sprintf("%.0f", m["WindowStart", "median-ms"]), "ms", sprintf("%.2f× a bare Fyne window", m["WindowStart", "median-ms"] / m["WindowStart", "bare-fyne-ms"]))
 		row("idle memory (RSS) of the window", sprintf("%.0f", m["WindowStart", "idle-rss-MB"]), "MB", sprintf("%.2f× a bare Fyne window", m["WindowStart", "idle-rss-MB"] / m["WindowStart", "bare-fyne-rss-MB"]))

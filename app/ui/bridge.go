@@ -86,6 +86,10 @@ func (u *UI) Pump(d time.Duration, done func() bool) bool {
 	}
 }
 
+// onUI runs fn on Fyne's goroutine, for work that finishes on another
+// one (a connection test, say).
+func onUI(fn func()) { fyne.Do(fn) }
+
 // handle applies engine events to the window (on Fyne's goroutine).
 func (u *UI) handle(batch []app.Event) {
 	changed := map[int]bool{}

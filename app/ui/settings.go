@@ -250,7 +250,7 @@ func (f *settingsForm) testConnection() {
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 		defer cancel()
 		answer, err := f.u.svc.TestConnection(ctx, s, key)
-		fyne.Do(func() {
+		onUI(func() {
 			f.test.Enable()
 			if err != nil {
 				f.fail("The connection failed: " + err.Error())

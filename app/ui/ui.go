@@ -6,7 +6,8 @@
 //
 // Everything that touches widgets runs on Fyne's goroutine: engine events
 // arrive on the bridge's goroutine and are handed over with fyne.Do there
-// (bridge.go), and only there.
+// (bridge.go), and only there; other background work goes through onUI,
+// beside it.
 package ui
 
 import (

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -387,4 +389,34 @@ func findButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 		t.Fatalf("no button %q", text)
 	}
 	return found
+}
+
+// BenchmarkStreamToken is what one streamed token costs the window at the
+// end of a long answer: applying the delta to the conversation and
+// re-rendering that one row. The reference is rendering a short row.
+func BenchmarkStreamToken(b *testing.B) {
+	a := test.NewTempApp(b)
+	u := &UI{app: a, rowsHeights: map[int]float32{}}
+	u.conv = widget.NewList(func() int { return len(u.tl.rows) }, func() fyne.CanvasObject { return container.NewStack() },
+		func(id widget.ListItemID, o fyne.CanvasObject) {})
+	u.images = newImageCache(nil)
+	text := strings.Repeat("Revenue grew in **every** region; the table below has the details.\n\n", 300)
+	u.tl = newTimeline("t")
+	u.tl.apply(app.Event{ThreadID: "t", Data: &app.MessageDelta{ID: "short", Delta: app.MessageDeltaBody{Content: []app.ContentDelta{{Type: "text", Text: &app.Text{Value: "Hello"}}}}}})
+	u.tl.apply(app.Event{ThreadID: "t", Data: &app.MessageDelta{ID: "m", Delta: app.MessageDeltaBody{Content: []app.ContentDelta{{Type: "text", Text: &app.Text{Value: text}}}}}})
+	box := container.NewStack()
+	tok := app.Event{ThreadID: "t", Data: &app.MessageDelta{ID: "m", Delta: app.MessageDeltaBody{Content: []app.ContentDelta{{Type: "text", Text: &app.Text{Value: " more"}}}}}}
+	var long, short []time.Duration
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		changed, _ := u.tl.apply(tok)
+		u.renderRow(changed[0], box)
+		long = append(long, time.Since(t0))
+		t0 = time.Now()
+		u.renderRow(0, box)
+		short = append(short, time.Since(t0))
+	}
+	interptest.ReportMedian(b, long)
+	sort.Slice(short, func(i, j int) bool { return short[i] < short[j] })
+	b.ReportMetric(float64(short[len(short)/2])/float64(time.Millisecond), "short-row-ms")
 }
