@@ -687,3 +687,18 @@ func manyKeys(n int) string {
 	b, _ := json.Marshal(m)
 	return string(b)
 }
+
+// Run answers tell pollers how long to wait, as the hosted API did; the
+// SDKs' createAndPoll would otherwise wait 5 s between polls.
+func TestRunAnswersCarryPollInterval(t *testing.T) {
+	r := newRig(t, nil, nil, modeltest.Turn{Text: "hi"})
+	code, body := r.doJSON("POST", "/v1/assistants", `{"model":"m","tools":[{"type":"code_interpreter"}]}`)
+	var a struct{ ID string }
+	if code != 200 || json.Unmarshal(body, &a) != nil {
+		t.Fatalf("assistant: %d %s", code, body)
+	}
+	code, header, body := r.do("POST", "/v1/threads/runs", strings.NewReader(`{"assistant_id":"`+a.ID+`","thread":{"messages":[{"role":"user","content":"hi"}]}}`), nil)
+	if code != 200 || header.Get("openai-poll-after-ms") != "250" {
+		t.Fatalf("create run: %d, poll-after %q: %s", code, header.Get("openai-poll-after-ms"), body)
+	}
+}

@@ -297,7 +297,13 @@ func (s *Server) submitToolOutputs(w http.ResponseWriter, r *http.Request) {
 
 // answerRun answers a run's creation or resumption: the run, or with a
 // subscription, its events as server-sent events.
+// pollAfterMS is what the server tells clients to wait between polls of a
+// run (the SDKs' createAndPoll read openai-poll-after-ms, and wait 5 s
+// without it): the run lives on this machine, so polling is cheap.
+const pollAfterMS = "250"
+
 func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, run *app.Run, sub *app.Subscription, err error) {
+	w.Header().Set("openai-poll-after-ms", pollAfterMS)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -324,6 +330,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("openai-poll-after-ms", pollAfterMS)
 	run, err := s.eng.GetRun(r.Context(), r.PathValue("thread"), r.PathValue("run"))
 	if err != nil {
 		fail(w, r, err)
@@ -348,6 +355,7 @@ func (s *Server) updateRun(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("openai-poll-after-ms", pollAfterMS)
 	run, err := s.eng.CancelRun(r.Context(), r.PathValue("thread"), r.PathValue("run"))
 	if err != nil {
 		fail(w, r, err)
