@@ -206,7 +206,8 @@ func (u *UI) build() {
 	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), u.showSettings)
 	exportBtn := widget.NewButtonWithIcon("Export", theme.DownloadIcon(), u.showExport)
 	filesBtn := widget.NewButtonWithIcon("Files", theme.FolderIcon(), func() { u.toggleFiles() })
-	top := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Assistant:"), u.asstSelect, editAsst),
+	asstBox := container.NewGridWrap(fyne.NewSize(220, u.asstSelect.MinSize().Height), u.asstSelect)
+	top := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Assistant:"), asstBox, editAsst),
 		container.NewHBox(filesBtn, exportBtn, settingsBtn))
 
 	center := container.NewBorder(container.NewVBox(top, u.banner), container.NewVBox(statusBar, composer), nil, nil, u.convStack)
