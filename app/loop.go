@@ -224,8 +224,7 @@ func (l *loop) ask() (*ChatResult, error) {
 	}
 	if err != nil {
 		if l.ctx.Err() != nil {
-			out.closeText()
-			return nil, errStopped
+			return nil, errStopped // settle marks the cut message incomplete
 		}
 		return nil, err
 	}

@@ -98,9 +98,6 @@ func (w *answerWriter) callDelta(c *ChatCallDelta) {
 	l.stepDelta(w.calls.step, tc)
 }
 
-// closeText ends the streamed message when the stream was cut.
-func (w *answerWriter) closeText() {}
-
 // finishText completes the answer's message: its final text (the model's
 // whole answer wins over the streamed pieces), annotations and the images
 // this run made. A cut answer (the model hit its token limit) ends the
