@@ -6,15 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"plotline/app"
-	"plotline/app/model"
+	"plotline/app/apptest"
 	"plotline/app/modeltest"
-	"plotline/app/store"
 	"plotline/interpreter"
 	"plotline/interpreter/interptest"
 )
@@ -75,44 +73,7 @@ func openEngineWith(t testing.TB, data, baseURL string, tuneInterp func(*interpr
 // buildEngine wires an engine on the data folder as the app does, and
 // recovers it; closeAll closes it with its interpreter and store.
 func buildEngine(data, baseURL string, tuneInterp func(*interpreter.Config), tune func(*app.Config)) (e *app.Engine, closeAll func(), err error) {
-	st, err := store.Open(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	icfg := interpreter.Config{Python: testPython, Root: filepath.Join(data, "work"), PoolSize: -1}
-	if tuneInterp != nil {
-		tuneInterp(&icfg)
-	}
-	im, err := interpreter.NewManager(icfg)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	m, err := model.New(model.Config{Provider: model.ProviderCompatible, BaseURL: baseURL, APIKey: "test", MaxRetries: 3})
-	if err != nil {
-		im.Close()
-		st.Close()
-		return nil, nil, err
-	}
-	cfg := app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model", ToolsUnsupported: model.ToolsUnsupported}
-	if tune != nil {
-		tune(&cfg)
-	}
-	if e, err = app.New(cfg); err == nil {
-		err = e.Recover(context.Background())
-	}
-	closeAll = func() {
-		if e != nil {
-			e.Close()
-		}
-		im.Close()
-		st.Close()
-	}
-	if err != nil {
-		closeAll()
-		return nil, nil, err
-	}
-	return e, closeAll, nil
+	return apptest.Build(testPython, data, baseURL, apptest.Options{Interpreter: tuneInterp, Engine: tune})
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +18,8 @@ import (
 
 	"plotline/app"
 	"plotline/app/api"
-	"plotline/app/model"
+	"plotline/app/apptest"
 	"plotline/app/modeltest"
-	"plotline/app/store"
 	"plotline/interpreter"
 	"plotline/interpreter/interptest"
 )
@@ -55,28 +53,8 @@ func newRig(t testing.TB, tune func(*app.Config), opts func(*api.Options), turns
 	t.Helper()
 	ms := modeltest.NewServer(t, turns...)
 	data := t.TempDir()
-	st, err := store.Open(data)
+	eng, closeAll, err := apptest.Build(testPython, data, ms.BaseURL(), apptest.Options{Engine: tune})
 	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := interpreter.NewManager(interpreter.Config{Python: testPython, Root: filepath.Join(data, "work"), PoolSize: -1})
-	if err != nil {
-		st.Close()
-		t.Fatal(err)
-	}
-	m, err := model.New(model.Config{Provider: model.ProviderCompatible, BaseURL: ms.BaseURL(), APIKey: "test", MaxRetries: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model", ToolsUnsupported: model.ToolsUnsupported}
-	if tune != nil {
-		tune(&cfg)
-	}
-	eng, err := app.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Recover(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	o := api.Options{Key: testKey}
@@ -89,8 +67,7 @@ func newRig(t testing.TB, tune func(*app.Config), opts func(*api.Options), turns
 		// close without waiting on them.
 		eng.Close()
 		srv.Close()
-		im.Close()
-		st.Close()
+		closeAll()
 	})
 	return &rig{t: t, eng: eng, model: ms, srv: srv, data: data}
 }

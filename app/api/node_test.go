@@ -15,11 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"plotline/app"
 	"plotline/app/api"
-	"plotline/app/model"
+	"plotline/app/apptest"
 	"plotline/app/modeltest"
-	"plotline/app/store"
 	"plotline/interpreter"
 	"plotline/interpreter/sandbox"
 )
@@ -124,37 +122,15 @@ func nodeServer(t *testing.T) *httptest.Server {
 		turns[i] = modeltest.Turn{Respond: walkthroughModel}
 	}
 	ms := modeltest.NewServer(t, turns...)
-	data := t.TempDir()
-	st, err := store.Open(data)
+	eng, closeAll, err := apptest.Build(nodePython, t.TempDir(), ms.BaseURL(), apptest.Options{MaxRetries: 1})
 	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := interpreter.NewManager(interpreter.Config{Python: nodePython, Root: filepath.Join(data, "work"), PoolSize: -1})
-	if err != nil {
-		st.Close()
-		t.Fatal(err)
-	}
-	m, err := model.New(model.Config{Provider: model.ProviderCompatible, BaseURL: ms.BaseURL(), APIKey: "test", MaxRetries: 1})
-	if err != nil {
-		im.Close()
-		st.Close()
-		t.Fatal(err)
-	}
-	eng, err := app.New(app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model", ToolsUnsupported: model.ToolsUnsupported})
-	if err == nil {
-		err = eng.Recover(context.Background())
-	}
-	if err != nil {
-		im.Close()
-		st.Close()
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api.New(eng, api.Options{Key: nodeKey}))
 	t.Cleanup(func() {
 		eng.Close() // ends the runs, and with them any stream still open
 		srv.Close()
-		im.Close()
-		st.Close()
+		closeAll()
 	})
 	return srv
 }

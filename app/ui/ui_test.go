@@ -17,10 +17,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"plotline/app"
-	"plotline/app/model"
+	"plotline/app/apptest"
 	"plotline/app/modeltest"
 	"plotline/app/settings"
-	"plotline/app/store"
 	"plotline/interpreter"
 	"plotline/interpreter/interptest"
 )
@@ -45,22 +44,7 @@ func newWindow(t *testing.T, turns ...modeltest.Turn) *window {
 	t.Helper()
 	srv := modeltest.NewServer(t, turns...)
 	data := t.TempDir()
-	st, err := store.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := interpreter.NewManager(interpreter.Config{Python: testPython, Root: filepath.Join(data, "work"), PoolSize: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.New(model.Config{Provider: model.ProviderCompatible, BaseURL: srv.BaseURL(), APIKey: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := app.New(app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := apptest.New(t, testPython, data, srv.BaseURL(), apptest.Options{})
 	name, instr := "Data analyst", "Analyse."
 	if _, err := eng.CreateAssistant(context.Background(), app.AssistantParams{Name: &name, Instructions: &instr,
 		Tools: &[]app.Tool{{Type: app.ToolCodeInterpreter}}, Metadata: &app.Metadata{"plotline_default": "data-analyst"}}); err != nil {
@@ -69,12 +53,7 @@ func newWindow(t *testing.T, turns ...modeltest.Turn) *window {
 	a := test.NewTempApp(t)
 	u := New(a, Services{Engine: eng, DataDir: data, Keys: settings.Keys{Dir: data, Service: "plotline-test"}, EnvConfigured: true, Manual: true})
 	u.win.Resize(fyne.NewSize(1200, 800))
-	t.Cleanup(func() {
-		u.Close()
-		eng.Close()
-		im.Close()
-		st.Close()
-	})
+	t.Cleanup(u.Close)
 	return &window{t: t, u: u, model: srv, data: data}
 }
 
