@@ -99,6 +99,9 @@ func (u *UI) handle(batch []app.Event) {
 		if ev.Name == "thread.created" {
 			threadsChanged = true
 		}
+		if ev.Name == "thread.message.created" || ev.Name == "thread.message.completed" {
+			delete(u.textIndex, ev.ThreadID) // searched again from the store
+		}
 		if ev.ThreadID != u.current || u.tl == nil {
 			continue
 		}

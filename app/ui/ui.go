@@ -55,15 +55,16 @@ type UI struct {
 	eng *app.Engine
 	cfg settings.Settings
 
-	threads  []app.Thread // all, newest first
-	shown    []app.Thread // after search
-	query    string
-	matches  map[string]bool // thread ids whose text matches query
-	current  string          // thread id
-	tl       *timeline
-	assts    []app.Assistant
-	asstID   string
-	attached []string // file paths waiting to be sent
+	threads   []app.Thread // all, newest first
+	shown     []app.Thread // after search
+	query     string
+	matches   map[string]bool   // thread ids whose text matches query
+	textIndex map[string]string // thread id → its text, for search
+	current   string            // thread id
+	tl        *timeline
+	assts     []app.Assistant
+	asstID    string
+	attached  []string // file paths waiting to be sent
 
 	// widgets
 	sidebar     *widget.List
@@ -286,19 +287,35 @@ func (u *UI) setQuery(q string) {
 	u.matches = map[string]bool{}
 	if ql := strings.ToLower(strings.TrimSpace(q)); ql != "" {
 		for _, t := range u.threads {
-			msgs, err := u.eng.ListMessages(u.ctx, t.ID, "", app.ListOptions{Limit: 100})
-			if err != nil {
-				continue
-			}
-			for _, m := range msgs.Data {
-				if strings.Contains(strings.ToLower(messageText(m)), ql) {
-					u.matches[t.ID] = true
-					break
-				}
+			if strings.Contains(u.searchText(t.ID), ql) {
+				u.matches[t.ID] = true
 			}
 		}
 	}
 	u.filterThreads()
+}
+
+// searchText is a thread's messages' text, lower-cased, read from the
+// store once and kept until the thread's messages change (see handle), so
+// that typing in the search box reads nothing.
+func (u *UI) searchText(threadID string) string {
+	if s, ok := u.textIndex[threadID]; ok {
+		return s
+	}
+	msgs, err := u.listMessages(threadID)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, m := range msgs {
+		b.WriteString(strings.ToLower(messageText(m)))
+		b.WriteByte('\n')
+	}
+	if u.textIndex == nil {
+		u.textIndex = map[string]string{}
+	}
+	u.textIndex[threadID] = b.String()
+	return u.textIndex[threadID]
 }
 
 func messageText(m app.Message) string {

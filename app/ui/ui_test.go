@@ -399,3 +399,18 @@ func BenchmarkStreamToken(b *testing.B) {
 	sort.Slice(short, func(i, j int) bool { return short[i] < short[j] })
 	b.ReportMetric(float64(short[len(short)/2])/float64(time.Millisecond), "short-row-ms")
 }
+
+// A failed run shows a banner in plain words, with Retry.
+func TestFailedRunShowsBannerWithRetry(t *testing.T) {
+	turns := make([]modeltest.Turn, 4)
+	for i := range turns {
+		turns[i] = modeltest.Turn{Status: 429, ErrorCode: "rate_limit_exceeded", ErrorMessage: "Slow down.", RetryAfter: "0"}
+	}
+	w := newWindow(t, turns...)
+	w.ask("Hello?")
+	w.waitIdle()
+	if got := w.u.bannerText(); !strings.Contains(got, "busy") || !strings.Contains(got, "Slow down.") {
+		t.Fatalf("banner = %q", got)
+	}
+	findButton(t, w.u.banner, "Retry")
+}
