@@ -204,7 +204,7 @@ func (e *Engine) endSession(threadID string) {
 
 func load[T any](ctx context.Context, st Store, kind, id string) (*T, error) {
 	if id == "" {
-		return nil, fmt.Errorf("%s: %w", kind, ErrNotFound)
+		return nil, &NotFoundError{Kind: kind}
 	}
 	rec, err := st.Get(ctx, kind, id)
 	if err != nil {

@@ -312,7 +312,7 @@ func (e *Engine) lockedSave(threadID string, save func() error) error {
 func (e *Engine) GetMessage(ctx context.Context, threadID, id string) (*Message, error) {
 	m, err := load[Message](ctx, e.cfg.Store, KindMessage, id)
 	if err == nil && m.ThreadID != threadID {
-		return nil, fmt.Errorf("message %s: %w", id, ErrNotFound)
+		return nil, &NotFoundError{Kind: KindMessage, ID: id}
 	}
 	return m, err
 }

@@ -152,7 +152,7 @@ func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Rec
 	}
 	a, err := e.GetAssistant(ctx, p.AssistantID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, fmt.Errorf("No assistant found with id '%s': %w", p.AssistantID, ErrNotFound)
+		return nil, nil, &NotFoundError{Kind: KindAssistant, ID: p.AssistantID}
 	}
 	if err != nil {
 		return nil, nil, err
@@ -286,7 +286,7 @@ func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Rec
 func (e *Engine) GetRun(ctx context.Context, threadID, runID string) (*Run, error) {
 	r, err := load[Run](ctx, e.cfg.Store, KindRun, runID)
 	if err == nil && r.ThreadID != threadID {
-		return nil, fmt.Errorf("run %s: %w", runID, ErrNotFound)
+		return nil, &NotFoundError{Kind: KindRun, ID: runID}
 	}
 	return r, err
 }
@@ -437,7 +437,7 @@ func (e *Engine) ListRunSteps(ctx context.Context, threadID, runID string, o Lis
 func (e *Engine) GetRunStep(ctx context.Context, threadID, runID, stepID string) (*RunStep, error) {
 	s, err := load[RunStep](ctx, e.cfg.Store, KindRunStep, stepID)
 	if err == nil && (s.ThreadID != threadID || s.RunID != runID) {
-		return nil, fmt.Errorf("step %s: %w", stepID, ErrNotFound)
+		return nil, &NotFoundError{Kind: KindRunStep, ID: stepID}
 	}
 	return s, err
 }

@@ -9,6 +9,28 @@ import (
 // ErrNotFound is returned for an id that names no object.
 var ErrNotFound = errors.New("not found")
 
+// NotFoundError names the object that is missing. errors.Is(err,
+// ErrNotFound) holds for it.
+type NotFoundError struct {
+	Kind string // one of the Kind constants
+	ID   string
+}
+
+func (e *NotFoundError) Error() string { return e.Kind + " " + e.ID + ": " + ErrNotFound.Error() }
+
+// Unwrap makes the error ErrNotFound.
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// Message says it as the Assistants API does: "No thread found with id 'x'."
+func (e *NotFoundError) Message() string {
+	name := map[string]string{KindAssistant: "assistant", KindThread: "thread", KindMessage: "message",
+		KindRun: "run", KindRunStep: "run step", KindFile: "file"}[e.Kind]
+	if name == "" {
+		name = e.Kind
+	}
+	return "No " + name + " found with id '" + e.ID + "'."
+}
+
 // ErrTooLarge is returned for file bytes over the size limit.
 var ErrTooLarge = errors.New("file is larger than the limit")
 

@@ -69,26 +69,9 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func notFoundMessage(err error) string {
-	msg := err.Error()
-	// The store names an object "KIND ID: not found"; the engine names one
-	// that exists but belongs to another thread "message|run|step ID: not
-	// found" (which once came out as "message msg_x."). The id is all up
-	// to the last ": not found", so that an id with spaces is not cut.
-	for _, kind := range []struct{ prefix, name string }{
-		{"assistant ", "assistant"}, {"thread.message ", "message"}, {"thread.run.step ", "run step"},
-		{"thread.run ", "run"}, {"thread ", "thread"}, {"file ", "file"},
-		{"message ", "message"}, {"run ", "run"}, {"step ", "run step"},
-	} {
-		rest, ok := strings.CutPrefix(msg, kind.prefix)
-		if !ok {
-			continue
-		}
-		if i := strings.LastIndex(rest, ": "+app.ErrNotFound.Error()); i >= 0 {
-			return "No " + kind.name + " found with id '" + rest[:i] + "'."
-		}
-	}
-	if i := strings.Index(msg, ": not found"); i > 0 {
-		return msg[:i] + "."
+	var nf *app.NotFoundError
+	if errors.As(err, &nf) {
+		return nf.Message()
 	}
 	return "Not found."
 }

@@ -168,7 +168,7 @@ func scanRecord(row interface{ Scan(...any) error }) (app.Record, error) {
 func (s *Store) Get(ctx context.Context, kind, id string) (app.Record, error) {
 	r, err := scanRecord(s.db.QueryRowContext(ctx, "SELECT "+columns+" FROM objects WHERE kind = ? AND id = ?", kind, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("%s %s: %w", kind, id, app.ErrNotFound)
+		return r, &app.NotFoundError{Kind: kind, ID: id}
 	}
 	if err != nil {
 		return r, fmt.Errorf("store: get %s %s: %w", kind, id, err)
@@ -186,7 +186,7 @@ func (s *Store) Delete(ctx context.Context, kind, id string) error {
 	var blob string
 	err = tx.QueryRowContext(ctx, "SELECT blob FROM objects WHERE kind = ? AND id = ?", kind, id).Scan(&blob)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s %s: %w", kind, id, app.ErrNotFound)
+		return &app.NotFoundError{Kind: kind, ID: id}
 	}
 	if err != nil {
 		return fmt.Errorf("store: delete %s %s: %w", kind, id, err)
