@@ -27,12 +27,11 @@ const maxFrame = 256 << 20
 
 // kernel is one sandboxed Python process and the host's end of its pipes.
 type kernel struct {
-	proc    *sandbox.Process
-	req     *os.File // host → kernel
-	res     *os.File // kernel → host
-	out     [2]*outputStream
-	ready   readyMsg
-	workDir string
+	proc  *sandbox.Process
+	req   *os.File // host → kernel
+	res   *os.File // kernel → host
+	out   [2]*outputStream
+	ready readyMsg
 
 	frames chan frameOrErr // the reader goroutine's decoded results
 }
@@ -127,7 +126,7 @@ func startKernel(py *Python, workDir string, lim Limits, fonts string) (*kernel,
 		return nil, err
 	}
 	k := &kernel{
-		proc: proc, req: reqW, res: resR, workDir: workDir,
+		proc: proc, req: reqW, res: resR,
 		out:    [2]*outputStream{newOutputStream(lim.Output), newOutputStream(lim.Output)},
 		frames: make(chan frameOrErr, 1),
 	}
