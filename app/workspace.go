@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"plotline/interpreter"
@@ -129,30 +128,29 @@ func (w *workspace) findCopy(name, hash string, size int64) (string, bool) {
 			}
 			cand = fmt.Sprintf("%s (%d)%s", base, n, ext)
 		}
-		p := filepath.Join(w.dir(), cand)
-		if _, err := os.Lstat(p); err != nil {
+		if _, err := os.Lstat(filepath.Join(w.dir(), cand)); err != nil {
 			return "", false
 		}
-		if sameContent(p, hash, size) {
+		if sameContent(w.dir(), cand, hash, size) {
 			return cand, true
 		}
 	}
 	return "", false
 }
 
-// sameContent reports whether the regular file p holds the bytes of hash.
-func sameContent(p, hash string, size int64) bool {
-	fi, err := os.Lstat(p)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
-		return false
-	}
-	f, err := os.Open(p)
+// sameContent reports whether the regular file rel of the work folder
+// dir holds the bytes of hash.
+func sameContent(dir, rel, hash string, size int64) bool {
+	f, err := interpreter.OpenWorkFile(dir, rel)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.Size() != size {
+		return false
+	}
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, io.LimitReader(f, size)); err != nil {
 		return false
 	}
 	return hex.EncodeToString(h.Sum(nil)) == hash
@@ -246,48 +244,55 @@ func (w *workspace) outputFile(ctx context.Context, rel string) (string, bool) {
 
 // describeFiles tells the model what /mnt/data holds: names, sizes and
 // types, and for tables their columns and first rows, so that its first
-// code is right.
+// code is right. The folder is the sandboxed code's: it is read through
+// the interpreter's work-folder helper, every preview from the descriptor
+// that was checked, and each preview is bounded.
 func (w *workspace) describeFiles() string {
 	if w == nil {
 		return ""
 	}
-	var names []string
-	filepath.WalkDir(w.dir(), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !d.Type().IsRegular() {
-			return nil
-		}
-		rel, _ := filepath.Rel(w.dir(), p)
-		names = append(names, filepath.ToSlash(rel))
-		return nil
-	})
-	if len(names) == 0 {
+	files := interpreter.ListFiles(w.dir())
+	if len(files) == 0 {
 		return "/mnt/data is empty."
 	}
-	sort.Strings(names)
 	var b strings.Builder
 	for _, n := range w.notes {
 		b.WriteString(n + "\n")
 	}
 	w.notes = nil
 	b.WriteString("Files in /mnt/data:\n")
-	for i, name := range names {
+	for i, fe := range files {
 		if i == 50 {
-			fmt.Fprintf(&b, "… and %d more files.\n", len(names)-i)
+			fmt.Fprintf(&b, "… and %d more files.\n", len(files)-i)
 			break
 		}
-		p := filepath.Join(w.dir(), filepath.FromSlash(name))
-		fi, err := os.Lstat(p)
-		if err != nil {
-			continue
-		}
-		fmt.Fprintf(&b, "- /mnt/data/%s (%s, %s)\n", name, plotting.FormatSize(fi.Size()), plotting.KindOf(name))
+		fmt.Fprintf(&b, "- /mnt/data/%s (%s, %s)\n", fe.Name, plotting.FormatSize(fe.Size), plotting.KindOf(fe.Name))
 		if i < 10 {
-			if pv, err := plotting.PreviewFile(p, 5); err == nil && pv != "" {
+			if pv := previewWorkFile(w.dir(), fe.Name); pv != "" {
 				b.WriteString(indent(pv, "    "))
 			}
 		}
 	}
 	return b.String()
+}
+
+// previewWorkFile previews the table rel of the work folder dir, or
+// says why it did not.
+func previewWorkFile(dir, rel string) string {
+	f, err := interpreter.OpenWorkFile(dir, rel)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	pv, err := plotting.PreviewOpen(f, rel, 5)
+	var skipped *plotting.SkippedError
+	if errors.As(err, &skipped) {
+		return skipped.Error() + "\n"
+	}
+	if err != nil {
+		return ""
+	}
+	return pv
 }
 
 func indent(s, prefix string) string {

@@ -53,7 +53,7 @@ func (s *Session) UnpackArchive(name, dest string, lim ArchiveLimits) ([]string,
 	}
 	defer f.Close()
 	// The work folder's quota caps the unpacking too.
-	if room := s.cfg.Limits.DiskQuota - s.usage; lim.MaxBytes > room {
+	if room := s.cfg.Limits.DiskQuota - max(s.usage.Allocated, s.usage.Apparent); lim.MaxBytes > room {
 		lim.MaxBytes = max(room, 0)
 	}
 	arc, err := readArchive(f, name, lim)
@@ -86,7 +86,7 @@ func (s *Session) UnpackArchive(name, dest string, lim ArchiveLimits) ([]string,
 	if err != nil {
 		return written, err
 	}
-	s.snap, s.usage = scan(s.dir)
+	s.snapshot()
 	return written, nil
 }
 

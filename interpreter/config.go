@@ -18,8 +18,12 @@ type Limits struct {
 	CellTimeout time.Duration
 	// Grace is how long an interrupted cell has to stop.
 	Grace time.Duration
-	// DiskQuota caps the bytes the work folder may hold.
+	// DiskQuota caps the bytes the work folder may hold, counted both as
+	// allocated blocks and as the files' apparent sizes (a sparse file
+	// counts at its full size, as a copy of it would be).
 	DiskQuota int64
+	// MaxFiles caps the files, folders and links in the work folder.
+	MaxFiles int
 	// Output caps each of stdout and stderr per cell, in bytes.
 	Output int
 }
@@ -29,6 +33,7 @@ const (
 	DefaultCellTimeout = 120 * time.Second
 	DefaultGrace       = 3 * time.Second
 	DefaultDiskQuota   = 4 << 30
+	DefaultMaxFiles    = 10000
 	DefaultOutput      = 64 << 10
 	DefaultMaxLifetime = time.Hour
 	DefaultIdleTimeout = 30 * time.Minute
@@ -46,6 +51,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.DiskQuota <= 0 {
 		l.DiskQuota = DefaultDiskQuota
+	}
+	if l.MaxFiles <= 0 {
+		l.MaxFiles = DefaultMaxFiles
 	}
 	if l.Output <= 0 {
 		l.Output = DefaultOutput

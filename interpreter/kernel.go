@@ -34,6 +34,7 @@ type kernel struct {
 	ready readyMsg
 
 	frames chan frameOrErr // the reader goroutine's decoded results
+	swept  <-chan struct{} // the sweep after the last cell, if any
 }
 
 type readyMsg struct {
@@ -217,6 +218,15 @@ type cellRun struct {
 
 // send starts a cell. onOutput, if set, receives output as it arrives.
 func (k *kernel) send(code string, onOutput func(stream int, p []byte)) (*cellRun, error) {
+	// The last cell's leftovers must be gone before this cell starts
+	// anything of its own, or the sweep could take this cell's processes.
+	if k.swept != nil {
+		select {
+		case <-k.swept:
+		case <-k.proc.Done():
+		}
+		k.swept = nil
+	}
 	c := &cellRun{id: newToken()}
 	marker := "\x00plotline-end-" + newToken() + "\x00"
 	for i, s := range k.out {

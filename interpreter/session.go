@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -79,13 +80,16 @@ type Session struct {
 	mu     sync.Mutex // held while a cell runs
 	k      *kernel
 	snap   map[string]fileStamp // the work folder as the last cell left it
-	usage  int64                // and the bytes it held then
+	top    map[string]bool      // the names at its top level then
+	usage  Usage                // and what it held then
 	last   time.Time            // when the last cell ended
 	state  sessionState
 	idle   *time.Timer
 	life   *time.Timer
 	closed chan struct{} // closed by Close, to stop a running cell
 	once   sync.Once
+
+	quotaEvery time.Duration // how often a running cell's folder is walked
 }
 
 type sessionState int
@@ -98,7 +102,7 @@ const (
 
 func newSession(cfg Config, dir string, k *kernel) *Session {
 	s := &Session{dir: dir, cfg: cfg, k: k, closed: make(chan struct{})}
-	s.snap, s.usage = scan(dir)
+	s.snapshot()
 	s.last = time.Now()
 	s.idle = time.AfterFunc(cfg.IdleTimeout, s.endIfIdle)
 	s.life = time.AfterFunc(cfg.MaxLifetime, s.end)
@@ -167,7 +171,7 @@ func (s *Session) AddFile(name string, r io.Reader) (string, error) {
 	defer s.mu.Unlock()
 	used, err := addFile(s.dir, name, r)
 	if err == nil {
-		s.snap, s.usage = scan(s.dir) // an input is not something a cell made
+		s.snapshot() // an input is not something a cell made
 	}
 	return used, err
 }
@@ -252,7 +256,10 @@ func (s *Session) run(ctx context.Context, code string, onOutput func(int, []byt
 	}
 	timer := time.NewTimer(lim.CellTimeout)
 	defer timer.Stop()
-	quota := time.NewTicker(100 * time.Millisecond)
+	// The quota is checked while the cell runs, at least every 100 ms,
+	// or less often when the folder is large enough that a walk costs
+	// more than a tenth of that time.
+	quota := time.NewTimer(s.quotaEvery)
 	defer quota.Stop()
 	ctxDone := ctx.Done()
 
@@ -298,10 +305,14 @@ wait:
 			reason, killed = stopClose, true
 			break wait
 		case <-quota.C:
-			if _, used := scan(s.dir); s.overQuota(used) {
+			t0 := time.Now()
+			_, used := scan(s.dir)
+			if s.quotaBreach(used) != "" {
 				reason, killed = stopDisk, true
 				break wait
 			}
+			s.quotaEvery = max(100*time.Millisecond, 10*time.Since(t0))
+			quota.Reset(s.quotaEvery)
 		}
 	}
 
@@ -320,14 +331,20 @@ wait:
 	res := &Result{Value: frame.Value, Error: frame.Error}
 	res.Stdout, res.Stderr, res.Images = k.collect(run, frame)
 	res.Duration = time.Since(start)
+	if s.k != nil {
+		// What the cell left running in the background ends with it.
+		k.swept = k.proc.Sweep()
+	}
 
 	after, used := scan(s.dir)
+	breach := s.quotaBreach(used)
+	if breach != "" {
+		reason = stopDisk
+		after, used = s.trimToQuota(after, used)
+	}
 	res.Files = changed(s.snap, after)
 	stripSetID(s.dir, after, res.Files)
-	if reason == stopNone && got && s.overQuota(used) {
-		reason = stopDisk
-	}
-	s.snap, s.usage = after, used
+	s.snap, s.usage, s.top = after, used, s.topNames()
 
 	lost := "The kernel was restarted: its variables and imports are lost; the files in /mnt/data are kept."
 	switch {
@@ -337,7 +354,7 @@ wait:
 			s.k = nil
 		}
 		res.Error = &CellError{Name: "DiskQuotaExceeded", Message: fmt.Sprintf(
-			"The work folder /mnt/data grew past its %s limit, so the cell was stopped. %s Delete files you no longer need.", formatBytes(lim.DiskQuota), lost)}
+			"The work folder /mnt/data %s, so the cell was stopped and the files it wrote there were removed. %s Delete files you no longer need.", breach, lost)}
 	case reason == stopTimeout && killed:
 		res.Error = &CellError{Name: "TimeoutError", Message: fmt.Sprintf(
 			"The cell ran past its %s time limit and did not stop within %s of being interrupted. %s", lim.CellTimeout, lim.Grace, lost)}
@@ -373,11 +390,80 @@ wait:
 	return res, nil
 }
 
-// overQuota tells whether a cell that left the work folder at used bytes
-// broke the quota. A folder already over it (after a large upload, say) is
-// not held against a cell that did not make it grow.
-func (s *Session) overQuota(used int64) bool {
-	return used > s.cfg.Limits.DiskQuota && used > s.usage
+// snapshot records the work folder as it is now, as the state the next
+// cell's changes are measured against.
+func (s *Session) snapshot() {
+	s.snap, s.usage = scan(s.dir)
+	s.top = s.topNames()
+	if s.quotaEvery == 0 {
+		s.quotaEvery = 100 * time.Millisecond
+	}
+}
+
+// topNames lists the names at the top of the work folder.
+func (s *Session) topNames() map[string]bool {
+	top := map[string]bool{}
+	f, err := os.Open(s.dir)
+	if err != nil {
+		return top
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(-1)
+	for _, n := range names {
+		top[n] = true
+	}
+	return top
+}
+
+// quotaBreach tells, in words for the model, how a work folder that
+// holds u breaks the quota, or "" when it does not. A folder already over
+// it (after a large upload, say) is not held against a cell that did not
+// make it grow.
+func (s *Session) quotaBreach(u Usage) string {
+	lim := s.cfg.Limits
+	switch {
+	case u.Truncated && !s.usage.Truncated:
+		return "came to hold too many entries, or folders nested too deep, to be checked"
+	case u.Allocated > lim.DiskQuota && u.Allocated > s.usage.Allocated:
+		return fmt.Sprintf("grew past its %s limit", formatBytes(lim.DiskQuota))
+	case u.Apparent > lim.DiskQuota && u.Apparent > s.usage.Apparent:
+		return fmt.Sprintf("came to hold files whose sizes add up to more than its %s limit (a sparse file counts at its full size)", formatBytes(lim.DiskQuota))
+	case u.Entries > lim.MaxFiles && u.Entries > s.usage.Entries:
+		return fmt.Sprintf("came to hold more than %d files and folders", lim.MaxFiles)
+	}
+	return ""
+}
+
+// trimToQuota removes what the cell wrote until the folder is within the
+// quota again: first the files it made or changed, largest first, then
+// the new names at the folder's top. Nothing over the quota outlives the
+// cell that wrote it, however fast it was written. It returns the folder
+// as it is left.
+func (s *Session) trimToQuota(after map[string]fileStamp, used Usage) (map[string]fileStamp, Usage) {
+	names := changed(s.snap, after)
+	sort.Slice(names, func(i, j int) bool { return after[names[i]].size > after[names[j]].size })
+	for _, name := range names {
+		if s.quotaBreach(used) == "" {
+			break
+		}
+		if removeInFolder(s.dir, name) == nil {
+			st := after[name]
+			used.Apparent -= st.size
+			used.Allocated -= st.alloc
+			used.Entries--
+		}
+	}
+	if s.quotaBreach(used) != "" {
+		if root, err := os.OpenRoot(s.dir); err == nil {
+			for name := range s.topNames() {
+				if !s.top[name] {
+					root.RemoveAll(name)
+				}
+			}
+			root.Close()
+		}
+	}
+	return scan(s.dir)
 }
 
 func formatBytes(n int64) string {

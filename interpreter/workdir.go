@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -38,8 +37,8 @@ func CheckName(name string) error {
 	return nil
 }
 
-// dedupe returns the n-th alternative of name: "data.csv", "data (1).csv", …
-func dedupe(name string, n int) string {
+// Dedupe returns the n-th alternative of name: "data.csv", "data (1).csv", …
+func Dedupe(name string, n int) string {
 	if n == 0 {
 		return name
 	}
@@ -63,7 +62,7 @@ func addFile(dir, name string, r io.Reader) (string, error) {
 	}
 	defer root.Close()
 	for n := 0; n < 10000; n++ {
-		cand := dedupe(name, n)
+		cand := Dedupe(name, n)
 		if len(cand) > 255 {
 			return "", fmt.Errorf("%w %q: no free variant of the name", ErrBadName, name)
 		}
@@ -85,92 +84,6 @@ func addFile(dir, name string, r io.Reader) (string, error) {
 		return cand, nil
 	}
 	return "", fmt.Errorf("%w %q: too many files of that name", ErrBadName, name)
-}
-
-// openRegular opens the regular file at rel (slash-separated, relative to
-// dir) for reading. It never follows a symbolic link and never leaves dir,
-// whatever the sandboxed code planted there.
-func openRegular(dir, rel string) (*os.File, error) {
-	if rel == "" || path.IsAbs(rel) || strings.ContainsRune(rel, 0) {
-		return nil, fmt.Errorf("%w %q", ErrBadName, rel)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	f, err := root.OpenFile(filepath.FromSlash(rel), os.O_RDONLY|oNoFollow|oNonblock, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", rel)
-	}
-	// os.Root adds O_NOFOLLOW itself and then follows a final link that
-	// stays inside dir, so the flag above does not refuse links. Refuse
-	// them here: what was opened must be what sits at rel, not a link.
-	li, err := root.Lstat(filepath.FromSlash(rel))
-	if err != nil || !os.SameFile(fi, li) {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", rel)
-	}
-	return f, nil
-}
-
-// fileStamp identifies one version of a file.
-type fileStamp struct {
-	size  int64
-	mtime int64
-	ino   uint64
-	mode  fs.FileMode
-}
-
-// scan walks dir without following links. It returns the regular files
-// (by slash-separated relative name) and the bytes everything occupies.
-func scan(dir string) (map[string]fileStamp, int64) {
-	files := map[string]fileStamp{}
-	var usage int64
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // vanished or unreadable: skip, keep walking
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		used, ino := diskUsage(fi)
-		usage += used
-		if fi.Mode().IsRegular() && p != dir {
-			rel, _ := filepath.Rel(dir, p)
-			files[filepath.ToSlash(rel)] = fileStamp{size: fi.Size(), mtime: fi.ModTime().UnixNano(), ino: ino, mode: fi.Mode()}
-		}
-		return nil
-	})
-	return files, usage
-}
-
-// stripSetID clears the setuid and setgid bits of the named files. A
-// cell cannot use them inside the sandbox (/mnt/data is mounted nosuid),
-// but on the host the file belongs to the user, or to root when Plotline
-// runs as root, and must not become a set-id program there.
-func stripSetID(dir string, files map[string]fileStamp, names []string) {
-	var root *os.Root
-	for _, name := range names {
-		st := files[name]
-		if st.mode&(fs.ModeSetuid|fs.ModeSetgid) == 0 {
-			continue
-		}
-		if root == nil {
-			var err error
-			if root, err = os.OpenRoot(dir); err != nil {
-				return
-			}
-			defer root.Close()
-		}
-		root.Chmod(filepath.FromSlash(name), st.mode.Perm())
-	}
 }
 
 // changed lists the files in after that are new or differ from before.

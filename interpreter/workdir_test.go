@@ -63,8 +63,8 @@ func TestDedupe(t *testing.T) {
 		{".config.json", 1, ".config (1).json"},
 		{"archive.tar.gz", 1, "archive.tar (1).gz"},
 	} {
-		if got := dedupe(c.name, c.n); got != c.want {
-			t.Errorf("dedupe(%q, %d) = %q, want %q", c.name, c.n, got, c.want)
+		if got := Dedupe(c.name, c.n); got != c.want {
+			t.Errorf("Dedupe(%q, %d) = %q, want %q", c.name, c.n, got, c.want)
 		}
 	}
 }
@@ -171,7 +171,11 @@ func TestOpenRegular(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]string{"ok.txt": "fine", "sub/deep.txt": "deep", "sub/../ok.txt": "fine"} {
+	if f, err := openRegular(dir, "sub/../ok.txt"); err == nil || !errors.Is(err, ErrBadName) {
+		f.Close()
+		t.Errorf("openRegular(sub/../ok.txt): %v, want ErrBadName: names are plain, never climbing", err)
+	}
+	for name, want := range map[string]string{"ok.txt": "fine", "sub/deep.txt": "deep"} {
 		f, err := openRegular(dir, name)
 		if err != nil {
 			t.Errorf("openRegular(%q): %v", name, err)
@@ -213,8 +217,8 @@ func TestScan(t *testing.T) {
 		t.Fatalf("scan found %v", files)
 	}
 	// Links are not followed: a link to a big host file costs nothing.
-	if usage <= 0 || usage >= int64(len(big)) {
-		t.Fatalf("usage = %d", usage)
+	if usage.Allocated <= 0 || usage.Allocated >= int64(len(big)) || usage.Apparent != 4 || usage.Entries != 6 {
+		t.Fatalf("usage = %+v, want 4 bytes apparent in 6 entries and no more than the folder's own blocks", usage)
 	}
 }
 

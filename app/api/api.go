@@ -29,18 +29,23 @@ type Options struct {
 	// Origins are the browser origins allowed to call the API; any other
 	// cross-origin request is refused.
 	Origins []string
+	// Limits bound the connections of the server HTTPServer makes.
+	Limits Limits
 }
 
 // Server is the HTTP handler of the API.
 type Server struct {
-	eng  *app.Engine
-	opts Options
-	mux  *http.ServeMux
+	eng    *app.Engine
+	opts   Options
+	limits Limits
+	conns  *connGate
+	mux    *http.ServeMux
 }
 
 // New makes the API's handler.
 func New(eng *app.Engine, opts Options) *Server {
-	s := &Server{eng: eng, opts: opts, mux: http.NewServeMux()}
+	limits := opts.Limits.withDefaults()
+	s := &Server{eng: eng, opts: opts, limits: limits, conns: &connGate{max: limits.MaxUnauthenticated}, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/v1", "/openai"} {
 		s.routes(prefix)
 	}
@@ -87,7 +92,8 @@ func (s *Server) routes(p string) {
 }
 
 // ServeHTTP checks where a request comes from and who sends it, then
-// routes it.
+// routes it. No body is read before the key is checked, and a refused
+// request's connection is closed.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -96,11 +102,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if !s.hostAllowed(r.Host) {
+		s.refuse(w, r)
 		writeError(w, http.StatusForbidden, "invalid_request_error", "", "host_not_allowed",
 			"This server only answers requests addressed to localhost. Add the host name to the server's allowed hosts to use another.")
 		return
 	}
 	if origin := r.Header.Get("Origin"); origin != "" && !s.originAllowed(origin) {
+		s.refuse(w, r)
 		writeError(w, http.StatusForbidden, "invalid_request_error", "", "origin_not_allowed",
 			"Cross-origin requests from "+origin+" are not allowed.")
 		return
@@ -117,6 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	azure := strings.HasPrefix(r.URL.Path, "/openai/")
 	if !s.authorized(r) {
+		s.refuse(w, r)
 		if azure {
 			writeAzureError(w, http.StatusUnauthorized, "401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.")
 			return
@@ -125,6 +134,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"Incorrect API key provided. You can find the key in the file 'plotline serve' printed, or set PLOTLINE_API_KEY.")
 		return
 	}
+	s.conns.admit(r)
 	if azure {
 		v := r.URL.Query().Get("api-version")
 		if v == "" {

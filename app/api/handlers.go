@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"plotline/app"
 )
@@ -406,6 +407,11 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "file", "file_too_large",
 			fmt.Sprintf("The file is larger than the %d MB limit.", limit>>20))
 		return
+	}
+	if r.ContentLength != 0 {
+		// The request passed auth: a large file over a slow link takes far
+		// longer than the read timeout every request starts with.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.limits.UploadTimeout))
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 	"plotline/interpreter/interptest"
 )
 
-// The API's tests drive a real server (api.New over httptest) on a real
+// The API's tests drive a real server (api.New's HTTPServer) on a real
 // engine: the SQLite store, sandboxed kernels and the model adapter talking
 // to the scripted model server. Clients are the real openai-go SDK, or
 // plain net/http where the SDK cannot make the request.
@@ -61,7 +61,7 @@ func newRig(t testing.TB, tune func(*app.Config), opts func(*api.Options), turns
 	if opts != nil {
 		opts(&o)
 	}
-	srv := httptest.NewServer(api.New(eng, o))
+	srv := serve(api.New(eng, o))
 	t.Cleanup(func() {
 		// Streams end when the engine stops the runs; then the server can
 		// close without waiting on them.
@@ -70,6 +70,15 @@ func newRig(t testing.TB, tune func(*app.Config), opts func(*api.Options), turns
 		closeAll()
 	})
 	return &rig{t: t, eng: eng, model: ms, srv: srv, data: data}
+}
+
+// serve starts h on a loopback port with the http.Server it makes, so
+// that tests see the server's timeouts and connection limits.
+func serve(h *api.Server) *httptest.Server {
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = h.HTTPServer()
+	srv.Start()
+	return srv
 }
 
 // client is an openai-go client of the OpenAI paths.

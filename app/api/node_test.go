@@ -126,7 +126,7 @@ func nodeServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(eng, api.Options{Key: nodeKey}))
+	srv := serve(api.New(eng, api.Options{Key: nodeKey}))
 	t.Cleanup(func() {
 		eng.Close() // ends the runs, and with them any stream still open
 		srv.Close()

@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"plotline/app"
+	"plotline/interpreter"
+	"plotline/interpreter/sandbox"
 )
 
 // askJSON is the one object `plotline ask --json` prints.
@@ -165,7 +167,7 @@ func Ask(args []string, s Streams) int {
 	}
 	msgs, _ := eng.ListMessages(bg, *threadID, run.ID, app.ListOptions{Order: "asc", Limit: 100})
 	steps, _ := eng.ListRunSteps(bg, *threadID, run.ID, app.ListOptions{Order: "asc", Limit: 100})
-	saved, saveErr := saveRunFiles(bg, eng, *out, msgs.Data, steps.Data)
+	saved := saveRunFiles(bg, eng, *out, msgs.Data, steps.Data, s.Err)
 	if *asJSON {
 		enc := json.NewEncoder(s.Out)
 		enc.SetEscapeHTML(false)
@@ -175,9 +177,6 @@ func Ask(args []string, s Streams) int {
 			fmt.Fprintf(s.Err, "[saved %s]\n", f.Path)
 		}
 		fmt.Fprintf(s.Err, "[thread %s; continue it with --thread %s]\n", *threadID, *threadID)
-	}
-	if saveErr != nil {
-		fmt.Fprintf(s.Err, "plotline ask: saving files: %v\n", saveErr)
 	}
 	if final.Status != app.RunCompleted {
 		why := final.Status
@@ -260,8 +259,10 @@ func upload(ctx context.Context, eng *app.Engine, p string) (string, error) {
 	return file.ID, nil
 }
 
-// saveRunFiles copies the run's images and linked files into dir.
-func saveRunFiles(ctx context.Context, eng *app.Engine, dir string, msgs []app.Message, steps []app.RunStep) ([]savedFile, error) {
+// saveRunFiles saves the run's images and linked files into dir, under
+// their names in /mnt/data, and reports on warn, a line each, those it
+// does not save.
+func saveRunFiles(ctx context.Context, eng *app.Engine, dir string, msgs []app.Message, steps []app.RunStep, warn io.Writer) []savedFile {
 	var ids []string
 	seen := map[string]bool{}
 	add := func(id string) {
@@ -297,55 +298,47 @@ func saveRunFiles(ctx context.Context, eng *app.Engine, dir string, msgs []app.M
 	}
 	saved := []savedFile{}
 	if len(ids) == 0 {
-		return saved, nil
+		return saved
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return saved, err
-	}
-	root, err := os.OpenRoot(dir)
+	// The run's code had the default work-folder quota (see openSystem).
+	dst, err := openOutFolder(dir, interpreter.Limits{}.WithDefaults().DiskQuota)
 	if err != nil {
-		return saved, err
+		fmt.Fprintf(warn, "plotline ask: --out: %v\n", err)
+		return saved
 	}
-	defer root.Close()
-	var firstErr error
+	defer dst.Close()
 	for _, id := range ids {
-		f, rc, err := eng.OpenFile(ctx, id)
+		f, err := eng.GetFile(ctx, id)
 		if err != nil {
-			firstErr = err
+			fmt.Fprintf(warn, "plotline ask: file %s: %v\n", id, err)
 			continue
 		}
-		name := path.Base(f.Filename)
-		dst, err := createUnique(root, name)
-		if err == nil {
-			_, err = io.Copy(dst, rc)
-			if cerr := dst.Close(); err == nil {
-				err = cerr
+		// Files the code wrote are named /mnt/data/REL; images and the
+		// user's own files by a plain name.
+		rel, ok := strings.CutPrefix(f.Filename, sandbox.WorkDir+"/")
+		if !ok {
+			rel = path.Base(f.Filename)
+		}
+		p, err := dst.save(rel, func() (io.ReadCloser, int64, error) {
+			_, rc, err := eng.OpenFile(ctx, id)
+			if err != nil {
+				return nil, 0, err
 			}
-		}
-		rc.Close()
+			size, err := rc.Seek(0, io.SeekEnd)
+			if err == nil {
+				_, err = rc.Seek(0, io.SeekStart)
+			}
+			if err != nil {
+				rc.Close()
+				return nil, 0, err
+			}
+			return rc, size, nil
+		})
 		if err != nil {
-			firstErr = err
+			fmt.Fprintf(warn, "plotline ask: %v\n", err)
 			continue
 		}
-		saved = append(saved, savedFile{ID: id, Filename: f.Filename, Path: filepath.Join(dir, filepath.Base(dst.Name()))})
+		saved = append(saved, savedFile{ID: id, Filename: f.Filename, Path: p})
 	}
-	return saved, firstErr
-}
-
-// createUnique creates name in root, or "name (1).ext" and so on if taken.
-func createUnique(root *os.Root, name string) (*os.File, error) {
-	ext := path.Ext(name)
-	base := strings.TrimSuffix(name, ext)
-	for n := 0; n < 1000; n++ {
-		cand := name
-		if n > 0 {
-			cand = fmt.Sprintf("%s (%d)%s", base, n, ext)
-		}
-		f, err := root.OpenFile(cand, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		return f, err
-	}
-	return nil, fmt.Errorf("%s: too many files of that name", name)
+	return saved
 }

@@ -62,5 +62,12 @@ func Doctor(args []string, s Streams) int {
 	} else {
 		fmt.Fprintln(s.Out, "  - Landlock is not available in this kernel (the namespaces still confine the code)")
 	}
+	// A cgroup caps the whole sandbox in the kernel; the watchdog is the
+	// fallback, coarser and blind to kernel memory.
+	enf, mark := sandbox.Enforcement(), "  ✓"
+	if !strings.HasPrefix(enf, "cgroup") {
+		mark = "  -"
+	}
+	fmt.Fprintf(s.Out, "%s limits on the whole sandbox: %s\n", mark, enf)
 	return status
 }

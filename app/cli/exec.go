@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -144,10 +145,8 @@ func Exec(args []string, s Streams) int {
 		return fail("%v", err)
 	}
 	defer os.RemoveAll(root)
-	mgr, err := interpreter.NewManager(interpreter.Config{
-		Python: py, Root: root, PoolSize: -1,
-		Limits: interpreter.Limits{CellTimeout: *timeout, Sandbox: sandbox.Limits{Memory: int64(memory)}},
-	})
+	lim := interpreter.Limits{CellTimeout: *timeout, Sandbox: sandbox.Limits{Memory: int64(memory)}}.WithDefaults()
+	mgr, err := interpreter.NewManager(interpreter.Config{Python: py, Root: root, PoolSize: -1, Limits: lim})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -178,10 +177,7 @@ func Exec(args []string, s Streams) int {
 		if err != nil && r == nil {
 			return fail("cell %d (%s): %v", i+1, c.name, err)
 		}
-		images, files, cerr := saveOutputs(sess, r, *out, i+1)
-		if cerr != nil {
-			fmt.Fprintf(s.Err, "plotline exec: cell %d: %v\n", i+1, cerr)
-		}
+		images, files := saveOutputs(sess, r, *out, lim.DiskQuota, i+1, s.Err)
 		if *asJSON {
 			enc.Encode(cellJSON{
 				Stdout: r.Stdout, Stderr: r.Stderr, Result: r.Value, Error: r.Error,
@@ -246,74 +242,49 @@ func copyIn(sess *interpreter.Session, p string) (string, error) {
 	return sess.AddFile(filepath.Base(p), f)
 }
 
-// saveOutputs copies the cell's new files and images into out (when
+// saveOutputs saves the cell's new files and images into out (when
 // given) and returns the paths to report: under out, or else the /mnt/data
-// names of files and the names images would be saved under.
-func saveOutputs(sess *interpreter.Session, r *interpreter.Result, out string, n int) (images, files []string, err error) {
+// names of files and the names images would be saved under. What it does
+// not save it reports on warn, a line each. quota is the work folder's.
+func saveOutputs(sess *interpreter.Session, r *interpreter.Result, out string, quota int64, n int, warn io.Writer) (images, files []string) {
 	images, files = []string{}, []string{}
-	var root *os.Root
+	var dst *outFolder
 	if out != "" {
-		if root, err = os.OpenRoot(out); err != nil {
-			return images, files, err
+		var err error
+		if dst, err = openOutFolder(out, quota); err != nil {
+			fmt.Fprintf(warn, "plotline exec: cell %d: --out: %v\n", n, err)
+			return images, files
 		}
-		defer root.Close()
-	}
-	var firstErr error
-	keep := func(e error) {
-		if firstErr == nil {
-			firstErr = e
-		}
+		defer dst.Close()
 	}
 	for i, png := range r.Images {
 		name := fmt.Sprintf("cell%d-image%d.png", n, i+1)
-		if root == nil {
+		if dst == nil {
 			images = append(images, name)
 			continue
 		}
-		if err := root.WriteFile(name, png, 0o644); err != nil {
-			keep(err)
+		p, err := dst.save(name, func() (io.ReadCloser, int64, error) {
+			return io.NopCloser(bytes.NewReader(png)), int64(len(png)), nil
+		})
+		if err != nil {
+			fmt.Fprintf(warn, "plotline exec: cell %d: %v\n", n, err)
 			continue
 		}
-		images = append(images, filepath.Join(out, name))
+		images = append(images, p)
 	}
 	for _, rel := range r.Files {
-		if root == nil {
+		if dst == nil {
 			files = append(files, path.Join(sandbox.WorkDir, rel))
 			continue
 		}
-		if err := copyOut(sess, rel, root); err != nil {
-			keep(fmt.Errorf("copy %s: %w", rel, err))
+		p, err := dst.save(rel, func() (io.ReadCloser, int64, error) { return fileSource(sess.OpenFile(rel)) })
+		if err != nil {
+			fmt.Fprintf(warn, "plotline exec: cell %d: %v\n", n, err)
 			continue
 		}
-		files = append(files, filepath.Join(out, filepath.FromSlash(rel)))
+		files = append(files, p)
 	}
-	return images, files, firstErr
-}
-
-// copyOut copies a work-folder file into root without following links on
-// either side.
-func copyOut(sess *interpreter.Session, rel string, root *os.Root) error {
-	src, err := sess.OpenFile(rel)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	if dir := path.Dir(rel); dir != "." {
-		if err := root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
-			return err
-		}
-	}
-	local := filepath.FromSlash(rel)
-	root.Remove(local) // replace, never write through an old link
-	dst, err := root.OpenFile(local, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(dst, src)
-	if cerr := dst.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return images, files
 }
 
 // printPlain prints a cell's result as Python would: output on its

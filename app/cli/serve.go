@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -73,7 +72,7 @@ func Serve(args []string, s Streams) int {
 		return fail("%v", err)
 	}
 	handler := api.New(sys.Engine, api.Options{Key: key, Hosts: splitList(*hosts), Origins: splitList(*origins)})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := handler.HTTPServer()
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(s.Err, "Plotline serves the Assistants API at %s/v1 (OpenAI) and %s/openai (Azure OpenAI).\n", base, base)
 	if keyFile != "" {

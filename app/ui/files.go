@@ -228,19 +228,20 @@ func (p *filesPanel) setPreview(o fyne.CanvasObject) {
 }
 
 func (p *filesPanel) showWorkbook(id string, f *app.File) {
-	tmp, err := os.CreateTemp("", "plotline-preview-*.xlsx")
+	// The stored bytes are read in place, bounded: a workbook is never
+	// copied out whole to preview its first rows.
+	_, rc, err := p.u.eng.OpenFile(p.u.ctx, id)
 	if err != nil {
 		p.setPreview(widget.NewLabel(err.Error()))
 		return
 	}
-	defer os.Remove(tmp.Name())
-	if err := p.u.copyFileTo(id, tmp); err != nil {
-		tmp.Close()
-		p.setPreview(widget.NewLabel(err.Error()))
+	defer rc.Close()
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		p.setPreview(widget.NewLabel("No preview: the file cannot be read in place"))
 		return
 	}
-	tmp.Close()
-	sheets, tables, err := plotting.ReadXLSX(tmp.Name(), 200)
+	sheets, tables, err := plotting.ReadXLSXFrom(ra, f.Bytes, 200)
 	if err != nil {
 		p.setPreview(widget.NewLabel("No preview: " + err.Error()))
 		return

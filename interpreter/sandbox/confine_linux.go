@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,17 +13,17 @@ import (
 
 // confine applies, to init itself and so to everything it starts:
 // rlimits, an empty capability bounding set with root's special treatment
-// of uid 0 switched off, no_new_privs, Landlock and the seccomp filter.
-// Each is applied to all of init's threads, since Go may fork the program
-// from any of them.
+// of uid 0 switched off, no_new_privs and the seccomp filter. Each is
+// applied to all of init's threads, since Go may fork the program from
+// any of them.
 //
-// The address-space limit is the exception: it is set on the program
-// alone, by limitMemory. Init is a Go program linked with the C library,
-// and its runtime reserves well over a gigabyte of address space that it
-// never touches (heap index, page summaries, per-thread malloc arenas).
-// Under a limit much below 2 GiB init itself died on its next thread or
-// span, taking the sandbox with it, although the Python kernel fits in
-// about 500 MiB.
+// Landlock and the address-space limit are the exceptions: they are
+// applied by the exec stage (runExec) to the program alone. Landlock's
+// signal scope must put the program in one domain that init is outside
+// of, so that init may signal the program and nothing in the sandbox may
+// signal init; and init is a Go program whose runtime reserves well over
+// a gigabyte of address space that it never touches, so that under a
+// limit much below 2 GiB init itself died on its next thread or span.
 func confine(cfg *initConfig) error {
 	l := cfg.Limits
 	for _, r := range []struct {
@@ -41,30 +42,19 @@ func confine(cfg *initConfig) error {
 			return fmt.Errorf("setrlimit %d: %w", r.res, err)
 		}
 	}
-	if err := dropCapabilities(); err != nil {
-		return err
+	// The weak mode runs only as an ordinary user, who has no
+	// capabilities to drop (and may not touch the bounding set);
+	// no_new_privs keeps any from being gained through exec.
+	if !cfg.Weak {
+		if err := dropCapabilities(); err != nil {
+			return err
+		}
 	}
 	if err := llsys.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
 	}
-	if err := restrictLandlock(cfg); err != nil {
-		return fmt.Errorf("landlock: %w", err)
-	}
-	if err := loadSeccomp(); err != nil {
+	if err := loadSeccomp(cfg.Weak); err != nil {
 		return fmt.Errorf("seccomp: %w", err)
-	}
-	return nil
-}
-
-// limitMemory caps the program's address space (RLIMIT_AS, soft and hard,
-// so that it cannot be raised again). Init calls it on the program it has
-// just started, before it reports ready: the host sends no untrusted code
-// before that, and what the program starts later inherits the limit. A
-// program that has already ended (ESRCH) needs no limit.
-func limitMemory(pid int, bytes int64) error {
-	lim := &unix.Rlimit{Cur: uint64(bytes), Max: uint64(bytes)}
-	if err := unix.Prlimit(pid, unix.RLIMIT_AS, lim, nil); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("limit the program's memory: %w", err)
 	}
 	return nil
 }
@@ -96,41 +86,83 @@ func dropCapabilities() error {
 	return nil
 }
 
+// execConfig is what init hands the exec stage on its command line.
+type execConfig struct {
+	RODirs  []string `json:"ro_dirs"`
+	ROFiles []string `json:"ro_files"`
+	RWDirs  []string `json:"rw_dirs"`
+	Memory  int64    `json:"memory"`
+}
+
+// execStage works out, inside the new root, what the exec stage applies.
+func execStage(cfg *initConfig) execConfig {
+	if cfg.Weak {
+		return weakExecStage(cfg)
+	}
+	ec := execConfig{
+		RODirs: []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc", "/dev"},
+		RWDirs: []string{WorkDir, "/tmp", "/dev/shm"},
+		Memory: cfg.Limits.Memory,
+	}
+	for dst := range cfg.Shared {
+		ec.RODirs = append(ec.RODirs, dst)
+	}
+	for _, p := range cfg.ReadOnly {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			ec.RODirs = append(ec.RODirs, p)
+		} else if err == nil {
+			ec.ROFiles = append(ec.ROFiles, p)
+		}
+	}
+	return ec
+}
+
+// runExec is the exec stage: init starts the plotline binary again with
+// execArg, an execConfig and the program's argv; it restricts itself and
+// then replaces itself with the program. It never returns.
+func runExec() {
+	fail := func(format string, a ...any) {
+		fmt.Fprintf(os.Stderr, "plotline sandbox: "+format+"\n", a...)
+		os.Exit(126)
+	}
+	if len(os.Args) < 4 {
+		fail("exec stage: missing arguments")
+	}
+	var ec execConfig
+	if err := json.Unmarshal([]byte(os.Args[2]), &ec); err != nil {
+		fail("exec stage: %v", err)
+	}
+	if err := restrictLandlock(ec); err != nil {
+		fail("landlock: %v", err)
+	}
+	lim := &unix.Rlimit{Cur: uint64(ec.Memory), Max: uint64(ec.Memory)}
+	if err := unix.Setrlimit(unix.RLIMIT_AS, lim); err != nil {
+		fail("limit memory: %v", err)
+	}
+	argv := os.Args[3:]
+	err := unix.Exec(argv[0], argv, os.Environ())
+	fail("exec %s: %v", argv[0], err)
+}
+
 // restrictLandlock limits file access to the sandbox's own root, denies
-// every TCP bind and connect, and scopes abstract unix sockets to the
-// sandbox. The namespaces already hide the host; Landlock is the second
-// wall, applied as far as the running kernel supports it.
+// every TCP bind and connect, and scopes abstract unix sockets and
+// signals to the program's own domain. The namespaces already hide the
+// host; Landlock is the second wall, applied as far as the running kernel
+// supports it.
 //
 // go-landlock is the Landlock project's own Go binding: it negotiates the
 // ABI version (best effort down to what the kernel has) and applies the
 // ruleset to every thread through psx, which raw syscalls would not.
-//
-// Landlock's signal scope is left out. Before Landlock ABI 8, go-landlock
-// restricts each of init's threads on its own, so each gets a domain of
-// its own; the program inherits the domain of the thread that forked it,
-// and the scope then refused the signals that init forwards to it from
-// its other threads: the host's SIGINT never interrupted a cell. The pid
-// namespace already puts every process outside the sandbox out of reach.
-func restrictLandlock(cfg *initConfig) error {
-	roDirs := []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc"}
-	var roFiles []string
-	for dst := range cfg.Shared {
-		roDirs = append(roDirs, dst)
-	}
-	for _, p := range cfg.ReadOnly {
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			roDirs = append(roDirs, p)
-		} else if err == nil {
-			roFiles = append(roFiles, p)
-		}
-	}
-	ll := landlock.V7
-	ll.Scoped &^= landlock.ScopedSet(llsys.ScopeSignal)
-	return ll.BestEffort().Restrict(
-		landlock.RODirs(roDirs...).IgnoreIfMissing(),
-		landlock.ROFiles(roFiles...),
-		landlock.RWDirs(WorkDir, "/tmp", "/dev/shm").WithRefer(),
+// Each thread gets a domain of its own, with the same rules; the program
+// keeps the one of the thread that executes it, and everything it starts
+// inherits that one. So the program may signal its own children, while
+// init, outside every domain, may signal the program and nothing inside
+// may signal init.
+func restrictLandlock(ec execConfig) error {
+	return landlock.V7.BestEffort().Restrict(
+		landlock.RODirs(ec.RODirs...).IgnoreIfMissing(),
+		landlock.ROFiles(ec.ROFiles...),
+		landlock.RWDirs(ec.RWDirs...).WithRefer(),
 		landlock.RWFiles("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom").WithIoctlDev(),
-		landlock.RODirs("/dev"),
 	)
 }

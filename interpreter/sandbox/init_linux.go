@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -28,16 +30,25 @@ func runInit() {
 	// Nothing the host passed must leak into the program by accident.
 	unix.CloseRange(initConfigFD, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	status := os.NewFile(initStatusFD, "status")
+	var statusMu sync.Mutex
 	report := func(st initStatus) {
 		b, _ := json.Marshal(st)
+		statusMu.Lock()
 		status.Write(append(b, '\n'))
+		statusMu.Unlock()
 	}
 
+	// The config pipe carries one line of JSON, then stays open as the
+	// host's command channel (see Process.Sweep).
 	var cfg initConfig
-	cfgFile := os.NewFile(initConfigFD, "config")
-	err := json.NewDecoder(cfgFile).Decode(&cfg)
-	cfgFile.Close()
+	ctl := bufio.NewReader(os.NewFile(initConfigFD, "config"))
+	line, err := ctl.ReadBytes('\n')
 	if err == nil {
+		err = json.Unmarshal(line, &cfg)
+	}
+	if err == nil && cfg.Weak {
+		err = setupWeak(&cfg)
+	} else if err == nil {
 		err = setupRoot(&cfg)
 	}
 	if err == nil {
@@ -52,6 +63,28 @@ func runInit() {
 		return
 	}
 	report(initStatus{Ready: true})
+
+	sweep := sweepNamespace
+	if cfg.Weak {
+		// Without a pid namespace, nothing ends the program's
+		// descendants with init: init ends them itself.
+		sweep = sweepDescendants
+		defer sweepDescendants(0)
+	}
+
+	// Commands from the host, until it closes the channel.
+	go func() {
+		for {
+			c, err := ctl.ReadByte()
+			if err != nil {
+				return
+			}
+			if c == cmdSweep {
+				sweep(cmd.Process.Pid)
+				report(initStatus{Swept: true})
+			}
+		}
+	}()
 
 	// SIGINT and SIGTERM are the host's, for the program. The other
 	// signals that would end a Go program (some with a goroutine dump on
@@ -95,13 +128,25 @@ func runInit() {
 	}
 }
 
-// startProgram starts the program from the confined init.
+// startProgram starts the program from the confined init, through the
+// exec stage (see runExec), which applies Landlock and the memory limit to
+// the program alone and then becomes it.
 func startProgram(cfg *initConfig) (*exec.Cmd, error) {
+	ec, err := json.Marshal(execStage(cfg))
+	if err != nil {
+		return nil, err
+	}
+	// /proc/self/exe is init's own binary, reachable through the magic
+	// link although the old root, where it lives, is gone.
+	env, dir := cfg.Env, WorkDir
+	if cfg.Weak {
+		env, dir = weakEnv(cfg), cfg.WorkDir
+	}
 	cmd := &exec.Cmd{
-		Path:   cfg.Program,
-		Args:   append([]string{cfg.Program}, cfg.Args...),
-		Env:    cfg.Env,
-		Dir:    WorkDir,
+		Path:   "/proc/self/exe",
+		Args:   append([]string{cfg.Program, execArg, string(ec), cfg.Program}, cfg.Args...),
+		Env:    env,
+		Dir:    dir,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 	}
@@ -114,11 +159,6 @@ func startProgram(cfg *initConfig) (*exec.Cmd, error) {
 	}
 	for _, f := range cmd.ExtraFiles {
 		f.Close()
-	}
-	if err := limitMemory(cmd.Process.Pid, cfg.Limits.Memory); err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, err
 	}
 	return cmd, nil
 }
@@ -190,6 +230,7 @@ func setupRoot(cfg *initConfig) error {
 		return fmt.Errorf("mount /proc: %w", err)
 	}
 	capPids(cfg.Limits.Processes)
+	capIPC(cfg.Limits)
 	if err := protectProc(); err != nil {
 		return err
 	}
@@ -261,12 +302,60 @@ func kernelAtLeast(major, minor int) bool {
 // Landlock, a cell could then set kernel.core_pattern or kernel.modprobe to
 // a program in /mnt/data and have the host run it as root.
 func protectProc() error {
-	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"} {
+	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
 		if _, err := os.Lstat(p); err != nil {
 			continue // not in this kernel's /proc
 		}
 		if err := bindMount(p, p, true); err != nil {
 			return fmt.Errorf("make %s read-only: %w", p, err)
+		}
+	}
+	return maskProc()
+}
+
+// maskedProcFiles are the files of /proc that tell of the host's kernel
+// rather than of the sandbox (its memory layout, timers, slabs, keys,
+// page tables, log), most of them readable by the host's root, which is
+// who the sandbox's uid 0 is when Plotline runs as root. They read as
+// empty, as in a container; maskedProcDirs read as empty folders.
+var (
+	maskedProcFiles = []string{
+		"/proc/kcore", "/proc/kmsg", "/proc/keys", "/proc/key-users",
+		"/proc/kpagecgroup", "/proc/kpagecount", "/proc/kpageflags",
+		"/proc/pagetypeinfo", "/proc/slabinfo", "/proc/vmallocinfo",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+		"/proc/latency_stats", "/proc/sysrq-trigger", "/proc/iomem", "/proc/ioports",
+	}
+	maskedProcDirs = []string{"/proc/acpi", "/proc/scsi", "/proc/asound", "/proc/driver"}
+)
+
+// maskProc hides maskedProcFiles under the host's /dev/null and
+// maskedProcDirs under empty read-only tmpfs mounts.
+func maskProc() error {
+	for _, p := range maskedProcFiles {
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		// Not bindMount: /dev/null must stay a device (no nodev) to read
+		// as empty.
+		if err := unix.Mount("/oldroot/dev/null", p, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(p, &st); err != nil {
+			return err
+		}
+		flags := uintptr(unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NOEXEC) | lockedFlags(st.Flags)
+		if err := unix.Mount("", p, "", flags, ""); err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+	}
+	for _, p := range maskedProcDirs {
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=0555"); err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
 		}
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 )
 
@@ -33,10 +34,15 @@ var ErrNamespaces = errors.New("cannot create the sandbox's Linux namespaces")
 
 // Limits are the resource limits of one sandbox. Zero means the default.
 type Limits struct {
-	// Memory caps the address space of each process, in bytes.
+	// Memory caps the memory of the whole sandbox, in bytes: every
+	// process's, and what shared memory, memfd files and the tmpfs folders
+	// hold (see Enforcement). It also caps each process's address space.
 	Memory int64
 	// Processes caps processes and threads together.
 	Processes int64
+	// CPUs caps the sandbox's CPU time at this many cores' worth, where a
+	// cgroup can enforce it. The default is every core.
+	CPUs float64
 	// FileSize caps the size of any one file written, in bytes.
 	FileSize int64
 	// OpenFiles caps open file descriptors per process.
@@ -66,6 +72,9 @@ func (l Limits) WithDefaults() Limits {
 	def(&l.FileSize, DefaultFileSize)
 	def(&l.OpenFiles, DefaultOpenFiles)
 	def(&l.TmpSize, DefaultTmpSize)
+	if l.CPUs <= 0 {
+		l.CPUs = float64(runtime.NumCPU())
+	}
 	return l
 }
 
@@ -93,6 +102,10 @@ type Spec struct {
 	ExtraFiles []*os.File
 	// Limits are the resource limits.
 	Limits Limits
+	// Weak runs the program in the weaker sandbox, without namespaces
+	// (see WeakMode); the environment's PLOTLINE_SANDBOX=weak asks for it
+	// too.
+	Weak bool
 }
 
 // Exit tells how a sandboxed program ended.
@@ -101,13 +114,19 @@ type Exit struct {
 	Code int
 	// Signal is the signal that ended the program, or 0.
 	Signal syscall.Signal
-	// Killed is true when the sandbox was killed from outside (Kill, or the
-	// sandbox's init died) before the program's end could be observed.
+	// Killed is true when the sandbox was killed from outside (Kill, its
+	// memory cap, or the sandbox's init died) before the program's end
+	// could be observed.
 	Killed bool
+	// MemoryCap is true when the sandbox was ended because it reached its
+	// memory cap. Signal is then SIGKILL.
+	MemoryCap bool
 }
 
 func (e Exit) String() string {
 	switch {
+	case e.MemoryCap:
+		return "killed: the sandbox reached its memory cap"
 	case e.Killed:
 		return "killed"
 	case e.Signal != 0:

@@ -21,6 +21,13 @@ func (p *Process) Interrupt() error { return ErrUnsupported }
 // Kill ends the sandbox.
 func (p *Process) Kill() {}
 
+// Sweep ends what the program left running; here there is nothing.
+func (p *Process) Sweep() <-chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+
 // Done is closed once the sandbox has ended.
 func (p *Process) Done() <-chan struct{} { return nil }
 
@@ -35,3 +42,6 @@ type Status struct {
 
 // Check reports that the sandbox is not supported here.
 func Check() Status { return Status{Err: ErrUnsupported} }
+
+// Enforcement tells how the sandbox's limits would be held here: not at all.
+func Enforcement() string { return "none: the sandbox is not supported on this operating system yet" }

@@ -18,6 +18,10 @@ import (
 // the sandbox's init process.
 const initArg = "__plotline-sandbox-init"
 
+// execArg is the hidden first argument of the exec stage, which init
+// runs to confine the program alone before it becomes the program.
+const execArg = "__plotline-sandbox-exec"
+
 // initConfig is what the host sends to init over its config pipe.
 type initConfig struct {
 	Program  string
@@ -28,6 +32,8 @@ type initConfig struct {
 	Shared   map[string]string
 	Limits   Limits
 	NumExtra int
+	Weak     bool   // the weaker sandbox, without namespaces
+	Tmp      string // the weak mode's private temporary folder
 }
 
 // initStatus is one line init writes on its status pipe: first Ready or
@@ -38,21 +44,30 @@ type initStatus struct {
 	Exited bool   `json:"exited,omitempty"`
 	Code   int    `json:"code,omitempty"`
 	Signal int    `json:"signal,omitempty"`
+	Swept  bool   `json:"swept,omitempty"`
 }
 
 // Process is a running sandbox.
 type Process struct {
 	cmd  *exec.Cmd
+	lim  limiter // holds the whole sandbox to its limits
 	done chan struct{}
 	exit Exit
 
 	mu sync.Mutex
+
+	weak bool   // the weaker sandbox, without namespaces
+	tmp  string // the weak mode's private temporary folder, removed at the end
+
+	ctlMu  sync.Mutex      // guards ctl and sweeps
+	ctl    *os.File        // the command channel to init
+	sweeps []chan struct{} // sweeps sent and not yet acknowledged, oldest first
 }
 
 // Start starts spec's program in a new sandbox. It returns once the sandbox
 // is set up and the program has been started, or with the reason it could
 // not be.
-func Start(spec Spec) (*Process, error) {
+func Start(spec Spec) (_ *Process, err error) {
 	if !filepath.IsAbs(spec.Program) {
 		return nil, fmt.Errorf("sandbox: program %q is not an absolute path", spec.Program)
 	}
@@ -72,6 +87,22 @@ func Start(spec Spec) (*Process, error) {
 		Shared:   spec.Shared,
 		Limits:   spec.Limits.WithDefaults(),
 		NumExtra: len(spec.ExtraFiles),
+		Weak:     spec.Weak || WeakMode(),
+	}
+	if cfg.Weak {
+		if err := weakReady(); err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		// /tmp of the host is shared with the user's other programs: the
+		// weak mode's program gets a folder of its own instead.
+		if cfg.Tmp, err = os.MkdirTemp("", "plotline-sandbox-tmp-"); err != nil {
+			return nil, fmt.Errorf("sandbox: temporary folder: %w", err)
+		}
+		defer func() {
+			if err != nil {
+				os.RemoveAll(cfg.Tmp)
+			}
+		}()
 	}
 
 	cfgR, cfgW, err := os.Pipe()
@@ -85,7 +116,11 @@ func Start(spec Spec) (*Process, error) {
 		return nil, err
 	}
 
-	cmd := exec.Command("/proc/self/exe", initArg)
+	arg := initArg
+	if cfg.Weak {
+		arg = weakInitArg
+	}
+	cmd := exec.Command("/proc/self/exe", arg)
 	cmd.Env = []string{}
 	cmd.Dir = "/"
 	if spec.Stdout != nil {
@@ -103,38 +138,65 @@ func Start(spec Spec) (*Process, error) {
 		// Whatever happens to plotline, even kill -9, init dies with it,
 		// and with init the whole pid namespace.
 		Pdeathsig: syscall.SIGKILL,
+		// A session and process group of its own: kill(0, …), killpg and
+		// setpriority(PRIO_PGRP, 0, …) inside then name the sandbox's
+		// group, never plotline's, and no terminal's job control reaches in.
+		Setsid: true,
 	}
-	if err := cmd.Start(); err != nil {
+	if cfg.Weak {
+		cmd.SysProcAttr.Cloneflags = 0
+		cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = nil, nil
+	}
+	lim := newLimiter(cfg.Limits)
+	if w, ok := lim.(*watchdog); ok {
+		w.tmpDir = cfg.Tmp
+	}
+	if cmd, err = startInit(cmd, lim); err != nil {
+		lim.release()
 		cfgW.Close()
 		statusR.Close()
 		statusW.Close()
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) ||
 			errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EUSERS) {
-			return nil, fmt.Errorf("%w: %v. Unprivileged user namespaces look disabled on this system "+
-				"(check the sysctls user.max_user_namespaces and kernel.unprivileged_userns_clone, and "+
-				"AppArmor's restrict_unprivileged_userns); Plotline will not run code without its sandbox", ErrNamespaces, err)
+			err = fmt.Errorf("%w: %v. Unprivileged user namespaces look disabled on this system "+
+				"(the sysctls user.max_user_namespaces and kernel.unprivileged_userns_clone, or AppArmor's "+
+				"kernel.apparmor_restrict_unprivileged_userns on Ubuntu 24.04 and later), and Plotline will not "+
+				"run code without its sandbox. Either install Plotline's package, whose AppArmor profile lets it "+
+				"create namespaces, or opt in to the weaker sandbox with %s=weak (Landlock and seccomp without "+
+				"namespaces; see the README for what it gives up)", ErrNamespaces, err, WeakEnv)
+			return nil, err
 		}
 		return nil, fmt.Errorf("sandbox: start init: %w", err)
 	}
 	statusW.Close()
+	// Init waits for its config: it comes under the limits before
+	// anything runs in the sandbox.
+	lim = attachInit(lim, cmd.Process.Pid, cfg.Limits)
+	if w, ok := lim.(*watchdog); ok {
+		w.tmpDir = cfg.Tmp
+	}
 
+	// The config pipe stays open after the config: it is the host's
+	// command channel to init (see Sweep).
 	err = json.NewEncoder(cfgW).Encode(cfg)
-	cfgW.Close()
-	p := &Process{cmd: cmd, done: make(chan struct{})}
+	p := &Process{cmd: cmd, lim: lim, done: make(chan struct{}), ctl: cfgW, weak: cfg.Weak, tmp: cfg.Tmp}
 	status := bufio.NewReader(statusR)
 	var first initStatus
 	if err == nil {
 		err = readStatus(status, &first)
 	}
 	if err != nil || !first.Ready {
+		cfgW.Close()
 		cmd.Process.Kill()
 		cmd.Wait()
+		lim.release()
 		statusR.Close()
 		if first.Error != "" {
 			return nil, fmt.Errorf("sandbox: %s", first.Error)
 		}
 		return nil, fmt.Errorf("sandbox: init did not start: %v", err)
 	}
+	lim.watch(cmd.Process.Pid, p.Kill)
 	go p.watch(status, statusR)
 	return p, nil
 }
@@ -148,13 +210,33 @@ func readStatus(r *bufio.Reader, st *initStatus) error {
 }
 
 // watch waits for the program's end as init reports it, then reaps init.
+// Acknowledgements of sweeps arrive on the same lines before it.
 func (p *Process) watch(status *bufio.Reader, f *os.File) {
 	var st initStatus
-	err := readStatus(status, &st)
+	var err error
+	for {
+		st = initStatus{}
+		if err = readStatus(status, &st); err != nil || !st.Swept {
+			break
+		}
+		p.swept()
+	}
 	f.Close()
+	p.ctlMu.Lock()
+	p.ctl.Close()
+	p.ctlMu.Unlock()
+	defer p.swept(true)
 	p.cmd.Wait()
+	if p.tmp != "" {
+		os.RemoveAll(p.tmp)
+	}
+	capped := p.lim.capped()
+	p.lim.release()
 	p.mu.Lock()
 	switch {
+	case capped:
+		// The kernel's OOM killer or the host ended the whole sandbox.
+		p.exit = Exit{Killed: true, Signal: syscall.SIGKILL, MemoryCap: true}
 	case err == nil && st.Exited:
 		p.exit = Exit{Code: st.Code, Signal: syscall.Signal(st.Signal)}
 	default:
@@ -183,6 +265,16 @@ func (p *Process) signal(sig syscall.Signal) error {
 
 // Kill ends the sandbox and every process in it. It does not wait.
 func (p *Process) Kill() {
+	if p.weak {
+		// No pid namespace ends the program's descendants with init:
+		// they are ended first, while init, their subreaper, still
+		// holds them.
+		select {
+		case <-p.done:
+		default:
+			sweepUntilGone(func() []int { return descendants(p.Pid()) })
+		}
+	}
 	p.signal(syscall.SIGKILL)
 }
 
@@ -201,6 +293,13 @@ func (p *Process) Wait() Exit {
 // started as one. Call it first thing in main (and in TestMain of packages
 // that start sandboxes); it returns at once otherwise.
 func MaybeRunInit() {
+	if len(os.Args) >= 2 && os.Args[1] == execArg {
+		runExec()
+	}
+	if len(os.Args) >= 2 && os.Args[1] == weakInitArg {
+		runInit()
+		os.Exit(0)
+	}
 	if len(os.Args) < 2 || os.Args[1] != initArg || os.Getpid() != 1 {
 		return
 	}
