@@ -60,24 +60,19 @@ func (s *Session) UnpackArchive(name, dest string, lim ArchiveLimits) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	root, err := os.OpenRoot(s.dir)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	if err := root.Mkdir(dest, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := mkdirAllInFolder(s.dir, dest); err != nil {
 		return nil, err
 	}
 	var written []string
 	err = arc.each(func(e archiveEntry, r io.Reader) error {
 		target := path.Join(dest, e.name)
 		if e.dir {
-			return root.MkdirAll(target, 0o755)
+			return mkdirAllInFolder(s.dir, target)
 		}
-		if err := root.MkdirAll(path.Dir(target), 0o755); err != nil {
+		if err := mkdirAllInFolder(s.dir, path.Dir(target)); err != nil {
 			return err
 		}
-		if err := writeCapped(root, target, r, e.size); err != nil {
+		if err := writeCapped(s.dir, target, r, e.size); err != nil {
 			return fmt.Errorf("unpack %s: %w", e.name, err)
 		}
 		written = append(written, target)
@@ -244,8 +239,8 @@ func readArchive(f *os.File, name string, lim ArchiveLimits) (*checkedArchive, e
 
 // writeCapped writes r to target, failing if r holds more than limit bytes
 // (its header's size: a lying header gets no further).
-func writeCapped(root *os.Root, target string, r io.Reader, limit int64) error {
-	out, err := root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o644)
+func writeCapped(dir, target string, r io.Reader, limit int64) error {
+	out, err := createInFolder(dir, target)
 	if err != nil {
 		return err
 	}
@@ -254,7 +249,7 @@ func writeCapped(root *os.Root, target string, r io.Reader, limit int64) error {
 		err = cerr
 	}
 	if err == nil && n > limit {
-		root.Remove(target)
+		removeInFolder(dir, target)
 		return fmt.Errorf("%w: an entry holds more than its header says", ErrUnsafeArchive)
 	}
 	return err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -56,17 +55,12 @@ func addFile(dir, name string, r io.Reader) (string, error) {
 	if err := CheckName(name); err != nil {
 		return "", err
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
 	for n := 0; n < 10000; n++ {
 		cand := Dedupe(name, n)
 		if len(cand) > 255 {
 			return "", fmt.Errorf("%w %q: no free variant of the name", ErrBadName, name)
 		}
-		f, err := root.OpenFile(cand, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o644)
+		f, err := createInFolder(dir, cand)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -78,7 +72,7 @@ func addFile(dir, name string, r io.Reader) (string, error) {
 			err = cerr
 		}
 		if err != nil {
-			root.Remove(cand)
+			removeInFolder(dir, cand)
 			return "", fmt.Errorf("write %s: %w", cand, err)
 		}
 		return cand, nil

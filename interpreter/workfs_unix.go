@@ -237,3 +237,45 @@ func stripSetID(dir string, files map[string]fileStamp, names []string) {
 		f.Close()
 	}
 }
+
+// mkdirAllInFolder makes the folder rel and its parents beneath dir,
+// following no link: a link on the way is an error, not a way out.
+func mkdirAllInFolder(dir, rel string) error {
+	parts, err := splitRel(rel)
+	if err != nil {
+		return err
+	}
+	fd, err := openDirFd(dir)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if err := unix.Mkdirat(fd, p, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			unix.Close(fd)
+			return &fs.PathError{Op: "mkdir", Path: rel, Err: err}
+		}
+		next, err := unix.Openat(fd, p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		if err != nil {
+			return &fs.PathError{Op: "open", Path: rel, Err: err}
+		}
+		fd = next
+	}
+	unix.Close(fd)
+	return nil
+}
+
+// createInFolder creates the new regular file rel beneath dir for
+// writing, following no link and replacing nothing.
+func createInFolder(dir, rel string) (*os.File, error) {
+	parent, name, err := openParentFd(dir, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(parent)
+	fd, err := unix.Openat(parent, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, &fs.PathError{Op: "create", Path: rel, Err: err}
+	}
+	return os.NewFile(uintptr(fd), rel), nil
+}

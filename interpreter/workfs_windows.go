@@ -69,3 +69,21 @@ func scan(dir string) (map[string]fileStamp, Usage) {
 }
 
 func stripSetID(dir string, files map[string]fileStamp, names []string) {}
+
+func mkdirAllInFolder(dir, rel string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return root.MkdirAll(filepath.FromSlash(rel), 0o755)
+}
+
+func createInFolder(dir, rel string) (*os.File, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.OpenFile(filepath.FromSlash(rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+}

@@ -48,6 +48,8 @@ func Doctor(args []string, s Streams) int {
 	fmt.Fprintln(s.Out, "\nSandbox:")
 	st := sandbox.Check()
 	switch {
+	case st.Err == nil && sandbox.WeakMode():
+		fmt.Fprintf(s.Out, "  - the weaker sandbox (%s=weak): Landlock, seccomp and rlimits, without namespaces; see the README for what it gives up\n", sandbox.WeakEnv)
 	case st.Err == nil:
 		fmt.Fprintln(s.Out, "  ✓ namespaces (user, mount, pid, network, ipc, uts), seccomp, rlimits")
 	case errors.Is(st.Err, sandbox.ErrUnsupported), errors.Is(st.Err, sandbox.ErrNamespaces):
