@@ -1323,3 +1323,39 @@ func TestExpiredSessionIsReplacedAndTheModelTold(t *testing.T) {
 		t.Fatalf("logs = %q", logs)
 	}
 }
+
+// TestFilePreviewsNeverLeaveTheWorkFolder plants, from a cell, what would
+// have the host put its own files in the model's prompt or hang before a
+// run: a link to a host folder that holds a table, a link to a host
+// table, and a FIFO named like a table. The next run's prompt lists the
+// real table with its preview, and nothing of the host's.
+func TestFilePreviewsNeverLeaveTheWorkFolder(t *testing.T) {
+	host := t.TempDir()
+	canary := "host-canary-" + uniqueSleep()
+	if err := os.WriteFile(host+"/secret.csv", []byte("name,value\n"+canary+",1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, nil,
+		pythonCall(fmt.Sprintf(`
+import os
+open("real.csv", "w").write("region,revenue\nnorth,10\n")
+os.symlink(%q, "linked")
+os.symlink(%q, "linked.csv")
+os.mkfifo("fifo.csv")
+print("planted")`, host, host+"/secret.csv")),
+		modeltest.Turn{Text: "Planted."},
+		modeltest.Turn{Text: "Done."},
+	)
+	th, run := r.ask("Plant.")
+	mustCompleted(t, run)
+	r.say(th.ID, "Again.")
+	mustCompleted(t, r.runToEnd(th.ID, app.RunParams{AssistantID: r.asst.ID}))
+	reqs := r.model.Requests()
+	sys := reqs[len(reqs)-1].Messages[0].Content
+	if !strings.Contains(sys, "- /mnt/data/real.csv (") || !strings.Contains(sys, "north") {
+		t.Fatalf("the prompt does not show the real table:\n%s", sys)
+	}
+	if strings.Contains(sys, canary) || strings.Contains(sys, "secret.csv") || strings.Contains(sys, "linked.csv") {
+		t.Fatalf("the prompt shows a host file:\n%s", sys)
+	}
+}
