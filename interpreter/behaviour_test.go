@@ -928,3 +928,29 @@ func TestPoolServesFirstCell(t *testing.T) {
 		t.Fatal("a closed manager made a session")
 	}
 }
+
+// The quota counts sparse files at their full size, caps the number of
+// entries and the depth a walk can check, and whatever a cell wrote past
+// it is gone when the cell ends.
+func TestQuotaSparseFilesEntriesAndDepth(t *testing.T) {
+	t.Parallel()
+	s := newTestSession(t, func(c *Config) {
+		c.Limits.DiskQuota = 4 << 20
+		c.Limits.MaxFiles = 100
+	})
+	mustOK(t, s, "open('keep.txt', 'w').write('kept')")
+	for _, c := range []struct{ name, code, want string }{
+		{"sparse", "import os\nfor i in range(3):\n    with open('sparse%d' % i, 'wb') as f:\n        f.truncate(3 << 20)", "sparse file counts at its full size"},
+		{"entries", "import os\nos.mkdir('many')\nfor i in range(150):\n    open('many/%d' % i, 'w').close()", "more than 100 files and folders"},
+		{"depth", "import os\np = 'deep'\nfor i in range(200):\n    p += '/d'\nos.makedirs(p)\nopen(p + '/x', 'w').write('x')", "nested too deep"},
+	} {
+		r := mustExec(t, s, c.code)
+		if r.Error == nil || r.Error.Name != "DiskQuotaExceeded" || !strings.Contains(r.Error.Message, c.want) {
+			t.Fatalf("%s: error %+v, want DiskQuotaExceeded saying %q", c.name, r.Error, c.want)
+		}
+		files, u := scan(s.Dir())
+		if u.Apparent > 4<<20 || u.Allocated > 4<<20 || u.Entries > 100 || u.Truncated || files["keep.txt"].size != 4 {
+			t.Fatalf("%s: after the cell the folder holds %d files, %+v; want it within the quota, keep.txt kept", c.name, len(files), u)
+		}
+	}
+}

@@ -9,6 +9,9 @@ import (
 
 // describeExit says in words how the kernel process ended.
 func describeExit(e sandbox.Exit) string {
+	if e.MemoryCap {
+		return "the sandbox reached its memory cap, so it was stopped (memory counts every process the code started, shared memory and files in /tmp)"
+	}
 	switch e.Signal {
 	case 0:
 		if e.Killed {

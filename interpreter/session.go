@@ -64,8 +64,9 @@ type Result struct {
 	Files []string
 	// Duration is the cell's wall-clock time.
 	Duration time.Duration
-	// Restarted is true when the kernel was killed during this cell: its
-	// variables and imports are gone, its files are not.
+	// Restarted is true when the kernel was killed during this cell, or
+	// had ended since the last one: its variables and imports are gone,
+	// its files are not.
 	Restarted bool
 }
 
@@ -80,7 +81,6 @@ type Session struct {
 	mu     sync.Mutex // held while a cell runs
 	k      *kernel
 	snap   map[string]fileStamp // the work folder as the last cell left it
-	top    map[string]bool      // the names at its top level then
 	usage  Usage                // and what it held then
 	last   time.Time            // when the last cell ended
 	state  sessionState
@@ -216,22 +216,35 @@ func (s *Session) ExecStream(ctx context.Context, code string, onOutput func(Str
 		s.idle.Reset(s.cfg.IdleTimeout)
 	}()
 
-	if s.k == nil || !s.k.alive() {
-		if s.k != nil {
-			s.k.kill()
-		}
-		k, err := startKernel(s.cfg.Python, s.dir, s.cfg.Limits, s.cfg.fonts)
-		if err != nil {
-			s.k = nil
-			return nil, fmt.Errorf("%w: %w", ErrKernelStart, err)
-		}
-		s.k = k
-	}
 	var cb func(int, []byte)
 	if onOutput != nil {
 		cb = func(i int, p []byte) { onOutput(Stream(i), p) }
 	}
-	return s.run(ctx, code, cb)
+	// A kernel that ended since the last cell (its sandbox's memory cap,
+	// a signal) is replaced, once, and the result says the state is gone.
+	for attempt := 0; ; attempt++ {
+		lost := false
+		if s.k == nil || !s.k.alive() {
+			if s.k != nil {
+				s.k.kill()
+				lost = true
+			}
+			k, err := startKernel(s.cfg.Python, s.dir, s.cfg.Limits, s.cfg.fonts)
+			if err != nil {
+				s.k = nil
+				return nil, fmt.Errorf("%w: %w", ErrKernelStart, err)
+			}
+			s.k = k
+		}
+		res, err := s.run(ctx, code, cb)
+		if errors.Is(err, errKernelGone) && attempt == 0 {
+			continue
+		}
+		if res != nil && (lost || attempt > 0) {
+			res.Restarted = true
+		}
+		return res, err
+	}
 }
 
 // How a cell ended, when the host had to step in.
@@ -252,7 +265,7 @@ func (s *Session) run(ctx context.Context, code string, onOutput func(int, []byt
 	if err != nil {
 		k.kill()
 		s.k = nil
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errKernelGone, err)
 	}
 	timer := time.NewTimer(lim.CellTimeout)
 	defer timer.Stop()
@@ -316,6 +329,12 @@ wait:
 		}
 	}
 
+	if got && !killed {
+		// What the cell left running in the background ends with it. The
+		// sweep starts now, to run while the output is collected; the
+		// next cell waits for its end.
+		k.swept = k.proc.Sweep()
+	}
 	var exit string
 	if killed || !got {
 		if !killed {
@@ -331,11 +350,6 @@ wait:
 	res := &Result{Value: frame.Value, Error: frame.Error}
 	res.Stdout, res.Stderr, res.Images = k.collect(run, frame)
 	res.Duration = time.Since(start)
-	if s.k != nil {
-		// What the cell left running in the background ends with it.
-		k.swept = k.proc.Sweep()
-	}
-
 	after, used := scan(s.dir)
 	breach := s.quotaBreach(used)
 	if breach != "" {
@@ -344,7 +358,7 @@ wait:
 	}
 	res.Files = changed(s.snap, after)
 	stripSetID(s.dir, after, res.Files)
-	s.snap, s.usage, s.top = after, used, s.topNames()
+	s.snap, s.usage = after, used
 
 	lost := "The kernel was restarted: its variables and imports are lost; the files in /mnt/data are kept."
 	switch {
@@ -394,25 +408,9 @@ wait:
 // cell's changes are measured against.
 func (s *Session) snapshot() {
 	s.snap, s.usage = scan(s.dir)
-	s.top = s.topNames()
 	if s.quotaEvery == 0 {
 		s.quotaEvery = 100 * time.Millisecond
 	}
-}
-
-// topNames lists the names at the top of the work folder.
-func (s *Session) topNames() map[string]bool {
-	top := map[string]bool{}
-	f, err := os.Open(s.dir)
-	if err != nil {
-		return top
-	}
-	defer f.Close()
-	names, _ := f.Readdirnames(-1)
-	for _, n := range names {
-		top[n] = true
-	}
-	return top
 }
 
 // quotaBreach tells, in words for the model, how a work folder that
@@ -454,9 +452,10 @@ func (s *Session) trimToQuota(after map[string]fileStamp, used Usage) (map[strin
 		}
 	}
 	if s.quotaBreach(used) != "" {
+		_, now := scan(s.dir)
 		if root, err := os.OpenRoot(s.dir); err == nil {
-			for name := range s.topNames() {
-				if !s.top[name] {
+			for name := range now.top {
+				if !s.usage.top[name] {
 					root.RemoveAll(name)
 				}
 			}

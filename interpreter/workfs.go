@@ -20,6 +20,8 @@ type Usage struct {
 	// Truncated is set when the folder could not be walked to its end:
 	// more entries than a walk takes, or nested too deep.
 	Truncated bool
+
+	top map[string]bool // the names at the folder's top
 }
 
 // FileEntry is a regular file of a work folder.

@@ -131,22 +131,37 @@ var errWalkLimit = errors.New("too many entries to walk")
 // descriptor to descriptor, so the names may be of any length, and it
 // never follows a link. Entries that vanish during the walk are skipped.
 func walkFolder(dir string, fn func(rel string, st *unix.Stat_t)) error {
+	return walkFolderTop(dir, nil, fn)
+}
+
+// walkFolderTop is walkFolder that also calls top with the names at the
+// folder's top, all of them, before the walk.
+func walkFolderTop(dir string, top func([]string), fn func(rel string, st *unix.Stat_t)) error {
 	fd, err := openDirFd(dir)
 	if err != nil {
 		return err
 	}
 	seen := 0
-	return walkFd(fd, "", 0, &seen, fn)
+	return walkFd(fd, "", 0, &seen, top, fn)
 }
 
-func walkFd(fd int, prefix string, depth int, seen *int, fn func(string, *unix.Stat_t)) error {
+func walkFd(fd int, prefix string, depth int, seen *int, top func([]string), fn func(string, *unix.Stat_t)) error {
 	f := os.NewFile(uintptr(fd), prefix)
 	defer f.Close()
 	if depth > walkDepth {
 		return errWalkLimit
 	}
+	batch := 1024
+	if depth == 0 {
+		// The top is read whole first, so that the names there are all
+		// known even when the walk stops early below them.
+		batch = walkLimit + 1
+	}
 	for {
-		names, err := f.Readdirnames(1024)
+		names, err := f.Readdirnames(batch)
+		if top != nil {
+			top(names)
+		}
 		for _, name := range names {
 			*seen++
 			if *seen > walkLimit {
@@ -163,7 +178,7 @@ func walkFd(fd int, prefix string, depth int, seen *int, fn func(string, *unix.S
 				if err != nil {
 					continue
 				}
-				if err := walkFd(sub, rel+"/", depth+1, seen, fn); err != nil {
+				if err := walkFd(sub, rel+"/", depth+1, seen, nil, fn); err != nil {
 					return err
 				}
 			}
@@ -178,9 +193,13 @@ func walkFd(fd int, prefix string, depth int, seen *int, fn func(string, *unix.S
 // relative name) and what everything beneath dir occupies.
 func scan(dir string) (map[string]fileStamp, Usage) {
 	files := map[string]fileStamp{}
-	var u Usage
+	u := Usage{top: map[string]bool{}}
 	inodes := map[uint64]bool{}
-	err := walkFolder(dir, func(rel string, st *unix.Stat_t) {
+	err := walkFolderTop(dir, func(names []string) {
+		for _, n := range names {
+			u.top[n] = true
+		}
+	}, func(rel string, st *unix.Stat_t) {
 		u.Entries++
 		// Allocated blocks count once per inode; the apparent size counts
 		// once per name, as a copy of the folder would.

@@ -47,10 +47,13 @@ func removeInFolder(dir, rel string) error {
 
 func scan(dir string) (map[string]fileStamp, Usage) {
 	files := map[string]fileStamp{}
-	var u Usage
+	u := Usage{top: map[string]bool{}}
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == dir {
 			return nil
+		}
+		if filepath.Dir(p) == dir {
+			u.top[d.Name()] = true
 		}
 		fi, err := d.Info()
 		if err != nil {

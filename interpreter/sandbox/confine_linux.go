@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"syscall"
+	"unsafe"
 
 	"github.com/landlock-lsm/go-landlock/landlock"
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
@@ -135,13 +138,30 @@ func runExec() {
 	if err := restrictLandlock(ec); err != nil {
 		fail("landlock: %v", err)
 	}
-	lim := &unix.Rlimit{Cur: uint64(ec.Memory), Max: uint64(ec.Memory)}
-	if err := unix.Setrlimit(unix.RLIMIT_AS, lim); err != nil {
-		fail("limit memory: %v", err)
-	}
+	// Everything execve needs is made before the address-space limit:
+	// under it, the Go runtime may not map another page, and between the
+	// limit and the exec nothing must allocate.
 	argv := os.Args[3:]
-	err := unix.Exec(argv[0], argv, os.Environ())
-	fail("exec %s: %v", argv[0], err)
+	path, err := syscall.BytePtrFromString(argv[0])
+	if err != nil {
+		fail("exec %s: %v", argv[0], err)
+	}
+	argvp, err := syscall.SlicePtrFromStrings(argv)
+	if err != nil {
+		fail("exec %s: %v", argv[0], err)
+	}
+	envp, err := syscall.SlicePtrFromStrings(os.Environ())
+	if err != nil {
+		fail("exec %s: %v", argv[0], err)
+	}
+	debug.SetGCPercent(-1)
+	lim := unix.Rlimit{Cur: uint64(ec.Memory), Max: uint64(ec.Memory)}
+	if _, _, e := unix.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_AS, uintptr(unsafe.Pointer(&lim)), 0, 0, 0); e != 0 {
+		fail("limit memory: %v", e)
+	}
+	_, _, e := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(path)),
+		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])))
+	fail("exec %s: %v", argv[0], e)
 }
 
 // restrictLandlock limits file access to the sandbox's own root, denies

@@ -59,9 +59,11 @@ type Process struct {
 	weak bool   // the weaker sandbox, without namespaces
 	tmp  string // the weak mode's private temporary folder, removed at the end
 
-	ctlMu  sync.Mutex      // guards ctl and sweeps
-	ctl    *os.File        // the command channel to init
-	sweeps []chan struct{} // sweeps sent and not yet acknowledged, oldest first
+	ctlMu     sync.Mutex      // guards ctl, sweeps, nsLastPid and quietPid
+	nsLastPid *os.File        // the pid namespace's ns_last_pid, read by alone
+	quietPid  string          // its value when the sandbox was last swept
+	ctl       *os.File        // the command channel to init
+	sweeps    []chan struct{} // sweeps sent and not yet acknowledged, oldest first
 }
 
 // Start starts spec's program in a new sandbox. It returns once the sandbox
@@ -131,8 +133,10 @@ func Start(spec Spec) (_ *Process, err error) {
 	}
 	cmd.ExtraFiles = append([]*os.File{cfgR, statusW}, spec.ExtraFiles...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// The cgroup namespace keeps the host's cgroup paths out of
+		// /proc/self/cgroup.
 		Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
-			unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS,
+			unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
 		// Whatever happens to plotline, even kill -9, init dies with it,
@@ -224,6 +228,9 @@ func (p *Process) watch(status *bufio.Reader, f *os.File) {
 	f.Close()
 	p.ctlMu.Lock()
 	p.ctl.Close()
+	if p.nsLastPid != nil {
+		p.nsLastPid.Close()
+	}
 	p.ctlMu.Unlock()
 	defer p.swept(true)
 	p.cmd.Wait()
