@@ -200,19 +200,7 @@ func TestEscapeForkBombAsRoot(t *testing.T) {
 		}
 		s := escMemSession(t, func(c *Config) { c.Limits.Sandbox.Processes = limit })
 		ns := escPidNS(t, s)
-		out := escRun(t, s, `
-import os, time
-children, err = [], None
-for _ in range(400):
-    try:
-        pid = os.fork()
-    except OSError as e:
-        err = e
-        break
-    if pid == 0:
-        time.sleep(60)
-        os._exit(0)
-    children.append(pid)
+		out := escRun(t, s, escForkUpTo400+`
 print(type(err).__name__, err.errno if err else 0, len(children))
 for pid in children:
     os.kill(pid, 9)

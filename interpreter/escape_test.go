@@ -754,6 +754,23 @@ print(os.path.exists("canary-link.txt"), open("passwd-link").read().startswith("
 	}
 }
 
+// escForkUpTo400 forks up to 400 sleeping children, until fork fails;
+// it leaves the children and the error in children and err.
+const escForkUpTo400 = `
+import os, time
+children, err = [], None
+for _ in range(400):
+    try:
+        pid = os.fork()
+    except OSError as e:
+        err = e
+        break
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    children.append(pid)
+`
+
 // TestEscapeForkBomb checks that the process limit holds: forking stops
 // with EAGAIN, the kernel survives, and nothing outlives the session.
 //
@@ -775,19 +792,7 @@ func TestEscapeForkBomb(t *testing.T) {
 		bound = 300
 	}
 
-	out := escRun(t, s, `
-import os, time
-children, err = [], None
-for _ in range(400):
-    try:
-        pid = os.fork()
-    except OSError as e:
-        err = e
-        break
-    if pid == 0:
-        time.sleep(60)
-        os._exit(0)
-    children.append(pid)
+	out := escRun(t, s, escForkUpTo400+`
 for pid in children:
     os.kill(pid, 9)
     os.waitpid(pid, 0)

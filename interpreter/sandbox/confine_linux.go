@@ -110,14 +110,20 @@ func execStage(cfg *initConfig) execConfig {
 	for dst := range cfg.Shared {
 		ec.RODirs = append(ec.RODirs, dst)
 	}
-	for _, p := range cfg.ReadOnly {
+	ec.addReadOnly(cfg.ReadOnly)
+	return ec
+}
+
+// addReadOnly adds the paths that exist to the read-only folders or
+// files, as each is.
+func (ec *execConfig) addReadOnly(paths []string) {
+	for _, p := range paths {
 		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
 			ec.RODirs = append(ec.RODirs, p)
 		} else if err == nil {
 			ec.ROFiles = append(ec.ROFiles, p)
 		}
 	}
-	return ec
 }
 
 // runExec is the exec stage: init starts the plotline binary again with

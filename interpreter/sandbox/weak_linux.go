@@ -112,13 +112,7 @@ func weakExecStage(cfg *initConfig) execConfig {
 	for _, src := range cfg.Shared {
 		ec.RODirs = append(ec.RODirs, src)
 	}
-	for _, p := range cfg.ReadOnly {
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			ec.RODirs = append(ec.RODirs, p)
-		} else if err == nil {
-			ec.ROFiles = append(ec.ROFiles, p)
-		}
-	}
+	ec.addReadOnly(cfg.ReadOnly)
 	return ec
 }
 
