@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"os"
 	"sort"
-	"strings"
 )
 
 // Usage is what a work folder occupies.
@@ -60,14 +59,4 @@ type fileStamp struct {
 	ino   uint64
 	mode  fs.FileMode
 	alloc int64 // bytes allocated on disk
-}
-
-// topLevel returns the first component of each name.
-func topLevel(files map[string]fileStamp) map[string]bool {
-	top := map[string]bool{}
-	for name := range files {
-		first, _, _ := strings.Cut(name, "/")
-		top[first] = true
-	}
-	return top
 }

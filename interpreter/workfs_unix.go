@@ -130,13 +130,9 @@ var errWalkLimit = errors.New("too many entries to walk")
 // its slash-separated name relative to dir and its lstat. It goes from
 // descriptor to descriptor, so the names may be of any length, and it
 // never follows a link. Entries that vanish during the walk are skipped.
-func walkFolder(dir string, fn func(rel string, st *unix.Stat_t)) error {
-	return walkFolderTop(dir, nil, fn)
-}
-
-// walkFolderTop is walkFolder that also calls top with the names at the
-// folder's top, all of them, before the walk.
-func walkFolderTop(dir string, top func([]string), fn func(rel string, st *unix.Stat_t)) error {
+// If top is not nil, it is called first with all the names at the
+// folder's top.
+func walkFolder(dir string, top func([]string), fn func(rel string, st *unix.Stat_t)) error {
 	fd, err := openDirFd(dir)
 	if err != nil {
 		return err
@@ -195,7 +191,7 @@ func scan(dir string) (map[string]fileStamp, Usage) {
 	files := map[string]fileStamp{}
 	u := Usage{top: map[string]bool{}}
 	inodes := map[uint64]bool{}
-	err := walkFolderTop(dir, func(names []string) {
+	err := walkFolder(dir, func(names []string) {
 		for _, n := range names {
 			u.top[n] = true
 		}

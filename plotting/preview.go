@@ -1123,7 +1123,10 @@ func (sh *xSheet) xml(strs map[int]string, st *styleSet) string {
 			text, inline := c.is, c.t == "inlineStr" && c.hasIS
 			if c.t == "s" && c.v != "" {
 				i, ok := atoi([]byte(c.v))
-				if text, ok = strs[i]; !ok {
+				if ok {
+					text, ok = strs[i]
+				}
+				if !ok {
 					text, sh.unresolved = "…", true
 				}
 				inline = true
