@@ -448,6 +448,29 @@ print("cpuinfo readable:", len(open("/proc/cpuinfo").read()) > 0)
 		escLines(t, out, append(want, "cpuinfo readable: True")...)
 	})
 
+	t.Run("MountinfoHostPaths", func(t *testing.T) {
+		// /proc/self/mountinfo gives each mount's source path on the host.
+		// The folders Plotline prepares (the font cache) are copied in, not
+		// bound, so that no path of the user's shows. The work folder is
+		// the one bind that still shows its host path (see the README).
+		out := escRun(t, s, `
+roots = sorted({l.split()[3] for l in open("/proc/self/mountinfo")})
+print("\n".join(roots))
+`)
+		fonts := s.cfg.fonts
+		for _, root := range strings.Split(strings.TrimSpace(out), "\n") {
+			if strings.HasSuffix(s.Dir(), root) && root != "/" {
+				continue // the work folder
+			}
+			if fonts != "" && strings.HasPrefix(root, fonts) || strings.HasPrefix(root, home) && home != "/" {
+				t.Errorf("mountinfo shows the host path %s", root)
+			}
+		}
+		if fonts == "" {
+			t.Log("no font cache here: only the home folder was checked")
+		}
+	})
+
 	t.Run("WritableMounts", func(t *testing.T) {
 		// Every mount but these must be read-only: the work folder, the
 		// private /tmp and /dev/shm, /dev (kept read-only by Landlock; its

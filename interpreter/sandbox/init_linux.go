@@ -200,10 +200,7 @@ func setupRoot(cfg *initConfig) error {
 		if !filepath.IsAbs(dst) || !filepath.IsAbs(src) {
 			return fmt.Errorf("shared folder %q → %q: paths must be absolute", src, dst)
 		}
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return err
-		}
-		if err := bindMount("/oldroot"+src, dst, true); err != nil {
+		if err := copyShared("/oldroot"+src, dst); err != nil {
 			return fmt.Errorf("share %s: %w", dst, err)
 		}
 	}
@@ -495,4 +492,36 @@ func writeEtc() error {
 		}
 	}
 	return nil
+}
+
+// sharedMax bounds what a shared folder may hold.
+const sharedMax = 16 << 20
+
+// copyShared copies the regular files at the top of the host folder src
+// into a read-only tmpfs at dst. A bind mount would be cheaper, but its
+// source path, the host's, would show in /proc/self/mountinfo.
+func copyShared(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", dst, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, fmt.Sprintf("mode=0755,size=%d", sharedMax)); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o444); err != nil {
+			return err
+		}
+	}
+	return unix.Mount("", dst, "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 }

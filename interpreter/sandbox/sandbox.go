@@ -93,8 +93,9 @@ type Spec struct {
 	// same path inside, on top of the system folders.
 	ReadOnly []string
 	// Shared maps a folder inside (the key, an absolute path) to a host
-	// folder shown there read-only: for what Plotline prepares for every
-	// sandbox, without revealing where it keeps it.
+	// folder whose files (at its top, 16 MiB in all) are copied there,
+	// read-only: for what Plotline prepares for every sandbox, without
+	// revealing where it keeps it.
 	Shared map[string]string
 	// Stdout and Stderr receive the program's output. Nil means /dev/null.
 	Stdout, Stderr *os.File
