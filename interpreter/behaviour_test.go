@@ -954,3 +954,30 @@ func TestQuotaSparseFilesEntriesAndDepth(t *testing.T) {
 		}
 	}
 }
+
+// A thread a cell leaves running keeps the kernel busy between cells,
+// where no time limit applies and no sweep reaches: past its allowance of
+// CPU time the kernel is stopped, and the next cell says it is new.
+func TestIdleCPUStopsBusyKernel(t *testing.T) {
+	t.Parallel()
+	s := newTestSession(t, func(c *Config) { c.Limits.IdleCPU = 500 * time.Millisecond })
+	mustOK(t, s, "import threading\ndef burn():\n    while True:\n        pass\nthreading.Thread(target=burn, daemon=True).start()\nkept = 1")
+	k := kernelOf(s)
+	select {
+	case <-k.proc.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the busy kernel was not stopped")
+	}
+	r := mustOK(t, s, "'kept' in globals()")
+	if value(r) != "False" || !r.Restarted {
+		t.Fatalf("the next cell: %s, restarted %v; want a new kernel that says so", value(r), r.Restarted)
+	}
+	// An idle kernel is left alone.
+	k = kernelOf(s)
+	mustOK(t, s, "import time\ntime.sleep(0.1)")
+	select {
+	case <-k.proc.Done():
+		t.Fatal("an idle kernel was stopped")
+	case <-time.After(3 * time.Second):
+	}
+}

@@ -26,6 +26,9 @@ type Limits struct {
 	MaxFiles int
 	// Output caps each of stdout and stderr per cell, in bytes.
 	Output int
+	// IdleCPU is the CPU time the kernel may use between two cells
+	// (threads a cell left running) before it is stopped.
+	IdleCPU time.Duration
 }
 
 // Defaults.
@@ -35,6 +38,7 @@ const (
 	DefaultDiskQuota   = 4 << 30
 	DefaultMaxFiles    = 10000
 	DefaultOutput      = 64 << 10
+	DefaultIdleCPU     = 5 * time.Second
 	DefaultMaxLifetime = time.Hour
 	DefaultIdleTimeout = 30 * time.Minute
 	DefaultPoolSize    = 1
@@ -54,6 +58,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxFiles <= 0 {
 		l.MaxFiles = DefaultMaxFiles
+	}
+	if l.IdleCPU <= 0 {
+		l.IdleCPU = DefaultIdleCPU
 	}
 	if l.Output <= 0 {
 		l.Output = DefaultOutput

@@ -90,6 +90,10 @@ type Session struct {
 	once   sync.Once
 
 	quotaEvery time.Duration // how often a running cell's folder is walked
+
+	guard   *time.Timer   // checks the kernel's CPU between cells
+	cpuMark time.Duration // the kernel's CPU time when the last cell ended
+	cells   int           // cells begun, so that a late check knows it is stale
 }
 
 type sessionState int
@@ -148,6 +152,9 @@ func (s *Session) Close() error {
 	s.state = sessionClosed
 	s.idle.Stop()
 	s.life.Stop()
+	if s.guard != nil {
+		s.guard.Stop()
+	}
 	s.stopKernel()
 	return nil
 }
@@ -211,9 +218,14 @@ func (s *Session) ExecStream(ctx context.Context, code string, onOutput func(Str
 		return nil, ErrSessionClosed
 	}
 	s.idle.Stop()
+	if s.guard != nil {
+		s.guard.Stop()
+	}
+	s.cells++
 	defer func() {
 		s.last = time.Now()
 		s.idle.Reset(s.cfg.IdleTimeout)
+		s.watchIdleCPU()
 	}()
 
 	var cb func(int, []byte)
@@ -402,6 +414,38 @@ wait:
 		return res, ctx.Err()
 	}
 	return res, nil
+}
+
+// watchIdleCPU starts watching the kernel's CPU time until the next
+// cell: a thread the last cell left running keeps the kernel busy between
+// cells, where no time limit applies, and the sweep, which ends leftover
+// processes, cannot reach a thread. A kernel that uses more than
+// Limits.IdleCPU of CPU time between two cells, and more than half of the
+// time that passed, is stopped; the next cell starts a new one and says
+// so. Called with s.mu held, after a cell.
+func (s *Session) watchIdleCPU() {
+	if s.k == nil || s.state != sessionOpen {
+		return
+	}
+	s.cpuMark = s.k.proc.ProgramCPU()
+	since := time.Now()
+	every := max(time.Second, s.cfg.Limits.IdleCPU)
+	k, cell := s.k, s.cells
+	var check func()
+	check = func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.k != k || s.cells != cell || s.state != sessionOpen || !k.alive() {
+			return
+		}
+		burnt := k.proc.ProgramCPU() - s.cpuMark
+		if burnt > s.cfg.Limits.IdleCPU && burnt > time.Since(since)/2 {
+			k.proc.Kill()
+			return
+		}
+		s.guard = time.AfterFunc(every, check)
+	}
+	s.guard = time.AfterFunc(every, check)
 }
 
 // snapshot records the work folder as it is now, as the state the next

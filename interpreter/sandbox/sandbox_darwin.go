@@ -1,5 +1,7 @@
 package sandbox
 
+import "time"
+
 // On this platform the sandbox will be built on Seatbelt (sandbox_init) with a deny-by-default profile, behind the same
 // Start and Process API. Until then no code runs.
 
@@ -27,6 +29,9 @@ func (p *Process) Sweep() <-chan struct{} {
 	close(ch)
 	return ch
 }
+
+// ProgramCPU is the program's CPU time: none here.
+func (p *Process) ProgramCPU() time.Duration { return 0 }
 
 // Done is closed once the sandbox has ended.
 func (p *Process) Done() <-chan struct{} { return nil }

@@ -2,14 +2,18 @@ package sandbox
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,8 +60,9 @@ type Process struct {
 
 	mu sync.Mutex
 
-	weak bool   // the weaker sandbox, without namespaces
-	tmp  string // the weak mode's private temporary folder, removed at the end
+	program int    // the program's host pid, or 0 if unknown
+	weak    bool   // the weaker sandbox, without namespaces
+	tmp     string // the weak mode's private temporary folder, removed at the end
 
 	ctlMu     sync.Mutex      // guards ctl, sweeps, nsLastPid and quietPid
 	nsLastPid *os.File        // the pid namespace's ns_last_pid, read by alone
@@ -200,6 +205,10 @@ func Start(spec Spec) (_ *Process, err error) {
 		}
 		return nil, fmt.Errorf("sandbox: init did not start: %v", err)
 	}
+	// Init's one child now is the program.
+	if d := descendants(cmd.Process.Pid); len(d) == 1 {
+		p.program = d[0]
+	}
 	lim.watch(cmd.Process.Pid, p.Kill)
 	go p.watch(status, statusR)
 	return p, nil
@@ -255,6 +264,30 @@ func (p *Process) watch(status *bufio.Reader, f *os.File) {
 
 // Pid is the host pid of the sandbox's init process.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// ProgramCPU is the CPU time the program itself (all its threads) has
+// used so far, or 0 when it cannot be read.
+func (p *Process) ProgramCPU() time.Duration {
+	if p.program == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.program))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	// utime and stime, fields 14 and 15, in USER_HZ (100 a second).
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
 
 // Interrupt sends SIGINT to the program (init forwards it).
 func (p *Process) Interrupt() error {
