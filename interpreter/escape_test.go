@@ -871,7 +871,12 @@ if pid > 0:
 			return out == "42\n"
 		})
 		if out != "42\n" {
-			t.Errorf("after the bomb: %q", out)
+			var left []string
+			for _, pid := range escProcsInPidNS(ns) {
+				b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				left = append(left, string(b))
+			}
+			t.Errorf("after the bomb: %q; in the sandbox:\n%s", out, strings.Join(left, "\n"))
 		}
 		// Zombies the bomb left are reaped by the kernel after the cell;
 		// none runs.

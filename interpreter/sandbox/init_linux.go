@@ -80,8 +80,8 @@ func runInit() {
 				return
 			}
 			if c == cmdSweep {
-				sweep(cmd.Process.Pid)
-				report(initStatus{Swept: true})
+				clean := sweep(cmd.Process.Pid)
+				report(initStatus{Swept: true, Clean: clean})
 			}
 		}
 	}()

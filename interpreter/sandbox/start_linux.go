@@ -49,6 +49,7 @@ type initStatus struct {
 	Code   int    `json:"code,omitempty"`
 	Signal int    `json:"signal,omitempty"`
 	Swept  bool   `json:"swept,omitempty"`
+	Clean  bool   `json:"clean,omitempty"` // the sweep left nothing running
 }
 
 // Process is a running sandbox.
@@ -60,9 +61,11 @@ type Process struct {
 
 	mu sync.Mutex
 
-	program int    // the program's host pid, or 0 if unknown
-	weak    bool   // the weaker sandbox, without namespaces
-	tmp     string // the weak mode's private temporary folder, removed at the end
+	program  int       // the program's host pid, or 0 if unknown
+	statOnce sync.Once // opens stat
+	stat     *os.File  // the program's /proc stat, read by ProgramCPU
+	weak     bool      // the weaker sandbox, without namespaces
+	tmp      string    // the weak mode's private temporary folder, removed at the end
 
 	ctlMu     sync.Mutex      // guards ctl, sweeps, nsLastPid and quietPid
 	nsLastPid *os.File        // the pid namespace's ns_last_pid, read by alone
@@ -232,16 +235,20 @@ func (p *Process) watch(status *bufio.Reader, f *os.File) {
 		if err = readStatus(status, &st); err != nil || !st.Swept {
 			break
 		}
-		p.swept()
+		p.swept(st.Clean)
 	}
 	f.Close()
+	p.statOnce.Do(func() {})
+	if p.stat != nil {
+		p.stat.Close()
+	}
 	p.ctlMu.Lock()
 	p.ctl.Close()
 	if p.nsLastPid != nil {
 		p.nsLastPid.Close()
 	}
 	p.ctlMu.Unlock()
-	defer p.swept(true)
+	defer p.sweptAll()
 	p.cmd.Wait()
 	if p.tmp != "" {
 		os.RemoveAll(p.tmp)
@@ -271,10 +278,16 @@ func (p *Process) ProgramCPU() time.Duration {
 	if p.program == 0 {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.program))
-	if err != nil {
+	p.statOnce.Do(func() { p.stat, _ = os.Open(fmt.Sprintf("/proc/%d/stat", p.program)) })
+	if p.stat == nil {
 		return 0
 	}
+	var buf [1024]byte
+	n, err := p.stat.ReadAt(buf[:], 0)
+	if n == 0 && err != nil {
+		return 0
+	}
+	b := buf[:n]
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return 0

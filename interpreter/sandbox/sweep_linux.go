@@ -39,28 +39,39 @@ func (p *Process) Sweep() <-chan struct{} {
 	return ch
 }
 
-// swept marks the oldest sweep done; with all, every sweep (the sandbox
-// has ended). After a sweep the sandbox holds init and the program only:
-// what the last pid is then is the mark alone compares with.
-func (p *Process) swept(all ...bool) {
+// swept marks the oldest sweep done. After a clean sweep the sandbox
+// holds init and the program only: what the last pid is then is the mark
+// alone compares with. A sweep that had to give up leaves no mark, so
+// that the next one is not skipped.
+func (p *Process) swept(clean bool) {
 	p.ctlMu.Lock()
 	defer p.ctlMu.Unlock()
-	if len(all) == 0 && !p.weak {
-		p.quietPid = p.lastPid()
-	}
-	for len(p.sweeps) > 0 {
-		close(p.sweeps[0])
-		p.sweeps = p.sweeps[1:]
-		if len(all) == 0 {
-			return
+	if !p.weak {
+		p.quietPid = ""
+		if clean {
+			p.quietPid = p.lastPid()
 		}
 	}
+	if len(p.sweeps) > 0 {
+		close(p.sweeps[0])
+		p.sweeps = p.sweeps[1:]
+	}
+}
+
+// sweptAll marks every sweep done: the sandbox has ended.
+func (p *Process) sweptAll() {
+	p.ctlMu.Lock()
+	defer p.ctlMu.Unlock()
+	for _, ch := range p.sweeps {
+		close(ch)
+	}
+	p.sweeps = nil
 }
 
 // sweepNamespace kills every process of the sandbox's pid namespace but
 // init and keep.
-func sweepNamespace(keep int) {
-	sweepUntilGone(func() []int {
+func sweepNamespace(keep int) bool {
+	return sweepUntilGone(func() []int {
 		ents, err := os.ReadDir("/proc")
 		if err != nil {
 			return nil
@@ -76,41 +87,49 @@ func sweepNamespace(keep int) {
 	})
 }
 
-// sweepUntilGone kills the processes list names, and returns once none
-// is left but zombies (which their parents, or init, reap). Processes may
-// fork while it runs, so it goes round until a pass finds none; the pids
-// cap bounds how many a pass can meet, and it gives up after sweepFor.
-func sweepUntilGone(list func() []int) {
+// sweepUntilGone kills the processes list names, and reports whether
+// none is left but zombies (which their parents, or init, reap) when it
+// returns. Processes may fork while it runs, so it first stops them
+// (SIGSTOP), going round until a pass finds none running, since a stopped
+// process forks no more; then it kills them all. It gives up after
+// sweepFor.
+func sweepUntilGone(list func() []int) bool {
 	deadline := time.Now().Add(sweepFor)
-	for time.Now().Before(deadline) {
-		found := false
-		for _, pid := range list() {
-			if running(pid) {
-				found = true
-				syscall.Kill(pid, syscall.SIGKILL)
+	for _, sig := range []syscall.Signal{syscall.SIGSTOP, syscall.SIGKILL} {
+		for {
+			found := false
+			for _, pid := range list() {
+				if st := state(pid); st != 0 && st != 'Z' && st != 'X' && (sig == syscall.SIGKILL || st != 'T') {
+					found = true
+					syscall.Kill(pid, sig)
+				}
 			}
+			if !found {
+				break
+			}
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(time.Millisecond) // let the signalled get there
 		}
-		if !found {
-			return
-		}
-		time.Sleep(time.Millisecond) // let the killed get to their end
 	}
+	return true
 }
 
 // sweepFor bounds one sweep.
-const sweepFor = 2 * time.Second
+const sweepFor = 5 * time.Second
 
-// running reports whether pid exists and is not a zombie.
-func running(pid int) bool {
+// state returns pid's state letter (R, S, D, T, Z …), or 0 if it is gone.
+func state(pid int) byte {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return 0
 	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 || i+2 >= len(b) {
-		return false
+		return 0
 	}
-	return b[i+2] != 'Z' && b[i+2] != 'X'
+	return b[i+2]
 }
 
 // alone reports whether no process has been made in the sandbox since

@@ -143,9 +143,9 @@ func descendants(pid int) []int {
 
 // sweepDescendants is sweepNamespace for the weak mode: it kills every
 // process below init but keep.
-func sweepDescendants(keep int) {
+func sweepDescendants(keep int) bool {
 	self := os.Getpid()
-	sweepUntilGone(func() []int {
+	return sweepUntilGone(func() []int {
 		var pids []int
 		for _, p := range descendants(self) {
 			if p != keep {
