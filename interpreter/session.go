@@ -281,9 +281,9 @@ func (s *Session) run(ctx context.Context, code string, onOutput func(int, []byt
 	}
 	timer := time.NewTimer(lim.CellTimeout)
 	defer timer.Stop()
-	// The quota is checked while the cell runs, at least every 100 ms,
-	// or less often when the folder is large enough that a walk costs
-	// more than a tenth of that time.
+	// The quota is checked while the cell runs, every 100 ms, or less
+	// often when the folder is so large that a walk takes more than a
+	// tenth of the time between two.
 	quota := time.NewTimer(s.quotaEvery)
 	defer quota.Stop()
 	ctxDone := ctx.Done()
