@@ -160,9 +160,6 @@ func Start(spec Spec) (_ *Process, err error) {
 		cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = nil, nil
 	}
 	lim := newLimiter(cfg.Limits)
-	if w, ok := lim.(*watchdog); ok {
-		w.tmpDir = cfg.Tmp
-	}
 	if cmd, err = startInit(cmd, lim); err != nil {
 		lim.release()
 		cfgW.Close()

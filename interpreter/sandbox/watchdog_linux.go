@@ -177,31 +177,7 @@ func (m *meter) pids() ([]int, error) {
 	if !m.children {
 		return m.pidsInNamespace()
 	}
-	seen := map[int]bool{}
-	queue := []int{m.init}
-	for len(queue) > 0 {
-		pid := queue[len(queue)-1]
-		queue = queue[:len(queue)-1]
-		if seen[pid] {
-			continue
-		}
-		seen[pid] = true
-		task := "/proc/" + strconv.Itoa(pid) + "/task/"
-		tids, _ := os.ReadDir(task)
-		for _, t := range tids {
-			b, _ := os.ReadFile(task + t.Name() + "/children")
-			for _, f := range strings.Fields(string(b)) {
-				if c, err := strconv.Atoi(f); err == nil && !seen[c] {
-					queue = append(queue, c)
-				}
-			}
-		}
-	}
-	pids := make([]int, 0, len(seen))
-	for pid := range seen {
-		pids = append(pids, pid)
-	}
-	return pids, nil
+	return append([]int{m.init}, descendants(m.init)...), nil
 }
 
 // pidsInNamespace lists the processes in init's pid namespace, for
