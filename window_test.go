@@ -19,7 +19,7 @@ import (
 
 	"plotline/app"
 	"plotline/app/modeltest"
-	"plotline/app/store"
+	"plotline/app/sqlite"
 )
 
 // TestWindowSmoke starts the real plotline window on a virtual display,
@@ -74,7 +74,7 @@ func TestWindowSmoke(t *testing.T) {
 	x("xdotool", "type", "--delay", "5", "Plot revenue by month")
 	x("xdotool", "key", "Return")
 
-	st, err := store.Open(data)
+	st, err := sqlite.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func xserver(tb testing.TB) (display string, run func(args ...string) (string, e
 
 // seedThreads fills a data folder with n threads of a few messages each.
 func seedThreads(tb testing.TB, data string, n int) {
-	st, err := store.Open(data)
+	st, err := sqlite.Open(data)
 	if err != nil {
 		tb.Fatal(err)
 	}

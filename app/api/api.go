@@ -15,7 +15,7 @@ import (
 	"regexp"
 	"strings"
 
-	"plotline/app"
+	"plotline/app/engine"
 )
 
 // Options configure a Server.
@@ -35,7 +35,7 @@ type Options struct {
 
 // Server is the HTTP handler of the API.
 type Server struct {
-	eng    *app.Engine
+	eng    *engine.Engine
 	opts   Options
 	limits Limits
 	conns  *connGate
@@ -43,7 +43,7 @@ type Server struct {
 }
 
 // New makes the API's handler.
-func New(eng *app.Engine, opts Options) *Server {
+func New(eng *engine.Engine, opts Options) *Server {
 	limits := opts.Limits.withDefaults()
 	s := &Server{eng: eng, opts: opts, limits: limits, conns: &connGate{max: limits.MaxUnauthenticated}, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/v1", "/openai"} {

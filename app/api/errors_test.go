@@ -17,8 +17,8 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"plotline/app"
 	"plotline/app/api"
+	"plotline/app/engine"
 	"plotline/app/modeltest"
 )
 
@@ -279,7 +279,7 @@ func multipartBody(name, purpose string, content []byte) (*bytes.Buffer, string)
 }
 
 func TestUploadLimits(t *testing.T) {
-	r := newRig(t, func(c *app.Config) { c.MaxFileSize = 1 << 20 }, nil)
+	r := newRig(t, func(c *engine.Config) { c.MaxFileSize = 1 << 20 }, nil)
 	upload := func(name string, size int, chunked bool) (int, []byte) {
 		body, ctype := multipartBody(name, "assistants", bytes.Repeat([]byte("x"), size))
 		var rd io.Reader = body

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"plotline/app"
+	"plotline/app/engine"
 )
 
 // maxJSONBody bounds a JSON request body.
@@ -421,7 +422,7 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
 	var (
 		purpose  string
 		filename string
-		stored   app.StoredBytes
+		stored   engine.StoredBytes
 		haveFile bool
 	)
 	for {
@@ -478,7 +479,7 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "purpose", "", "Missing required parameter: 'purpose'.")
 		return
 	}
-	if !app.UploadPurposes[purpose] {
+	if !engine.UploadPurposes[purpose] {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "purpose", "",
 			fmt.Sprintf("Invalid value for 'purpose': %q. Use 'assistants'.", purpose))
 		return

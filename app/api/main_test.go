@@ -16,9 +16,9 @@ import (
 	"github.com/openai/openai-go/v3/azure"
 	"github.com/openai/openai-go/v3/option"
 
-	"plotline/app"
 	"plotline/app/api"
 	"plotline/app/apptest"
+	"plotline/app/engine"
 	"plotline/app/modeltest"
 	"plotline/interpreter"
 	"plotline/interpreter/interptest"
@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 // rig is an API server on a real engine, with the scripted model behind it.
 type rig struct {
 	t     testing.TB
-	eng   *app.Engine
+	eng   *engine.Engine
 	model *modeltest.Server
 	srv   *httptest.Server
 	data  string // the data folder: store, blobs and work folders
@@ -49,7 +49,7 @@ type rig struct {
 
 // newRig starts a server. tune adjusts the engine's Config, opts the
 // API's Options (Key is testKey unless opts changes it).
-func newRig(t testing.TB, tune func(*app.Config), opts func(*api.Options), turns ...modeltest.Turn) *rig {
+func newRig(t testing.TB, tune func(*engine.Config), opts func(*api.Options), turns ...modeltest.Turn) *rig {
 	t.Helper()
 	ms := modeltest.NewServer(t, turns...)
 	data := t.TempDir()

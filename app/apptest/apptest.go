@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"plotline/app"
-	"plotline/app/model"
-	"plotline/app/store"
+	"plotline/app/engine"
+	"plotline/app/openai"
+	"plotline/app/sqlite"
 	"plotline/interpreter"
 )
 
@@ -19,15 +19,15 @@ type Options struct {
 	// Interpreter adjusts the interpreter's Config (cold kernels by default).
 	Interpreter func(*interpreter.Config)
 	// Engine adjusts the engine's Config.
-	Engine func(*app.Config)
+	Engine func(*engine.Config)
 	// MaxRetries of the model client (default 3).
 	MaxRetries int
 }
 
 // Build wires and recovers an engine on the data folder, its model at
 // modelURL; closeAll closes the engine, its interpreter and its store.
-func Build(py *interpreter.Python, data, modelURL string, o Options) (e *app.Engine, closeAll func(), err error) {
-	st, err := store.Open(data)
+func Build(py *interpreter.Python, data, modelURL string, o Options) (e *engine.Engine, closeAll func(), err error) {
+	st, err := sqlite.Open(data)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -44,17 +44,17 @@ func Build(py *interpreter.Python, data, modelURL string, o Options) (e *app.Eng
 	if retries == 0 {
 		retries = 3
 	}
-	m, err := model.New(model.Config{Provider: model.ProviderCompatible, BaseURL: modelURL, APIKey: "test", MaxRetries: retries})
+	m, err := openai.New(openai.Config{Provider: openai.ProviderCompatible, BaseURL: modelURL, APIKey: "test", MaxRetries: retries})
 	if err != nil {
 		im.Close()
 		st.Close()
 		return nil, nil, err
 	}
-	cfg := app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model", ToolsUnsupported: model.ToolsUnsupported}
+	cfg := engine.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model", ToolsUnsupported: openai.ToolsUnsupported}
 	if o.Engine != nil {
 		o.Engine(&cfg)
 	}
-	if e, err = app.New(cfg); err == nil {
+	if e, err = engine.New(cfg); err == nil {
 		err = e.Recover(context.Background())
 	}
 	closeAll = func() {
@@ -73,7 +73,7 @@ func Build(py *interpreter.Python, data, modelURL string, o Options) (e *app.Eng
 
 // New is Build for a test: it fails the test on error and closes the
 // engine when the test ends.
-func New(tb testing.TB, py *interpreter.Python, data, modelURL string, o Options) *app.Engine {
+func New(tb testing.TB, py *interpreter.Python, data, modelURL string, o Options) *engine.Engine {
 	tb.Helper()
 	e, closeAll, err := Build(py, data, modelURL, o)
 	if err != nil {

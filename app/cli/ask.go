@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"plotline/app"
+	"plotline/app/engine"
 	"plotline/interpreter"
 	"plotline/interpreter/sandbox"
 )
@@ -223,7 +224,7 @@ func parseToolChoiceFlag(v string) (json.RawMessage, error) {
 }
 
 // defaultAssistant returns the data-analyst assistant, making it once.
-func defaultAssistant(ctx context.Context, eng *app.Engine) (*app.Assistant, error) {
+func defaultAssistant(ctx context.Context, eng *engine.Engine) (*app.Assistant, error) {
 	opts := app.ListOptions{Limit: 100}
 	for {
 		page, err := eng.ListAssistants(ctx, opts)
@@ -246,7 +247,7 @@ func defaultAssistant(ctx context.Context, eng *app.Engine) (*app.Assistant, err
 		Metadata: &app.Metadata{defaultAssistantKey: "data-analyst"}})
 }
 
-func upload(ctx context.Context, eng *app.Engine, p string) (string, error) {
+func upload(ctx context.Context, eng *engine.Engine, p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
@@ -262,7 +263,7 @@ func upload(ctx context.Context, eng *app.Engine, p string) (string, error) {
 // saveRunFiles saves the run's images and linked files into dir, under
 // their names in /mnt/data, and reports on warn, a line each, those it
 // does not save.
-func saveRunFiles(ctx context.Context, eng *app.Engine, dir string, msgs []app.Message, steps []app.RunStep, warn io.Writer) []savedFile {
+func saveRunFiles(ctx context.Context, eng *engine.Engine, dir string, msgs []app.Message, steps []app.RunStep, warn io.Writer) []savedFile {
 	var ids []string
 	seen := map[string]bool{}
 	add := func(id string) {

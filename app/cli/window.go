@@ -14,7 +14,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"plotline/app"
-	"plotline/app/model"
+	"plotline/app/engine"
+	"plotline/app/openai"
 	"plotline/app/settings"
 	"plotline/app/ui"
 	"plotline/assets"
@@ -70,14 +71,14 @@ func Window(args []string, s Streams) int {
 	cfg, cfgErr := settings.Load(dir)
 	keys := settings.Keys{Dir: dir}
 	sw := &modelSwitch{}
-	envCfg, envErr := model.ConfigFromEnv(os.Getenv)
+	envCfg, envErr := openai.ConfigFromEnv(os.Getenv)
 	defModel := cfg.Model
 	switch {
 	case cfg.Configured():
 		key, _, _ := keys.Get()
 		applyModel(sw, cfg, key)
 	case envErr == nil:
-		if m, err := model.New(envCfg); err == nil {
+		if m, err := openai.New(envCfg); err == nil {
 			sw.set(m, "")
 		}
 		if defModel == "" {
@@ -136,7 +137,7 @@ func limitsOf(c settings.Settings) interpreter.Limits {
 
 // applyModel points the switch at the model the settings describe.
 func applyModel(sw *modelSwitch, c settings.Settings, key string) error {
-	m, err := model.New(c.ModelConfig(key))
+	m, err := openai.New(c.ModelConfig(key))
 	if err != nil {
 		sw.set(nil, "The model settings do not work: "+err.Error()+". Open Settings to fix them.")
 		return err
@@ -147,7 +148,7 @@ func applyModel(sw *modelSwitch, c settings.Settings, key string) error {
 
 // setDefaultModel makes the data-analyst assistant use the model chosen in
 // the settings.
-func setDefaultModel(eng *app.Engine, name string) error {
+func setDefaultModel(eng *engine.Engine, name string) error {
 	if strings.TrimSpace(name) == "" {
 		return nil
 	}
@@ -161,7 +162,7 @@ func setDefaultModel(eng *app.Engine, name string) error {
 
 // testConnection makes one small real call and returns the answer.
 func testConnection(ctx context.Context, c settings.Settings, key string) (string, error) {
-	m, err := model.New(c.ModelConfig(key))
+	m, err := openai.New(c.ModelConfig(key))
 	if err != nil {
 		return "", err
 	}

@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 
 	"plotline/app"
-	"plotline/app/model"
-	"plotline/app/store"
+	"plotline/app/engine"
+	"plotline/app/openai"
+	"plotline/app/sqlite"
 	"plotline/interpreter"
 )
 
@@ -30,9 +31,9 @@ func dataDir(flagValue string) (string, error) {
 
 // system is an opened Plotline: store, interpreter, model and engine.
 type system struct {
-	Engine *app.Engine
-	Model  model.Config
-	store  *store.Store
+	Engine *engine.Engine
+	Model  openai.Config
+	store  *sqlite.Store
 	interp *interpreter.Manager
 	python *interpreter.Python
 }
@@ -41,11 +42,11 @@ type system struct {
 // the environment configures. poolSize is the number of warm kernels to
 // keep (0 for one-shot commands).
 func openSystem(ctx context.Context, data string, poolSize int) (*system, error) {
-	mcfg, err := model.ConfigFromEnv(os.Getenv)
+	mcfg, err := openai.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.New(mcfg)
+	m, err := openai.New(mcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func openSystemWith(ctx context.Context, data string, poolSize int, m app.Model,
 	if err != nil {
 		return nil, fmt.Errorf("%v (run 'plotline doctor' for details)", err)
 	}
-	st, err := store.Open(data)
+	st, err := sqlite.Open(data)
 	if err != nil {
 		return nil, err
 	}
@@ -79,8 +80,8 @@ func openSystemWith(ctx context.Context, data string, poolSize int, m app.Model,
 		st.Close()
 		return nil, err
 	}
-	eng, err := app.New(app.Config{Store: st, Model: m, Interpreter: im, DefaultModel: defaultModel,
-		ToolsUnsupported: model.ToolsUnsupported, NoTools: os.Getenv("PLOTLINE_NO_TOOLS") == "1"})
+	eng, err := engine.New(engine.Config{Store: st, Model: m, Interpreter: im, DefaultModel: defaultModel,
+		ToolsUnsupported: openai.ToolsUnsupported, NoTools: os.Getenv("PLOTLINE_NO_TOOLS") == "1"})
 	if err != nil {
 		im.Close()
 		st.Close()

@@ -17,14 +17,14 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"plotline/app/model"
+	"plotline/app/openai"
 )
 
 // Providers the window offers.
 const (
-	ProviderOpenAI     = model.ProviderOpenAI
-	ProviderAzure      = model.ProviderAzure
-	ProviderCompatible = model.ProviderCompatible
+	ProviderOpenAI     = openai.ProviderOpenAI
+	ProviderAzure      = openai.ProviderAzure
+	ProviderCompatible = openai.ProviderCompatible
 )
 
 // Settings are the user's preferences.
@@ -113,8 +113,8 @@ func checkURL(raw string) error {
 }
 
 // ModelConfig is the model client's configuration for these settings.
-func (s Settings) ModelConfig(key string) model.Config {
-	c := model.Config{Provider: s.Provider, BaseURL: strings.TrimSpace(s.Endpoint), APIKey: key, Model: s.Model, APIVersion: s.APIVersion}
+func (s Settings) ModelConfig(key string) openai.Config {
+	c := openai.Config{Provider: s.Provider, BaseURL: strings.TrimSpace(s.Endpoint), APIKey: key, Model: s.Model, APIVersion: s.APIVersion}
 	if c.Provider == ProviderOpenAI && c.BaseURL == "" {
 		c.BaseURL = "https://api.openai.com/v1"
 	}

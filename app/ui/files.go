@@ -19,18 +19,19 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"plotline/app"
+	"plotline/app/engine"
 	"plotline/plotting"
 )
 
 // imageCache keeps the bytes of the images the conversation shows.
 type imageCache struct {
-	eng   *app.Engine
+	eng   *engine.Engine
 	mu    sync.Mutex
 	res   map[string]fyne.Resource
 	names map[string]string
 }
 
-func newImageCache(eng *app.Engine) *imageCache {
+func newImageCache(eng *engine.Engine) *imageCache {
 	return &imageCache{eng: eng, res: map[string]fyne.Resource{}, names: map[string]string{}}
 }
 

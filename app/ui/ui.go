@@ -24,12 +24,13 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"plotline/app"
+	"plotline/app/engine"
 	"plotline/app/settings"
 )
 
 // Services is what the window needs from the rest of Plotline.
 type Services struct {
-	Engine  *app.Engine
+	Engine  *engine.Engine
 	DataDir string
 	Keys    settings.Keys
 	// Apply makes new settings (and key, if not "") take effect.
@@ -52,7 +53,7 @@ type UI struct {
 	app fyne.App
 	win fyne.Window
 	svc Services
-	eng *app.Engine
+	eng *engine.Engine
 	cfg settings.Settings
 
 	threads   []app.Thread // all, newest first

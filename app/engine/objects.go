@@ -1,4 +1,4 @@
-package app
+package engine
 
 import (
 	"context"
@@ -9,16 +9,17 @@ import (
 	"path"
 	"strings"
 
+	"plotline/app"
 	"plotline/interpreter"
 )
 
 // --- assistants ---
 
 // CreateAssistant creates an assistant.
-func (e *Engine) CreateAssistant(ctx context.Context, p AssistantParams) (*Assistant, error) {
-	a := &Assistant{ID: newID("asst_"), Object: KindAssistant, CreatedAt: e.now(),
-		Tools: []Tool{}, Metadata: Metadata{}, ResponseFormat: json.RawMessage(`"auto"`),
-		ToolResources: ToolResources{}}
+func (e *Engine) CreateAssistant(ctx context.Context, p app.AssistantParams) (*app.Assistant, error) {
+	a := &app.Assistant{ID: newID("asst_"), Object: app.KindAssistant, CreatedAt: e.now(),
+		Tools: []app.Tool{}, Metadata: app.Metadata{}, ResponseFormat: json.RawMessage(`"auto"`),
+		ToolResources: app.ToolResources{}}
 	if p.Model == nil || strings.TrimSpace(*p.Model) == "" {
 		if e.cfg.DefaultModel == "" {
 			return nil, invalid("model", "Missing required parameter: 'model'.")
@@ -34,7 +35,7 @@ func (e *Engine) CreateAssistant(ctx context.Context, p AssistantParams) (*Assis
 	return a, nil
 }
 
-func (e *Engine) applyAssistant(ctx context.Context, a *Assistant, p AssistantParams) error {
+func (e *Engine) applyAssistant(ctx context.Context, a *app.Assistant, p app.AssistantParams) error {
 	if p.Tools != nil {
 		if err := checkTools("tools", *p.Tools); err != nil {
 			return err
@@ -56,7 +57,7 @@ func (e *Engine) applyAssistant(ctx context.Context, a *Assistant, p AssistantPa
 		return invalid("instructions", "instructions are longer than 256,000 characters")
 	}
 	if len(p.FileIDs) > 0 { // v1 shape
-		p.ToolResources = &ToolResources{CodeInterpreter: &CodeInterpreterResources{FileIDs: p.FileIDs}}
+		p.ToolResources = &app.ToolResources{CodeInterpreter: &app.CodeInterpreterResources{FileIDs: p.FileIDs}}
 	}
 	if p.ToolResources != nil {
 		if err := e.checkResources(ctx, p.ToolResources); err != nil {
@@ -79,7 +80,7 @@ func (e *Engine) applyAssistant(ctx context.Context, a *Assistant, p AssistantPa
 	set(&a.Description, p.Description)
 	set(&a.Instructions, p.Instructions)
 	if p.Tools != nil {
-		a.Tools = append([]Tool{}, *p.Tools...)
+		a.Tools = append([]app.Tool{}, *p.Tools...)
 	}
 	if p.Metadata != nil {
 		a.Metadata = *p.Metadata
@@ -96,7 +97,7 @@ func (e *Engine) applyAssistant(ctx context.Context, a *Assistant, p AssistantPa
 	return nil
 }
 
-func (e *Engine) checkResources(ctx context.Context, r *ToolResources) error {
+func (e *Engine) checkResources(ctx context.Context, r *app.ToolResources) error {
 	if r.CodeInterpreter == nil {
 		return nil
 	}
@@ -115,12 +116,12 @@ func (e *Engine) checkResources(ctx context.Context, r *ToolResources) error {
 }
 
 // GetAssistant returns an assistant.
-func (e *Engine) GetAssistant(ctx context.Context, id string) (*Assistant, error) {
-	return load[Assistant](ctx, e.cfg.Store, KindAssistant, id)
+func (e *Engine) GetAssistant(ctx context.Context, id string) (*app.Assistant, error) {
+	return load[app.Assistant](ctx, e.cfg.Store, app.KindAssistant, id)
 }
 
 // UpdateAssistant modifies an assistant.
-func (e *Engine) UpdateAssistant(ctx context.Context, id string, p AssistantParams) (*Assistant, error) {
+func (e *Engine) UpdateAssistant(ctx context.Context, id string, p app.AssistantParams) (*app.Assistant, error) {
 	a, err := e.GetAssistant(ctx, id)
 	if err != nil {
 		return nil, err
@@ -133,18 +134,18 @@ func (e *Engine) UpdateAssistant(ctx context.Context, id string, p AssistantPara
 
 // DeleteAssistant deletes an assistant.
 func (e *Engine) DeleteAssistant(ctx context.Context, id string) error {
-	return e.cfg.Store.Delete(ctx, KindAssistant, id)
+	return e.cfg.Store.Delete(ctx, app.KindAssistant, id)
 }
 
 // ListAssistants lists assistants.
-func (e *Engine) ListAssistants(ctx context.Context, o ListOptions) (*List[Assistant], error) {
-	return listPage[Assistant](ctx, e.cfg.Store, Query{Kind: KindAssistant, ListOptions: o}, 100)
+func (e *Engine) ListAssistants(ctx context.Context, o app.ListOptions) (*app.List[app.Assistant], error) {
+	return listPage[app.Assistant](ctx, e.cfg.Store, app.Query{Kind: app.KindAssistant, ListOptions: o}, 100)
 }
 
 // --- threads ---
 
 // CreateThread creates a thread with its first messages.
-func (e *Engine) CreateThread(ctx context.Context, p ThreadParams) (*Thread, error) {
+func (e *Engine) CreateThread(ctx context.Context, p app.ThreadParams) (*app.Thread, error) {
 	t, recs, err := e.newThread(ctx, p)
 	if err != nil {
 		return nil, err
@@ -152,12 +153,12 @@ func (e *Engine) CreateThread(ctx context.Context, p ThreadParams) (*Thread, err
 	if err := e.cfg.Store.Save(ctx, recs...); err != nil {
 		return nil, err
 	}
-	e.Bus.Publish(Event{Name: "thread.created", ThreadID: t.ID, Data: clone(t)})
+	e.Bus.Publish(app.Event{Name: "thread.created", ThreadID: t.ID, Data: clone(t)})
 	return t, nil
 }
 
-func (e *Engine) newThread(ctx context.Context, p ThreadParams) (*Thread, []Record, error) {
-	t := &Thread{ID: newID("thread_"), Object: KindThread, CreatedAt: e.now(), Metadata: Metadata{}, ToolResources: ToolResources{}}
+func (e *Engine) newThread(ctx context.Context, p app.ThreadParams) (*app.Thread, []app.Record, error) {
+	t := &app.Thread{ID: newID("thread_"), Object: app.KindThread, CreatedAt: e.now(), Metadata: app.Metadata{}, ToolResources: app.ToolResources{}}
 	if err := checkMetadata(p.Metadata); err != nil {
 		return nil, nil, err
 	}
@@ -170,11 +171,11 @@ func (e *Engine) newThread(ctx context.Context, p ThreadParams) (*Thread, []Reco
 		}
 		t.ToolResources = *p.ToolResources
 	}
-	recs := []Record{threadRecord(t)}
+	recs := []app.Record{threadRecord(t)}
 	for i, mp := range p.Messages {
 		m, err := e.newMessage(ctx, t.ID, mp)
 		if err != nil {
-			var ie *InputError
+			var ie *app.InputError
 			if errors.As(err, &ie) {
 				ie.Param = fmt.Sprintf("messages[%d].%s", i, ie.Param)
 			}
@@ -186,12 +187,12 @@ func (e *Engine) newThread(ctx context.Context, p ThreadParams) (*Thread, []Reco
 }
 
 // GetThread returns a thread.
-func (e *Engine) GetThread(ctx context.Context, id string) (*Thread, error) {
-	return load[Thread](ctx, e.cfg.Store, KindThread, id)
+func (e *Engine) GetThread(ctx context.Context, id string) (*app.Thread, error) {
+	return load[app.Thread](ctx, e.cfg.Store, app.KindThread, id)
 }
 
 // UpdateThread modifies a thread's metadata and tool resources.
-func (e *Engine) UpdateThread(ctx context.Context, id string, p ThreadParams) (*Thread, error) {
+func (e *Engine) UpdateThread(ctx context.Context, id string, p app.ThreadParams) (*app.Thread, error) {
 	t, err := e.GetThread(ctx, id)
 	if err != nil {
 		return nil, err
@@ -224,7 +225,7 @@ func (e *Engine) DeleteThread(ctx context.Context, id string) error {
 		ar.stop(stopCancel)
 		<-ar.done
 	}
-	if err := e.cfg.Store.Delete(ctx, KindThread, id); err != nil {
+	if err := e.cfg.Store.Delete(ctx, app.KindThread, id); err != nil {
 		return err
 	}
 	e.endSession(id)
@@ -232,13 +233,13 @@ func (e *Engine) DeleteThread(ctx context.Context, id string) error {
 }
 
 // ListThreads lists threads (the API has no such call; the window does).
-func (e *Engine) ListThreads(ctx context.Context, o ListOptions) (*List[Thread], error) {
-	return listPage[Thread](ctx, e.cfg.Store, Query{Kind: KindThread, ListOptions: o}, 100)
+func (e *Engine) ListThreads(ctx context.Context, o app.ListOptions) (*app.List[app.Thread], error) {
+	return listPage[app.Thread](ctx, e.cfg.Store, app.Query{Kind: app.KindThread, ListOptions: o}, 100)
 }
 
 // --- messages ---
 
-func (e *Engine) newMessage(ctx context.Context, threadID string, p MessageParams) (*Message, error) {
+func (e *Engine) newMessage(ctx context.Context, threadID string, p app.MessageParams) (*app.Message, error) {
 	if p.Role != "user" && p.Role != "assistant" {
 		return nil, invalid("role", "Invalid value: '%s'. Supported values are: 'user' and 'assistant'.", p.Role)
 	}
@@ -249,9 +250,9 @@ func (e *Engine) newMessage(ctx context.Context, threadID string, p MessageParam
 	if err := checkMetadata(p.Metadata); err != nil {
 		return nil, err
 	}
-	atts := append([]Attachment{}, p.Attachments...)
+	atts := append([]app.Attachment{}, p.Attachments...)
 	for _, id := range p.FileIDs { // v1 shape
-		atts = append(atts, Attachment{FileID: id, Tools: []Tool{{Type: ToolCodeInterpreter}}})
+		atts = append(atts, app.Attachment{FileID: id, Tools: []app.Tool{{Type: app.ToolCodeInterpreter}}})
 	}
 	if len(atts) > 10 {
 		return nil, invalid("attachments", "a message can have at most 10 attachments")
@@ -261,7 +262,7 @@ func (e *Engine) newMessage(ctx context.Context, threadID string, p MessageParam
 			return nil, invalid(fmt.Sprintf("attachments[%d].file_id", i), "No file found with id '%s'.", a.FileID)
 		}
 		if atts[i].Tools == nil {
-			atts[i].Tools = []Tool{}
+			atts[i].Tools = []app.Tool{}
 		}
 	}
 	for i, c := range content {
@@ -272,9 +273,9 @@ func (e *Engine) newMessage(ctx context.Context, threadID string, p MessageParam
 		}
 	}
 	now := e.now()
-	m := &Message{ID: newID("msg_"), Object: KindMessage, CreatedAt: now, ThreadID: threadID,
-		Status: MessageCompleted, CompletedAt: &now, Role: p.Role, Content: content,
-		Attachments: atts, Metadata: Metadata{}}
+	m := &app.Message{ID: newID("msg_"), Object: app.KindMessage, CreatedAt: now, ThreadID: threadID,
+		Status: app.MessageCompleted, CompletedAt: &now, Role: p.Role, Content: content,
+		Attachments: atts, Metadata: app.Metadata{}}
 	if p.Metadata != nil {
 		m.Metadata = *p.Metadata
 	}
@@ -283,7 +284,7 @@ func (e *Engine) newMessage(ctx context.Context, threadID string, p MessageParam
 
 // CreateMessage adds a message to a thread. It fails with ErrThreadLocked
 // while a run on the thread is active.
-func (e *Engine) CreateMessage(ctx context.Context, threadID string, p MessageParams) (*Message, error) {
+func (e *Engine) CreateMessage(ctx context.Context, threadID string, p app.MessageParams) (*app.Message, error) {
 	if _, err := e.GetThread(ctx, threadID); err != nil {
 		return nil, err
 	}
@@ -294,7 +295,7 @@ func (e *Engine) CreateMessage(ctx context.Context, threadID string, p MessagePa
 	if err := e.lockedSave(threadID, func() error { return e.cfg.Store.Save(ctx, messageRecord(m)) }); err != nil {
 		return nil, err
 	}
-	e.Bus.Publish(Event{Name: "thread.message.created", ThreadID: threadID, Data: clone(m)})
+	e.Bus.Publish(app.Event{Name: "thread.message.created", ThreadID: threadID, Data: clone(m)})
 	return m, nil
 }
 
@@ -303,22 +304,22 @@ func (e *Engine) lockedSave(threadID string, save func() error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ar := e.active[threadID]; ar != nil {
-		return fmt.Errorf("%w: can't change thread %s while run %s is active", ErrThreadLocked, threadID, ar.runID)
+		return fmt.Errorf("%w: can't change thread %s while run %s is active", app.ErrThreadLocked, threadID, ar.runID)
 	}
 	return save()
 }
 
 // GetMessage returns a message of a thread.
-func (e *Engine) GetMessage(ctx context.Context, threadID, id string) (*Message, error) {
-	m, err := load[Message](ctx, e.cfg.Store, KindMessage, id)
+func (e *Engine) GetMessage(ctx context.Context, threadID, id string) (*app.Message, error) {
+	m, err := load[app.Message](ctx, e.cfg.Store, app.KindMessage, id)
 	if err == nil && m.ThreadID != threadID {
-		return nil, &NotFoundError{Kind: KindMessage, ID: id}
+		return nil, &app.NotFoundError{Kind: app.KindMessage, ID: id}
 	}
 	return m, err
 }
 
 // UpdateMessage changes a message's metadata.
-func (e *Engine) UpdateMessage(ctx context.Context, threadID, id string, md *Metadata) (*Message, error) {
+func (e *Engine) UpdateMessage(ctx context.Context, threadID, id string, md *app.Metadata) (*app.Message, error) {
 	m, err := e.GetMessage(ctx, threadID, id)
 	if err != nil {
 		return nil, err
@@ -337,28 +338,28 @@ func (e *Engine) DeleteMessage(ctx context.Context, threadID, id string) error {
 	if _, err := e.GetMessage(ctx, threadID, id); err != nil {
 		return err
 	}
-	return e.lockedSave(threadID, func() error { return e.cfg.Store.Delete(ctx, KindMessage, id) })
+	return e.lockedSave(threadID, func() error { return e.cfg.Store.Delete(ctx, app.KindMessage, id) })
 }
 
 // ListMessages lists a thread's messages, optionally those of one run.
-func (e *Engine) ListMessages(ctx context.Context, threadID, runID string, o ListOptions) (*List[Message], error) {
+func (e *Engine) ListMessages(ctx context.Context, threadID, runID string, o app.ListOptions) (*app.List[app.Message], error) {
 	if _, err := e.GetThread(ctx, threadID); err != nil {
 		return nil, err
 	}
-	return listPage[Message](ctx, e.cfg.Store, Query{Kind: KindMessage, Parent: threadID, Tag: runID, ListOptions: o}, 100)
+	return listPage[app.Message](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Parent: threadID, Tag: runID, ListOptions: o}, 100)
 }
 
 // --- files ---
 
 // UploadPurposes are the purposes a client may upload with.
-var UploadPurposes = map[string]bool{PurposeAssistants: true, "vision": true, "user_data": true, "batch": true, "fine-tune": true}
+var UploadPurposes = map[string]bool{app.PurposeAssistants: true, "vision": true, "user_data": true, "batch": true, "fine-tune": true}
 
 // CreateFile stores an uploaded file, streaming it to disk.
-func (e *Engine) CreateFile(ctx context.Context, filename, purpose string, r io.Reader) (*File, error) {
+func (e *Engine) CreateFile(ctx context.Context, filename, purpose string, r io.Reader) (*app.File, error) {
 	return e.storeFile(ctx, filename, purpose, r)
 }
 
-func (e *Engine) storeFile(ctx context.Context, filename, purpose string, r io.Reader) (*File, error) {
+func (e *Engine) storeFile(ctx context.Context, filename, purpose string, r io.Reader) (*app.File, error) {
 	if err := checkFilename(filename); err != nil {
 		return nil, err
 	}
@@ -397,14 +398,14 @@ func (e *Engine) StoreBytes(ctx context.Context, r io.Reader) (StoredBytes, erro
 func (e *Engine) MaxFileSize() int64 { return e.cfg.MaxFileSize }
 
 // CreateFileFromBytes makes the File object for stored bytes.
-func (e *Engine) CreateFileFromBytes(ctx context.Context, filename, purpose string, b StoredBytes) (*File, error) {
+func (e *Engine) CreateFileFromBytes(ctx context.Context, filename, purpose string, b StoredBytes) (*app.File, error) {
 	if err := checkFilename(filename); err != nil {
 		return nil, err
 	}
 	if b.hash == "" {
 		return nil, errors.New("app: no stored bytes")
 	}
-	f := &File{ID: newID("file-"), Object: KindFile, Bytes: b.size, CreatedAt: e.now(),
+	f := &app.File{ID: newID("file-"), Object: app.KindFile, Bytes: b.size, CreatedAt: e.now(),
 		Filename: filename, Purpose: purpose, Status: "processed"}
 	if err := e.cfg.Store.Save(ctx, fileRecord(f, b.hash)); err != nil {
 		return nil, err
@@ -413,17 +414,17 @@ func (e *Engine) CreateFileFromBytes(ctx context.Context, filename, purpose stri
 }
 
 // GetFile returns a file's object.
-func (e *Engine) GetFile(ctx context.Context, id string) (*File, error) {
-	return load[File](ctx, e.cfg.Store, KindFile, id)
+func (e *Engine) GetFile(ctx context.Context, id string) (*app.File, error) {
+	return load[app.File](ctx, e.cfg.Store, app.KindFile, id)
 }
 
 // OpenFile opens a file's bytes.
-func (e *Engine) OpenFile(ctx context.Context, id string) (*File, io.ReadSeekCloser, error) {
-	rec, err := e.cfg.Store.Get(ctx, KindFile, id)
+func (e *Engine) OpenFile(ctx context.Context, id string) (*app.File, io.ReadSeekCloser, error) {
+	rec, err := e.cfg.Store.Get(ctx, app.KindFile, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	var f File
+	var f app.File
 	if err := json.Unmarshal(rec.Data, &f); err != nil {
 		return nil, nil, err
 	}
@@ -436,13 +437,13 @@ func (e *Engine) OpenFile(ctx context.Context, id string) (*File, io.ReadSeekClo
 
 // DeleteFile deletes a file.
 func (e *Engine) DeleteFile(ctx context.Context, id string) error {
-	return e.cfg.Store.Delete(ctx, KindFile, id)
+	return e.cfg.Store.Delete(ctx, app.KindFile, id)
 }
 
 // ListFiles lists files, optionally of one purpose.
-func (e *Engine) ListFiles(ctx context.Context, purpose string, o ListOptions) (*List[File], error) {
+func (e *Engine) ListFiles(ctx context.Context, purpose string, o app.ListOptions) (*app.List[app.File], error) {
 	if o.Limit == 0 {
 		o.Limit = 100
 	}
-	return listPage[File](ctx, e.cfg.Store, Query{Kind: KindFile, Tag: purpose, ListOptions: o}, 10000)
+	return listPage[app.File](ctx, e.cfg.Store, app.Query{Kind: app.KindFile, Tag: purpose, ListOptions: o}, 10000)
 }

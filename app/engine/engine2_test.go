@@ -1,4 +1,4 @@
-package app_test
+package engine_test
 
 // The engine's behaviour beyond its first tests (engine_test.go, loop_test.go):
 // truncation, annotations, kill -9, attachments, tool_choice, models without
@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"plotline/app"
+	"plotline/app/engine"
 	"plotline/app/modeltest"
 	"plotline/interpreter"
 )
@@ -778,7 +779,7 @@ func TestToolChoiceMapping(t *testing.T) {
 
 func TestModelWithoutToolsRunsFencedPython(t *testing.T) {
 	first := "Let me compute.\n```python\nprint(6 * 7)\n```\n"
-	r := newRig(t, func(c *app.Config) { c.NoTools = true },
+	r := newRig(t, func(c *engine.Config) { c.NoTools = true },
 		modeltest.Turn{Text: first},
 		modeltest.Turn{Text: "The answer is 42."},
 	)
@@ -1045,7 +1046,7 @@ func TestMaxCompletionTokensSpentOnACallStopsBeforeRunningIt(t *testing.T) {
 }
 
 func TestMaxStepsFailsTheRun(t *testing.T) {
-	r := newRig(t, func(c *app.Config) { c.MaxSteps = 2 },
+	r := newRig(t, func(c *engine.Config) { c.MaxSteps = 2 },
 		pythonCall("print(1)"),
 		pythonCall("print(2)"),
 	)

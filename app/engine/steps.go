@@ -1,7 +1,8 @@
-package app
+package engine
 
 import (
 	"encoding/json"
+	"plotline/app"
 	"strings"
 )
 
@@ -17,7 +18,7 @@ type answerWriter struct {
 	failed error
 }
 
-func (w *answerWriter) delta(d ChatDelta) {
+func (w *answerWriter) delta(d app.ChatDelta) {
 	if w.failed != nil {
 		return
 	}
@@ -41,9 +42,9 @@ func (w *answerWriter) textDelta(s string) {
 		w.streamImages()
 	}
 	w.text.WriteString(s)
-	l.e.Bus.Publish(Event{Name: "thread.message.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &MessageDelta{
+	l.e.Bus.Publish(app.Event{Name: "thread.message.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &app.MessageDelta{
 		ID: w.msg.msg.ID, Object: "thread.message.delta",
-		Delta: MessageDeltaBody{Content: []ContentDelta{{Index: len(l.images), Type: "text", Text: &Text{Value: s, Annotations: []Annotation{}}}}},
+		Delta: app.MessageDeltaBody{Content: []app.ContentDelta{{Index: len(l.images), Type: "text", Text: &app.Text{Value: s, Annotations: []app.Annotation{}}}}},
 	}})
 }
 
@@ -53,17 +54,17 @@ func (w *answerWriter) textDelta(s string) {
 func (w *answerWriter) streamImages() {
 	l := w.l
 	for i, id := range l.images {
-		l.e.Bus.Publish(Event{Name: "thread.message.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &MessageDelta{
+		l.e.Bus.Publish(app.Event{Name: "thread.message.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &app.MessageDelta{
 			ID: w.msg.msg.ID, Object: "thread.message.delta",
-			Delta: MessageDeltaBody{Content: []ContentDelta{{Index: i, Type: "image_file", ImageFile: &ImageFile{FileID: id}}}},
+			Delta: app.MessageDeltaBody{Content: []app.ContentDelta{{Index: i, Type: "image_file", ImageFile: &app.ImageFile{FileID: id}}}},
 		}})
 	}
 }
 
-func (w *answerWriter) callDelta(c *ChatCallDelta) {
+func (w *answerWriter) callDelta(c *app.ChatCallDelta) {
 	l := w.l
 	if w.calls == nil {
-		o, err := l.openStep(StepToolCalls, nil)
+		o, err := l.openStep(app.StepToolCalls, nil)
 		if err != nil {
 			w.failed = err
 			return
@@ -83,17 +84,17 @@ func (w *answerWriter) callDelta(c *ChatCallDelta) {
 		in.id = c.ID
 	}
 	idx := c.Index
-	tc := ToolCall{Index: &idx, ID: c.ID}
+	tc := app.ToolCall{Index: &idx, ID: c.ID}
 	if in.name == pythonTool && l.hasCode() && !l.noTools {
 		piece := in.add(c.Arguments)
 		if piece == "" && c.ID == "" {
 			return
 		}
-		tc.Type = ToolCodeInterpreter
-		tc.CodeInterpreter = &CodeInterpreterCall{Input: piece, Outputs: []CodeOutput{}}
+		tc.Type = app.ToolCodeInterpreter
+		tc.CodeInterpreter = &app.CodeInterpreterCall{Input: piece, Outputs: []app.CodeOutput{}}
 	} else {
-		tc.Type = ToolFunction
-		tc.Function = &FunctionCallOutput{Name: c.Name, Arguments: c.Arguments}
+		tc.Type = app.ToolFunction
+		tc.Function = &app.FunctionCallOutput{Name: c.Name, Arguments: c.Arguments}
 	}
 	l.stepDelta(w.calls.step, tc)
 }
@@ -123,22 +124,22 @@ func (w *answerWriter) finishText(text string, cut bool) error {
 	// them (and as its walkthroughs read them: content[0].image_file).
 	m.Content = nil
 	for _, id := range l.images {
-		m.Content = append(m.Content, Content{Type: "image_file", ImageFile: &ImageFile{FileID: id}})
+		m.Content = append(m.Content, app.Content{Type: "image_file", ImageFile: &app.ImageFile{FileID: id}})
 	}
-	m.Content = append(m.Content, Content{Type: "text", Text: &Text{Value: text, Annotations: l.annotate(text)}})
+	m.Content = append(m.Content, app.Content{Type: "text", Text: &app.Text{Value: text, Annotations: l.annotate(text)}})
 	l.images = nil
 	now := l.e.now()
-	m.Status, m.CompletedAt = MessageCompleted, &now
+	m.Status, m.CompletedAt = app.MessageCompleted, &now
 	event := "thread.message.completed"
 	if cut {
 		// As the hosted API marks a message cut by max_completion_tokens;
 		// settle cannot, since the message is no longer open by then.
-		m.Status, m.CompletedAt, m.IncompleteAt = MessageIncomplete, nil, &now
-		m.IncompleteDetails = &IncompleteDetails{Reason: "max_tokens"}
+		m.Status, m.CompletedAt, m.IncompleteAt = app.MessageIncomplete, nil, &now
+		m.IncompleteDetails = &app.IncompleteDetails{Reason: "max_tokens"}
 		event = "thread.message.incomplete"
 	}
 	st := w.msg.step
-	st.Status, st.CompletedAt = StepCompleted, &now
+	st.Status, st.CompletedAt = app.StepCompleted, &now
 	if err := l.e.cfg.Store.Save(l.sctx, messageRecord(m), stepRecord(st)); err != nil {
 		return err
 	}
@@ -149,13 +150,13 @@ func (w *answerWriter) finishText(text string, cut bool) error {
 
 // startCalls records the whole tool calls of the answer in its step (the
 // streamed pieces may have lacked ids or names).
-func (w *answerWriter) startCalls(calls []ChatToolCall) error {
+func (w *answerWriter) startCalls(calls []app.ChatToolCall) error {
 	if len(calls) == 0 {
 		return nil
 	}
 	l := w.l
 	if w.calls == nil {
-		o, err := l.openStep(StepToolCalls, nil)
+		o, err := l.openStep(app.StepToolCalls, nil)
 		if err != nil {
 			return err
 		}
@@ -164,13 +165,13 @@ func (w *answerWriter) startCalls(calls []ChatToolCall) error {
 	st := w.calls.step
 	st.StepDetails.ToolCalls = nil
 	for _, c := range calls {
-		tc := ToolCall{ID: c.ID}
+		tc := app.ToolCall{ID: c.ID}
 		if c.Name == pythonTool && l.hasCode() && !l.noTools {
-			tc.Type = ToolCodeInterpreter
-			tc.CodeInterpreter = &CodeInterpreterCall{Input: codeOf(c.Arguments), Outputs: []CodeOutput{}}
+			tc.Type = app.ToolCodeInterpreter
+			tc.CodeInterpreter = &app.CodeInterpreterCall{Input: codeOf(c.Arguments), Outputs: []app.CodeOutput{}}
 		} else {
-			tc.Type = ToolFunction
-			tc.Function = &FunctionCallOutput{Name: c.Name, Arguments: c.Arguments}
+			tc.Type = app.ToolFunction
+			tc.Function = &app.FunctionCallOutput{Name: c.Name, Arguments: c.Arguments}
 		}
 		st.StepDetails.ToolCalls = append(st.StepDetails.ToolCalls, tc)
 	}
@@ -181,10 +182,10 @@ func (w *answerWriter) startCalls(calls []ChatToolCall) error {
 // message_creation step.
 func (l *loop) openMessage() (*openStep, error) {
 	now := l.e.now()
-	m := &Message{ID: newID("msg_"), Object: KindMessage, CreatedAt: now, ThreadID: l.ar.threadID,
-		Status: MessageInProgress, Role: "assistant", Content: []Content{}, AssistantID: ptr(l.run.AssistantID),
-		RunID: ptr(l.ar.runID), Attachments: []Attachment{}, Metadata: Metadata{}}
-	o, err := l.openStep(StepMessageCreation, m)
+	m := &app.Message{ID: newID("msg_"), Object: app.KindMessage, CreatedAt: now, ThreadID: l.ar.threadID,
+		Status: app.MessageInProgress, Role: "assistant", Content: []app.Content{}, AssistantID: ptr(l.run.AssistantID),
+		RunID: ptr(l.ar.runID), Attachments: []app.Attachment{}, Metadata: app.Metadata{}}
+	o, err := l.openStep(app.StepMessageCreation, m)
 	if err != nil {
 		return nil, err
 	}
@@ -194,16 +195,16 @@ func (l *loop) openMessage() (*openStep, error) {
 }
 
 // openStep starts a step (saving msg with it, for message_creation).
-func (l *loop) openStep(typ string, msg *Message) (*openStep, error) {
-	st := &RunStep{ID: newID("step_"), Object: KindRunStep, CreatedAt: l.e.now(), AssistantID: l.run.AssistantID,
-		ThreadID: l.ar.threadID, RunID: l.ar.runID, Type: typ, Status: StepInProgress,
-		StepDetails: StepDetails{Type: typ}, Metadata: Metadata{}}
-	recs := []Record{}
+func (l *loop) openStep(typ string, msg *app.Message) (*openStep, error) {
+	st := &app.RunStep{ID: newID("step_"), Object: app.KindRunStep, CreatedAt: l.e.now(), AssistantID: l.run.AssistantID,
+		ThreadID: l.ar.threadID, RunID: l.ar.runID, Type: typ, Status: app.StepInProgress,
+		StepDetails: app.StepDetails{Type: typ}, Metadata: app.Metadata{}}
+	recs := []app.Record{}
 	if msg != nil {
-		st.StepDetails.MessageCreation = &MessageCreation{MessageID: msg.ID}
+		st.StepDetails.MessageCreation = &app.MessageCreation{MessageID: msg.ID}
 		recs = append(recs, messageRecord(msg))
 	} else {
-		st.StepDetails.ToolCalls = []ToolCall{}
+		st.StepDetails.ToolCalls = []app.ToolCall{}
 	}
 	if err := l.e.cfg.Store.Save(l.sctx, append(recs, stepRecord(st))...); err != nil {
 		return nil, err
@@ -216,9 +217,9 @@ func (l *loop) openStep(typ string, msg *Message) (*openStep, error) {
 }
 
 // callStep is the open tool_calls step.
-func (l *loop) callStep() *RunStep {
+func (l *loop) callStep() *app.RunStep {
 	for i := len(l.open) - 1; i >= 0; i-- {
-		if st := l.open[i].step; st.Type == StepToolCalls && st.Status == StepInProgress {
+		if st := l.open[i].step; st.Type == app.StepToolCalls && st.Status == app.StepInProgress {
 			return st
 		}
 	}
@@ -253,15 +254,15 @@ func (l *loop) setCallOutput(callID, output string) {
 	}
 }
 
-func (l *loop) stepDelta(st *RunStep, tc ToolCall) {
-	l.e.Bus.Publish(Event{Name: "thread.run.step.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &RunStepDelta{
+func (l *loop) stepDelta(st *app.RunStep, tc app.ToolCall) {
+	l.e.Bus.Publish(app.Event{Name: "thread.run.step.delta", ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: &app.RunStepDelta{
 		ID: st.ID, Object: "thread.run.step.delta",
-		Delta: RunStepDeltaBody{StepDetails: StepDetails{Type: StepToolCalls, ToolCalls: []ToolCall{tc}}},
+		Delta: app.RunStepDeltaBody{StepDetails: app.StepDetails{Type: app.StepToolCalls, ToolCalls: []app.ToolCall{tc}}},
 	}})
 }
 
 func (l *loop) publish(name string, data any) {
-	l.e.Bus.Publish(Event{Name: name, ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: data})
+	l.e.Bus.Publish(app.Event{Name: name, ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: data})
 }
 
 // codeInput decodes the "code" argument of a python call while its JSON

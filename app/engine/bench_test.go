@@ -1,4 +1,4 @@
-package app_test
+package engine_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"plotline/app"
+	"plotline/app/engine"
 	"plotline/app/modeltest"
 	"plotline/interpreter/interptest"
 )
@@ -38,10 +39,10 @@ func (m instantModel) Chat(_ context.Context, req app.ChatRequest, onDelta func(
 
 // benchEngine is an engine on a fresh folder with an assistant that has
 // code_interpreter (so each run gets its work folder) and get_weather.
-func benchEngine(b *testing.B, baseURL string, m app.Model) (*app.Engine, *app.Assistant) {
-	var tune func(*app.Config)
+func benchEngine(b *testing.B, baseURL string, m app.Model) (*engine.Engine, *app.Assistant) {
+	var tune func(*engine.Config)
 	if m != nil {
-		tune = func(c *app.Config) { c.Model = m }
+		tune = func(c *engine.Config) { c.Model = m }
 	}
 	e := openEngine(b, b.TempDir(), baseURL, tune)
 	a, err := e.CreateAssistant(context.Background(), app.AssistantParams{Instructions: ptr("You analyse data."),
@@ -54,7 +55,7 @@ func benchEngine(b *testing.B, baseURL string, m app.Model) (*app.Engine, *app.A
 
 // runOnce runs one question in a new thread (made outside the timing)
 // and returns how long the run took, from CreateRun to its end.
-func runOnce(b *testing.B, e *app.Engine, a *app.Assistant, withCall bool) time.Duration {
+func runOnce(b *testing.B, e *engine.Engine, a *app.Assistant, withCall bool) time.Duration {
 	ctx := context.Background()
 	b.StopTimer()
 	th, err := e.CreateThread(ctx, app.ThreadParams{Messages: []app.MessageParams{{Role: "user", Content: text("Which month has the most revenue?")}}})
@@ -90,7 +91,7 @@ func runOnce(b *testing.B, e *app.Engine, a *app.Assistant, withCall bool) time.
 	return d
 }
 
-func benchRuns(b *testing.B, e *app.Engine, a *app.Assistant, withCall bool) {
+func benchRuns(b *testing.B, e *engine.Engine, a *app.Assistant, withCall bool) {
 	runOnce(b, e, a, withCall) // warm-up
 	d := make([]time.Duration, 0, b.N)
 	b.ResetTimer()

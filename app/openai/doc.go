@@ -59,4 +59,4 @@
 // the newer one without a word. If a server refuses max_completion_tokens
 // (older Azure API versions), Chat sends the request again once with
 // max_tokens, and keeps doing so for that Client.
-package model
+package openai

@@ -1,4 +1,4 @@
-package app
+package engine
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"plotline/app"
 	"plotline/interpreter"
 )
 
 // Config wires an Engine.
 type Config struct {
-	Store       Store
-	Model       Model
+	Store       app.Store
+	Model       app.Model
 	Interpreter *interpreter.Manager
 	// WorkRoot holds each thread's work folder (WorkRoot/<thread id>); it
 	// must be the interpreter manager's root.
@@ -43,7 +44,7 @@ type Config struct {
 // local API and the command line call; its Bus is what they watch.
 type Engine struct {
 	cfg Config
-	Bus *Bus
+	Bus *app.Bus
 
 	mu       sync.Mutex
 	active   map[string]*activeRun           // by thread id
@@ -75,7 +76,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ToolsUnsupported == nil {
 		cfg.ToolsUnsupported = func(error) bool { return false }
 	}
-	return &Engine{cfg: cfg, Bus: &Bus{}, active: map[string]*activeRun{}, sessions: map[string]*interpreter.Session{}}, nil
+	return &Engine{cfg: cfg, Bus: &app.Bus{}, active: map[string]*activeRun{}, sessions: map[string]*interpreter.Session{}}, nil
 }
 
 func (e *Engine) now() int64 { return e.cfg.Now().Unix() }
@@ -83,9 +84,9 @@ func (e *Engine) now() int64 { return e.cfg.Now().Unix() }
 // Recover marks the runs that were active when the app last stopped as
 // failed, with their unfinished steps and messages. Their files are kept.
 func (e *Engine) Recover(ctx context.Context) error {
-	for _, status := range []string{RunQueued, RunInProgress, RunRequiresAction, RunCancelling} {
+	for _, status := range []string{app.RunQueued, app.RunInProgress, app.RunRequiresAction, app.RunCancelling} {
 		for {
-			recs, _, err := e.cfg.Store.List(ctx, Query{Kind: KindRun, Tag: status, ListOptions: ListOptions{Limit: 100, Order: "asc"}})
+			recs, _, err := e.cfg.Store.List(ctx, app.Query{Kind: app.KindRun, Tag: status, ListOptions: app.ListOptions{Limit: 100, Order: "asc"}})
 			if err != nil {
 				return err
 			}
@@ -93,7 +94,7 @@ func (e *Engine) Recover(ctx context.Context) error {
 				break
 			}
 			for _, rec := range recs {
-				var run Run
+				var run app.Run
 				if err := json.Unmarshal(rec.Data, &run); err != nil {
 					return fmt.Errorf("app: run %s: %w", rec.ID, err)
 				}
@@ -106,33 +107,33 @@ func (e *Engine) Recover(ctx context.Context) error {
 	return nil
 }
 
-func (e *Engine) failInterrupted(ctx context.Context, run *Run) error {
+func (e *Engine) failInterrupted(ctx context.Context, run *app.Run) error {
 	now := e.now()
-	recs := []Record{}
-	steps, err := listAll[RunStep](ctx, e.cfg.Store, Query{Kind: KindRunStep, Tag: run.ID})
+	recs := []app.Record{}
+	steps, err := listAll[app.RunStep](ctx, e.cfg.Store, app.Query{Kind: app.KindRunStep, Tag: run.ID})
 	if err != nil {
 		return err
 	}
 	for _, st := range steps {
-		if st.Status == StepInProgress {
-			st.Status, st.FailedAt = StepFailed, &now
-			st.LastError = &LastError{Code: ErrCodeServer, Message: "Plotline stopped during this step."}
+		if st.Status == app.StepInProgress {
+			st.Status, st.FailedAt = app.StepFailed, &now
+			st.LastError = &app.LastError{Code: app.ErrCodeServer, Message: "Plotline stopped during this step."}
 			recs = append(recs, stepRecord(&st))
 		}
 	}
-	msgs, err := listAll[Message](ctx, e.cfg.Store, Query{Kind: KindMessage, Tag: run.ID})
+	msgs, err := listAll[app.Message](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Tag: run.ID})
 	if err != nil {
 		return err
 	}
 	for _, m := range msgs {
-		if m.Status == MessageInProgress {
-			m.Status, m.IncompleteAt = MessageIncomplete, &now
-			m.IncompleteDetails = &IncompleteDetails{Reason: "run_failed"}
+		if m.Status == app.MessageInProgress {
+			m.Status, m.IncompleteAt = app.MessageIncomplete, &now
+			m.IncompleteDetails = &app.IncompleteDetails{Reason: "run_failed"}
 			recs = append(recs, messageRecord(&m))
 		}
 	}
-	run.Status, run.FailedAt, run.RequiredAction, run.ExpiresAt = RunFailed, &now, nil, nil
-	run.LastError = &LastError{Code: ErrCodeServer, Message: "Plotline stopped while this run was in progress; its files are kept. Start a new run to continue."}
+	run.Status, run.FailedAt, run.RequiredAction, run.ExpiresAt = app.RunFailed, &now, nil, nil
+	run.LastError = &app.LastError{Code: app.ErrCodeServer, Message: "Plotline stopped while this run was in progress; its files are kept. Start a new run to continue."}
 	recs = append(recs, runRecord(run))
 	return e.cfg.Store.Save(ctx, recs...)
 }
@@ -202,9 +203,9 @@ func (e *Engine) endSession(threadID string) {
 
 // --- storage helpers ---
 
-func load[T any](ctx context.Context, st Store, kind, id string) (*T, error) {
+func load[T any](ctx context.Context, st app.Store, kind, id string) (*T, error) {
 	if id == "" {
-		return nil, &NotFoundError{Kind: kind}
+		return nil, &app.NotFoundError{Kind: kind}
 	}
 	rec, err := st.Get(ctx, kind, id)
 	if err != nil {
@@ -219,7 +220,7 @@ func load[T any](ctx context.Context, st Store, kind, id string) (*T, error) {
 
 // listPage returns one page of q, with the API's checks of limit (1 to
 // maxLimit, default 20) and order (asc or desc, default desc).
-func listPage[T any](ctx context.Context, st Store, q Query, maxLimit int) (*List[T], error) {
+func listPage[T any](ctx context.Context, st app.Store, q app.Query, maxLimit int) (*app.List[T], error) {
 	if q.Limit == 0 {
 		q.Limit = 20
 	}
@@ -233,7 +234,7 @@ func listPage[T any](ctx context.Context, st Store, q Query, maxLimit int) (*Lis
 		return nil, invalid("order", "order must be asc or desc")
 	}
 	recs, more, err := st.List(ctx, q)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		param := "after"
 		if q.After == "" {
 			param = "before"
@@ -243,7 +244,7 @@ func listPage[T any](ctx context.Context, st Store, q Query, maxLimit int) (*Lis
 	if err != nil {
 		return nil, err
 	}
-	out := &List[T]{Object: "list", Data: make([]T, 0, len(recs)), HasMore: more}
+	out := &app.List[T]{Object: "list", Data: make([]T, 0, len(recs)), HasMore: more}
 	for _, r := range recs {
 		var v T
 		if err := json.Unmarshal(r.Data, &v); err != nil {
@@ -258,7 +259,7 @@ func listPage[T any](ctx context.Context, st Store, q Query, maxLimit int) (*Lis
 }
 
 // listAll returns every record of q in insertion order.
-func listAll[T any](ctx context.Context, st Store, q Query) ([]T, error) {
+func listAll[T any](ctx context.Context, st app.Store, q app.Query) ([]T, error) {
 	q.Order, q.Limit = "asc", 100
 	var out []T
 	for {
@@ -288,23 +289,23 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-func assistantRecord(a *Assistant) Record {
-	return Record{Kind: KindAssistant, ID: a.ID, CreatedAt: a.CreatedAt, Data: mustJSON(a)}
+func assistantRecord(a *app.Assistant) app.Record {
+	return app.Record{Kind: app.KindAssistant, ID: a.ID, CreatedAt: a.CreatedAt, Data: mustJSON(a)}
 }
-func threadRecord(t *Thread) Record {
-	return Record{Kind: KindThread, ID: t.ID, CreatedAt: t.CreatedAt, Data: mustJSON(t)}
+func threadRecord(t *app.Thread) app.Record {
+	return app.Record{Kind: app.KindThread, ID: t.ID, CreatedAt: t.CreatedAt, Data: mustJSON(t)}
 }
-func messageRecord(m *Message) Record {
-	return Record{Kind: KindMessage, ID: m.ID, Parent: m.ThreadID, Tag: deref(m.RunID), CreatedAt: m.CreatedAt, Data: mustJSON(m)}
+func messageRecord(m *app.Message) app.Record {
+	return app.Record{Kind: app.KindMessage, ID: m.ID, Parent: m.ThreadID, Tag: deref(m.RunID), CreatedAt: m.CreatedAt, Data: mustJSON(m)}
 }
-func runRecord(r *Run) Record {
-	return Record{Kind: KindRun, ID: r.ID, Parent: r.ThreadID, Tag: r.Status, CreatedAt: r.CreatedAt, Data: mustJSON(r)}
+func runRecord(r *app.Run) app.Record {
+	return app.Record{Kind: app.KindRun, ID: r.ID, Parent: r.ThreadID, Tag: r.Status, CreatedAt: r.CreatedAt, Data: mustJSON(r)}
 }
-func stepRecord(s *RunStep) Record {
-	return Record{Kind: KindRunStep, ID: s.ID, Parent: s.ThreadID, Tag: s.RunID, CreatedAt: s.CreatedAt, Data: mustJSON(s)}
+func stepRecord(s *app.RunStep) app.Record {
+	return app.Record{Kind: app.KindRunStep, ID: s.ID, Parent: s.ThreadID, Tag: s.RunID, CreatedAt: s.CreatedAt, Data: mustJSON(s)}
 }
-func fileRecord(f *File, blob string) Record {
-	return Record{Kind: KindFile, ID: f.ID, Tag: f.Purpose, Blob: blob, CreatedAt: f.CreatedAt, Data: mustJSON(f)}
+func fileRecord(f *app.File, blob string) app.Record {
+	return app.Record{Kind: app.KindFile, ID: f.ID, Tag: f.Purpose, Blob: blob, CreatedAt: f.CreatedAt, Data: mustJSON(f)}
 }
 
 func deref(s *string) string {

@@ -1,4 +1,4 @@
-package app
+package engine
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"plotline/app"
 	"plotline/interpreter"
 	"plotline/plotting"
 )
@@ -59,11 +60,11 @@ func (w *workspace) materialize(ctx context.Context, ids []string) error {
 				continue
 			}
 		}
-		rec, err := w.e.cfg.Store.Get(ctx, KindFile, id)
+		rec, err := w.e.cfg.Store.Get(ctx, app.KindFile, id)
 		if err != nil {
 			continue // deleted since it was attached: nothing to give
 		}
-		f, err := load[File](ctx, w.e.cfg.Store, KindFile, id)
+		f, err := load[app.File](ctx, w.e.cfg.Store, app.KindFile, id)
 		if err != nil {
 			return err
 		}
@@ -194,7 +195,7 @@ func (w *workspace) keepOutputs(ctx context.Context, res *interpreter.Result, st
 		if err != nil {
 			continue // gone again, or not a regular file
 		}
-		stored, err := w.e.storeFile(ctx, "/mnt/data/"+rel, PurposeAssistantsOutput, f)
+		stored, err := w.e.storeFile(ctx, "/mnt/data/"+rel, app.PurposeAssistantsOutput, f)
 		f.Close()
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("/mnt/data/%s was not kept for the user: %v", rel, err))
@@ -204,7 +205,7 @@ func (w *workspace) keepOutputs(ctx context.Context, res *interpreter.Result, st
 	}
 	for i, png := range res.Images {
 		name := fmt.Sprintf("%s-image-%d.png", strings.TrimPrefix(stepID, "step_"), i+1)
-		stored, err := w.e.storeFile(ctx, name, PurposeAssistantsOutput, strings.NewReader(string(png)))
+		stored, err := w.e.storeFile(ctx, name, app.PurposeAssistantsOutput, strings.NewReader(string(png)))
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("an image was not kept: %v", err))
 			continue
@@ -234,7 +235,7 @@ func (w *workspace) outputFile(ctx context.Context, rel string) (string, bool) {
 		return "", false
 	}
 	defer f.Close()
-	stored, err := w.e.storeFile(ctx, "/mnt/data/"+rel, PurposeAssistantsOutput, f)
+	stored, err := w.e.storeFile(ctx, "/mnt/data/"+rel, app.PurposeAssistantsOutput, f)
 	if err != nil {
 		return "", false
 	}

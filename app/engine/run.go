@@ -1,10 +1,11 @@
-package app
+package engine
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"plotline/app"
 	"sync"
 	"sync/atomic"
 )
@@ -26,12 +27,12 @@ type activeRun struct {
 	threadID string
 
 	mu  sync.Mutex
-	run *Run
+	run *app.Run
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	reason atomic.Int32
-	submit chan []ToolOutput
+	submit chan []app.ToolOutput
 	done   chan struct{}
 }
 
@@ -42,7 +43,7 @@ func (ar *activeRun) stop(r stopReason) {
 
 // update changes the run under its lock, saves it with extra records in
 // one transaction, and publishes the new run as event (if not "").
-func (ar *activeRun) update(event string, change func(*Run), extra ...Record) (*Run, error) {
+func (ar *activeRun) update(event string, change func(*app.Run), extra ...app.Record) (*app.Run, error) {
 	ar.mu.Lock()
 	defer ar.mu.Unlock()
 	change(ar.run)
@@ -52,12 +53,12 @@ func (ar *activeRun) update(event string, change func(*Run), extra ...Record) (*
 		return nil, err
 	}
 	if event != "" {
-		ar.e.Bus.Publish(Event{Name: event, ThreadID: ar.threadID, RunID: ar.runID, Data: snap})
+		ar.e.Bus.Publish(app.Event{Name: event, ThreadID: ar.threadID, RunID: ar.runID, Data: snap})
 	}
 	return snap, nil
 }
 
-func (ar *activeRun) snapshot() *Run {
+func (ar *activeRun) snapshot() *app.Run {
 	ar.mu.Lock()
 	defer ar.mu.Unlock()
 	return clone(ar.run)
@@ -73,7 +74,7 @@ type toolChoice struct {
 	function string // a function to force ("python" for code_interpreter)
 }
 
-func parseToolChoice(raw json.RawMessage, tools []Tool) (toolChoice, json.RawMessage, error) {
+func parseToolChoice(raw json.RawMessage, tools []app.Tool) (toolChoice, json.RawMessage, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return toolChoice{mode: "auto"}, json.RawMessage(`"auto"`), nil
 	}
@@ -103,17 +104,17 @@ func parseToolChoice(raw json.RawMessage, tools []Tool) (toolChoice, json.RawMes
 		return false
 	}
 	switch {
-	case o.Type == ToolCodeInterpreter:
-		if !has(ToolCodeInterpreter, "") {
+	case o.Type == app.ToolCodeInterpreter:
+		if !has(app.ToolCodeInterpreter, "") {
 			return toolChoice{}, nil, invalid("tool_choice", "tool_choice asks for code_interpreter, which the run does not have")
 		}
 		return toolChoice{mode: "required", function: pythonTool}, raw, nil
-	case o.Type == ToolFunction && o.Function != nil:
-		if !has(ToolFunction, o.Function.Name) {
+	case o.Type == app.ToolFunction && o.Function != nil:
+		if !has(app.ToolFunction, o.Function.Name) {
 			return toolChoice{}, nil, invalid("tool_choice", "tool_choice names function %q, which the run does not have", o.Function.Name)
 		}
 		return toolChoice{mode: "required", function: o.Function.Name}, raw, nil
-	case o.Type == ToolFileSearch:
+	case o.Type == app.ToolFileSearch:
 		return toolChoice{mode: "auto"}, raw, nil
 	}
 	return toolChoice{}, nil, invalid("tool_choice", "invalid tool_choice type %q", o.Type)
@@ -122,7 +123,7 @@ func parseToolChoice(raw json.RawMessage, tools []Tool) (toolChoice, json.RawMes
 // CreateRun starts a run of an assistant on a thread. With p.Stream, the
 // returned subscription delivers the run's events from its creation on;
 // the caller must Close it.
-func (e *Engine) CreateRun(ctx context.Context, threadID string, p RunParams) (*Run, *Subscription, error) {
+func (e *Engine) CreateRun(ctx context.Context, threadID string, p app.RunParams) (*app.Run, *app.Subscription, error) {
 	t, err := e.GetThread(ctx, threadID)
 	if err != nil {
 		return nil, nil, err
@@ -131,8 +132,8 @@ func (e *Engine) CreateRun(ctx context.Context, threadID string, p RunParams) (*
 }
 
 // CreateThreadAndRun creates a thread and starts a run on it.
-func (e *Engine) CreateThreadAndRun(ctx context.Context, p ThreadRunParams) (*Run, *Subscription, error) {
-	tp := ThreadParams{}
+func (e *Engine) CreateThreadAndRun(ctx context.Context, p app.ThreadRunParams) (*app.Run, *app.Subscription, error) {
+	tp := app.ThreadParams{}
 	if p.Thread != nil {
 		tp = *p.Thread
 	}
@@ -146,13 +147,13 @@ func (e *Engine) CreateThreadAndRun(ctx context.Context, p ThreadRunParams) (*Ru
 	return e.startRun(ctx, t, p.RunParams, recs)
 }
 
-func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Record) (*Run, *Subscription, error) {
+func (e *Engine) startRun(ctx context.Context, t *app.Thread, p app.RunParams, pre []app.Record) (*app.Run, *app.Subscription, error) {
 	if p.AssistantID == "" {
 		return nil, nil, invalid("assistant_id", "Missing required parameter: 'assistant_id'.")
 	}
 	a, err := e.GetAssistant(ctx, p.AssistantID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil, &NotFoundError{Kind: KindAssistant, ID: p.AssistantID}
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, nil, &app.NotFoundError{Kind: app.KindAssistant, ID: p.AssistantID}
 	}
 	if err != nil {
 		return nil, nil, err
@@ -178,7 +179,7 @@ func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Rec
 			return nil, nil, invalid(name, "%s must be a positive number", name)
 		}
 	}
-	trunc := &TruncationStrategy{Type: "auto"}
+	trunc := &app.TruncationStrategy{Type: "auto"}
 	if ts := p.TruncationStrategy; ts != nil {
 		switch {
 		case ts.Type == "auto":
@@ -193,9 +194,9 @@ func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Rec
 		return nil, nil, err
 	}
 
-	run := &Run{ID: newID("run_"), Object: KindRun, CreatedAt: e.now(), AssistantID: a.ID, ThreadID: t.ID,
-		Status: RunQueued, Model: a.Model, Instructions: deref(a.Instructions), Tools: append([]Tool{}, tools...),
-		Metadata: Metadata{}, Temperature: a.Temperature, TopP: a.TopP,
+	run := &app.Run{ID: newID("run_"), Object: app.KindRun, CreatedAt: e.now(), AssistantID: a.ID, ThreadID: t.ID,
+		Status: app.RunQueued, Model: a.Model, Instructions: deref(a.Instructions), Tools: append([]app.Tool{}, tools...),
+		Metadata: app.Metadata{}, Temperature: a.Temperature, TopP: a.TopP,
 		MaxPromptTokens: p.MaxPromptTokens, MaxCompletionTokens: p.MaxCompletionTokens,
 		TruncationStrategy: trunc, ResponseFormat: a.ResponseFormat, ToolChoice: choice, ParallelToolCalls: true}
 	if p.Model != nil && *p.Model != "" {
@@ -228,11 +229,11 @@ func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Rec
 	if run.ResponseFormat == nil {
 		run.ResponseFormat = json.RawMessage(`"auto"`)
 	}
-	var added []*Message
+	var added []*app.Message
 	for i, mp := range p.AdditionalMessages {
 		m, err := e.newMessage(ctx, t.ID, mp)
 		if err != nil {
-			var ie *InputError
+			var ie *app.InputError
 			if errors.As(err, &ie) {
 				ie.Param = fmt.Sprintf("additional_messages[%d].%s", i, ie.Param)
 			}
@@ -244,7 +245,7 @@ func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Rec
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	ar := &activeRun{e: e, runID: run.ID, threadID: t.ID, run: run, ctx: runCtx, cancel: cancel,
-		submit: make(chan []ToolOutput, 1), done: make(chan struct{})}
+		submit: make(chan []app.ToolOutput, 1), done: make(chan struct{})}
 
 	e.mu.Lock()
 	if e.closed {
@@ -255,14 +256,14 @@ func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Rec
 	if other := e.active[t.ID]; other != nil {
 		e.mu.Unlock()
 		cancel()
-		return nil, nil, fmt.Errorf("%w: thread %s already has an active run %s", ErrThreadLocked, t.ID, other.runID)
+		return nil, nil, fmt.Errorf("%w: thread %s already has an active run %s", app.ErrThreadLocked, t.ID, other.runID)
 	}
 	if err := e.cfg.Store.Save(ctx, append(pre, runRecord(run))...); err != nil {
 		e.mu.Unlock()
 		cancel()
 		return nil, nil, err
 	}
-	var sub *Subscription
+	var sub *app.Subscription
 	if p.Stream {
 		sub = e.Bus.Subscribe(t.ID)
 	}
@@ -270,42 +271,42 @@ func (e *Engine) startRun(ctx context.Context, t *Thread, p RunParams, pre []Rec
 	e.mu.Unlock()
 
 	if len(pre) > len(added) { // a new thread
-		e.Bus.Publish(Event{Name: "thread.created", ThreadID: t.ID, Data: clone(t)})
+		e.Bus.Publish(app.Event{Name: "thread.created", ThreadID: t.ID, Data: clone(t)})
 	}
 	for _, m := range added {
-		e.Bus.Publish(Event{Name: "thread.message.created", ThreadID: t.ID, Data: clone(m)})
+		e.Bus.Publish(app.Event{Name: "thread.message.created", ThreadID: t.ID, Data: clone(m)})
 	}
 	snap := clone(run)
-	e.Bus.Publish(Event{Name: "thread.run.created", ThreadID: t.ID, RunID: run.ID, Data: snap})
-	e.Bus.Publish(Event{Name: "thread.run.queued", ThreadID: t.ID, RunID: run.ID, Data: clone(run)})
+	e.Bus.Publish(app.Event{Name: "thread.run.created", ThreadID: t.ID, RunID: run.ID, Data: snap})
+	e.Bus.Publish(app.Event{Name: "thread.run.queued", ThreadID: t.ID, RunID: run.ID, Data: clone(run)})
 	go e.execute(ar)
 	return snap, sub, nil
 }
 
 // GetRun returns a run of a thread.
-func (e *Engine) GetRun(ctx context.Context, threadID, runID string) (*Run, error) {
-	r, err := load[Run](ctx, e.cfg.Store, KindRun, runID)
+func (e *Engine) GetRun(ctx context.Context, threadID, runID string) (*app.Run, error) {
+	r, err := load[app.Run](ctx, e.cfg.Store, app.KindRun, runID)
 	if err == nil && r.ThreadID != threadID {
-		return nil, &NotFoundError{Kind: KindRun, ID: runID}
+		return nil, &app.NotFoundError{Kind: app.KindRun, ID: runID}
 	}
 	return r, err
 }
 
 // ListRuns lists a thread's runs.
-func (e *Engine) ListRuns(ctx context.Context, threadID string, o ListOptions) (*List[Run], error) {
+func (e *Engine) ListRuns(ctx context.Context, threadID string, o app.ListOptions) (*app.List[app.Run], error) {
 	if _, err := e.GetThread(ctx, threadID); err != nil {
 		return nil, err
 	}
-	return listPage[Run](ctx, e.cfg.Store, Query{Kind: KindRun, Parent: threadID, ListOptions: o}, 100)
+	return listPage[app.Run](ctx, e.cfg.Store, app.Query{Kind: app.KindRun, Parent: threadID, ListOptions: o}, 100)
 }
 
 // UpdateRun changes a run's metadata.
-func (e *Engine) UpdateRun(ctx context.Context, threadID, runID string, md *Metadata) (*Run, error) {
+func (e *Engine) UpdateRun(ctx context.Context, threadID, runID string, md *app.Metadata) (*app.Run, error) {
 	if err := checkMetadata(md); err != nil {
 		return nil, err
 	}
 	if ar := e.activeRunOf(threadID, runID); ar != nil {
-		return ar.update("", func(r *Run) {
+		return ar.update("", func(r *app.Run) {
 			if md != nil {
 				r.Metadata = *md
 			}
@@ -332,7 +333,7 @@ func (e *Engine) activeRunOf(threadID, runID string) *activeRun {
 
 // CancelRun asks an active run to stop: it becomes cancelling at once and
 // cancelled when its loop has stopped (a running cell is interrupted).
-func (e *Engine) CancelRun(ctx context.Context, threadID, runID string) (*Run, error) {
+func (e *Engine) CancelRun(ctx context.Context, threadID, runID string) (*app.Run, error) {
 	ar := e.activeRunOf(threadID, runID)
 	if ar == nil {
 		r, err := e.GetRun(ctx, threadID, runID)
@@ -341,9 +342,9 @@ func (e *Engine) CancelRun(ctx context.Context, threadID, runID string) (*Run, e
 		}
 		return nil, invalid("", "Cannot cancel run with status '%s'.", r.Status)
 	}
-	r, err := ar.update("thread.run.cancelling", func(r *Run) {
-		if !Terminal(r.Status) {
-			r.Status = RunCancelling
+	r, err := ar.update("thread.run.cancelling", func(r *app.Run) {
+		if !app.Terminal(r.Status) {
+			r.Status = app.RunCancelling
 		}
 	})
 	ar.stop(stopCancel)
@@ -352,7 +353,7 @@ func (e *Engine) CancelRun(ctx context.Context, threadID, runID string) (*Run, e
 
 // SubmitToolOutputs gives a run that requires action the outputs of its
 // function calls, and resumes it. Every call must get an output.
-func (e *Engine) SubmitToolOutputs(ctx context.Context, threadID, runID string, outputs []ToolOutput, stream bool) (*Run, *Subscription, error) {
+func (e *Engine) SubmitToolOutputs(ctx context.Context, threadID, runID string, outputs []app.ToolOutput, stream bool) (*app.Run, *app.Subscription, error) {
 	ar := e.activeRunOf(threadID, runID)
 	if ar == nil {
 		r, err := e.GetRun(ctx, threadID, runID)
@@ -361,11 +362,11 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, threadID, runID string, 
 		}
 		return nil, nil, invalid("", "Runs in status \"%s\" do not accept tool outputs.", r.Status)
 	}
-	var sub *Subscription
+	var sub *app.Subscription
 	if stream {
 		sub = e.Bus.Subscribe(threadID)
 	}
-	fail := func(err error) (*Run, *Subscription, error) {
+	fail := func(err error) (*app.Run, *app.Subscription, error) {
 		if sub != nil {
 			sub.Close()
 		}
@@ -373,7 +374,7 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, threadID, runID string, 
 	}
 	ar.mu.Lock()
 	r := ar.run
-	if r.Status != RunRequiresAction || r.RequiredAction == nil {
+	if r.Status != app.RunRequiresAction || r.RequiredAction == nil {
 		status := r.Status
 		ar.mu.Unlock()
 		return fail(invalid("", "Runs in status \"%s\" do not accept tool outputs.", status))
@@ -402,14 +403,14 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, threadID, runID string, 
 	}
 	// Queue the run again before answering, so that a client polling right
 	// after this call never sees requires_action twice.
-	r.Status, r.RequiredAction, r.ExpiresAt = RunQueued, nil, nil
+	r.Status, r.RequiredAction, r.ExpiresAt = app.RunQueued, nil, nil
 	snap := clone(r)
 	err := e.cfg.Store.Save(ctx, runRecord(snap))
 	ar.mu.Unlock()
 	if err != nil {
 		return fail(err)
 	}
-	e.Bus.Publish(Event{Name: "thread.run.queued", ThreadID: threadID, RunID: runID, Data: snap})
+	e.Bus.Publish(app.Event{Name: "thread.run.queued", ThreadID: threadID, RunID: runID, Data: snap})
 	ar.submit <- outputs
 	return snap, sub, nil
 }
@@ -426,24 +427,24 @@ func keys(m map[string]bool) string {
 }
 
 // ListRunSteps lists a run's steps.
-func (e *Engine) ListRunSteps(ctx context.Context, threadID, runID string, o ListOptions) (*List[RunStep], error) {
+func (e *Engine) ListRunSteps(ctx context.Context, threadID, runID string, o app.ListOptions) (*app.List[app.RunStep], error) {
 	if _, err := e.GetRun(ctx, threadID, runID); err != nil {
 		return nil, err
 	}
-	return listPage[RunStep](ctx, e.cfg.Store, Query{Kind: KindRunStep, Tag: runID, ListOptions: o}, 100)
+	return listPage[app.RunStep](ctx, e.cfg.Store, app.Query{Kind: app.KindRunStep, Tag: runID, ListOptions: o}, 100)
 }
 
 // GetRunStep returns a step of a run.
-func (e *Engine) GetRunStep(ctx context.Context, threadID, runID, stepID string) (*RunStep, error) {
-	s, err := load[RunStep](ctx, e.cfg.Store, KindRunStep, stepID)
+func (e *Engine) GetRunStep(ctx context.Context, threadID, runID, stepID string) (*app.RunStep, error) {
+	s, err := load[app.RunStep](ctx, e.cfg.Store, app.KindRunStep, stepID)
 	if err == nil && (s.ThreadID != threadID || s.RunID != runID) {
-		return nil, &NotFoundError{Kind: KindRunStep, ID: stepID}
+		return nil, &app.NotFoundError{Kind: app.KindRunStep, ID: stepID}
 	}
 	return s, err
 }
 
 // WaitRun waits until a run is terminal or requires action, and returns it.
-func (e *Engine) WaitRun(ctx context.Context, threadID, runID string) (*Run, error) {
+func (e *Engine) WaitRun(ctx context.Context, threadID, runID string) (*app.Run, error) {
 	sub := e.Bus.Subscribe(threadID)
 	defer sub.Close()
 	for {
@@ -451,7 +452,7 @@ func (e *Engine) WaitRun(ctx context.Context, threadID, runID string) (*Run, err
 		if err != nil {
 			return nil, err
 		}
-		if Terminal(r.Status) || r.Status == RunRequiresAction {
+		if app.Terminal(r.Status) || r.Status == app.RunRequiresAction {
 			return r, nil
 		}
 		for {

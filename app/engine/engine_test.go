@@ -1,4 +1,4 @@
-package app_test
+package engine_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"plotline/app"
 	"plotline/app/apptest"
+	"plotline/app/engine"
 	"plotline/app/modeltest"
 	"plotline/interpreter"
 	"plotline/interpreter/interptest"
@@ -33,13 +34,13 @@ func TestMain(m *testing.M) {
 // scripted model server.
 type rig struct {
 	t     *testing.T
-	e     *app.Engine
+	e     *engine.Engine
 	model *modeltest.Server
 	data  string
 	asst  *app.Assistant
 }
 
-func newRig(t *testing.T, tune func(*app.Config), turns ...modeltest.Turn) *rig {
+func newRig(t *testing.T, tune func(*engine.Config), turns ...modeltest.Turn) *rig {
 	t.Helper()
 	srv := modeltest.NewServer(t, turns...)
 	data := t.TempDir()
@@ -56,12 +57,12 @@ func newRig(t *testing.T, tune func(*app.Config), turns ...modeltest.Turn) *rig 
 	return r
 }
 
-func openEngine(t testing.TB, data, baseURL string, tune func(*app.Config)) *app.Engine {
+func openEngine(t testing.TB, data, baseURL string, tune func(*engine.Config)) *engine.Engine {
 	return openEngineWith(t, data, baseURL, nil, tune)
 }
 
 // openEngineWith is openEngine with the interpreter's Config tuned too.
-func openEngineWith(t testing.TB, data, baseURL string, tuneInterp func(*interpreter.Config), tune func(*app.Config)) *app.Engine {
+func openEngineWith(t testing.TB, data, baseURL string, tuneInterp func(*interpreter.Config), tune func(*engine.Config)) *engine.Engine {
 	e, closeAll, err := buildEngine(data, baseURL, tuneInterp, tune)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func openEngineWith(t testing.TB, data, baseURL string, tuneInterp func(*interpr
 
 // buildEngine wires an engine on the data folder as the app does, and
 // recovers it; closeAll closes it with its interpreter and store.
-func buildEngine(data, baseURL string, tuneInterp func(*interpreter.Config), tune func(*app.Config)) (e *app.Engine, closeAll func(), err error) {
+func buildEngine(data, baseURL string, tuneInterp func(*interpreter.Config), tune func(*engine.Config)) (e *engine.Engine, closeAll func(), err error) {
 	return apptest.Build(testPython, data, baseURL, apptest.Options{Interpreter: tuneInterp, Engine: tune})
 }
 

@@ -1,9 +1,10 @@
-package app
+package engine
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"plotline/app"
 	"time"
 )
 
@@ -11,7 +12,7 @@ import (
 var errStopped = errors.New("run stopped")
 
 // runFailure ends the loop with a failed run.
-type runFailure struct{ LastError }
+type runFailure struct{ app.LastError }
 
 func (f *runFailure) Error() string { return f.Message }
 
@@ -45,41 +46,43 @@ func (l *loop) finish(err error) {
 	now := l.e.now()
 	var (
 		event  string
-		change func(r *Run)
+		change func(r *app.Run)
 		fail   *runFailure
 		inc    *runIncomplete
 	)
-	stepStatus, msgStatus := StepCompleted, MessageCompleted
+	stepStatus, msgStatus := app.StepCompleted, app.MessageCompleted
 	switch {
 	case err == nil:
 		event = "thread.run.completed"
-		change = func(r *Run) { r.Status, r.CompletedAt = RunCompleted, &now }
+		change = func(r *app.Run) { r.Status, r.CompletedAt = app.RunCompleted, &now }
 	case errors.As(err, &inc):
 		event = "thread.run.incomplete"
-		stepStatus, msgStatus = StepCompleted, MessageIncomplete
-		change = func(r *Run) { r.Status, r.IncompleteDetails = RunIncomplete, &IncompleteDetails{Reason: inc.reason} }
+		stepStatus, msgStatus = app.StepCompleted, app.MessageIncomplete
+		change = func(r *app.Run) {
+			r.Status, r.IncompleteDetails = app.RunIncomplete, &app.IncompleteDetails{Reason: inc.reason}
+		}
 	case stopReason(l.ar.reason.Load()) == stopCancel:
 		event = "thread.run.cancelled"
-		stepStatus, msgStatus = StepCancelled, MessageIncomplete
-		change = func(r *Run) { r.Status, r.CancelledAt = RunCancelled, &now }
+		stepStatus, msgStatus = app.StepCancelled, app.MessageIncomplete
+		change = func(r *app.Run) { r.Status, r.CancelledAt = app.RunCancelled, &now }
 	case errors.Is(err, errExpired):
 		event = "thread.run.expired"
-		stepStatus, msgStatus = StepExpired, MessageIncomplete
-		change = func(r *Run) { r.Status = RunExpired }
+		stepStatus, msgStatus = app.StepExpired, app.MessageIncomplete
+		change = func(r *app.Run) { r.Status = app.RunExpired }
 	default:
-		le := LastError{Code: ErrCodeServer, Message: err.Error()}
-		var me *ModelError
+		le := app.LastError{Code: app.ErrCodeServer, Message: err.Error()}
+		var me *app.ModelError
 		switch {
 		case errors.As(err, &fail):
 			le = fail.LastError
 		case errors.As(err, &me):
-			le = LastError{Code: me.LastErrorCode(), Message: me.Message}
+			le = app.LastError{Code: me.LastErrorCode(), Message: me.Message}
 		case stopReason(l.ar.reason.Load()) == stopShutdown:
 			le.Message = "Plotline shut down during the run."
 		}
 		event = "thread.run.failed"
-		stepStatus, msgStatus = StepFailed, MessageIncomplete
-		change = func(r *Run) { r.Status, r.FailedAt, r.LastError = RunFailed, &now, &le }
+		stepStatus, msgStatus = app.StepFailed, app.MessageIncomplete
+		change = func(r *app.Run) { r.Status, r.FailedAt, r.LastError = app.RunFailed, &now, &le }
 	}
 	extra := l.settle(stepStatus, msgStatus, now)
 	// The thread is freed in the same step as the run's end is saved and
@@ -88,7 +91,7 @@ func (l *loop) finish(err error) {
 	// while the thread stayed locked until execute returned.
 	l.e.mu.Lock()
 	defer l.e.mu.Unlock()
-	l.ar.update(event, func(r *Run) {
+	l.ar.update(event, func(r *app.Run) {
 		r.RequiredAction, r.ExpiresAt = nil, nil
 		if l.usage.TotalTokens > 0 {
 			r.Usage = &l.usage
@@ -107,11 +110,11 @@ type loop struct {
 	ctx  context.Context // cancelled when the run is cancelled
 	sctx context.Context // for saving: what happened is recorded even then
 
-	run       *Run // the loop's own copy of the run's settings
-	assistant *Assistant
+	run       *app.Run // the loop's own copy of the run's settings
+	assistant *app.Assistant
 	choice    toolChoice
-	conv      []ChatMessage // the model's view of the thread, growing
-	usage     Usage
+	conv      []app.ChatMessage // the model's view of the thread, growing
+	usage     app.Usage
 	noTools   bool
 	images    []string        // image file ids made by this run, for the answer
 	called    map[string]bool // the tools this run called
@@ -122,13 +125,13 @@ type loop struct {
 
 // openStep is a step (and for message_creation, its message) in progress.
 type openStep struct {
-	step *RunStep
-	msg  *Message
+	step *app.RunStep
+	msg  *app.Message
 }
 
 func (l *loop) start() error {
-	r, err := l.ar.update("thread.run.in_progress", func(r *Run) {
-		r.Status, r.StartedAt = RunInProgress, ptr(l.e.now())
+	r, err := l.ar.update("thread.run.in_progress", func(r *app.Run) {
+		r.Status, r.StartedAt = app.RunInProgress, ptr(l.e.now())
 	})
 	if err != nil {
 		return err
@@ -136,17 +139,17 @@ func (l *loop) start() error {
 	l.run = r
 	l.assistant, err = l.e.GetAssistant(l.ctx, r.AssistantID)
 	if err != nil {
-		return &runFailure{LastError{Code: ErrCodeServer, Message: "The run's assistant was deleted."}}
+		return &runFailure{app.LastError{Code: app.ErrCodeServer, Message: "The run's assistant was deleted."}}
 	}
 	l.choice, _, _ = parseToolChoice(r.ToolChoice, r.Tools)
 	l.noTools = l.e.cfg.NoTools
 	if l.hasCode() {
 		l.ws, err = l.e.workspaceFor(l.ctx, l.ar.threadID)
 		if err != nil {
-			return &runFailure{LastError{Code: ErrCodeServer, Message: err.Error()}}
+			return &runFailure{app.LastError{Code: app.ErrCodeServer, Message: err.Error()}}
 		}
 		if err := l.ws.materialize(l.ctx, l.inputFiles()); err != nil {
-			return &runFailure{LastError{Code: ErrCodeServer, Message: err.Error()}}
+			return &runFailure{app.LastError{Code: app.ErrCodeServer, Message: err.Error()}}
 		}
 	}
 	l.conv, err = l.e.buildContext(l.ctx, l.run, l.assistant, l.ws, l.noTools)
@@ -155,7 +158,7 @@ func (l *loop) start() error {
 
 func (l *loop) hasCode() bool {
 	for _, t := range l.run.Tools {
-		if t.Type == ToolCodeInterpreter {
+		if t.Type == app.ToolCodeInterpreter {
 			return true
 		}
 	}
@@ -168,7 +171,7 @@ func (l *loop) hasCode() bool {
 func (l *loop) turns() error {
 	for turn := 0; ; turn++ {
 		if turn >= l.e.cfg.MaxSteps {
-			return &runFailure{LastError{Code: ErrCodeServer, Message: fmt.Sprintf(
+			return &runFailure{app.LastError{Code: app.ErrCodeServer, Message: fmt.Sprintf(
 				"The run stopped after %d model turns without a final answer.", turn)}}
 		}
 		if l.ctx.Err() != nil {
@@ -193,7 +196,7 @@ func (l *loop) turns() error {
 			}
 			return nil
 		}
-		l.conv = append(l.conv, ChatMessage{Role: "assistant", Content: res.Text, ToolCalls: calls})
+		l.conv = append(l.conv, app.ChatMessage{Role: "assistant", Content: res.Text, ToolCalls: calls})
 		pending, err := l.runCalls(calls)
 		if err != nil {
 			return err
@@ -208,7 +211,7 @@ func (l *loop) turns() error {
 
 // ask sends the conversation to the model, streaming its answer into a
 // message and a tool_calls step as it comes.
-func (l *loop) ask() (*ChatResult, error) {
+func (l *loop) ask() (*app.ChatResult, error) {
 	req := l.request()
 	out := &answerWriter{l: l}
 	res, err := l.e.cfg.Model.Chat(l.ctx, req, out.delta)
@@ -244,8 +247,8 @@ func (l *loop) ask() (*ChatResult, error) {
 }
 
 // request builds the model request for the next turn.
-func (l *loop) request() ChatRequest {
-	req := ChatRequest{Model: l.run.Model, Messages: truncate(l.conv, l.run), Temperature: l.run.Temperature,
+func (l *loop) request() app.ChatRequest {
+	req := app.ChatRequest{Model: l.run.Model, Messages: truncate(l.conv, l.run), Temperature: l.run.Temperature,
 		TopP: l.run.TopP, ResponseFormat: l.run.ResponseFormat}
 	if string(req.ResponseFormat) == `"auto"` {
 		req.ResponseFormat = nil
@@ -259,10 +262,10 @@ func (l *loop) request() ChatRequest {
 	}
 	for _, t := range l.run.Tools {
 		switch {
-		case t.Type == ToolCodeInterpreter && !l.noTools:
+		case t.Type == app.ToolCodeInterpreter && !l.noTools:
 			req.Tools = append(req.Tools, pythonToolDef)
-		case t.Type == ToolFunction && t.Function != nil:
-			req.Tools = append(req.Tools, ChatTool{Name: t.Function.Name, Description: t.Function.Description,
+		case t.Type == app.ToolFunction && t.Function != nil:
+			req.Tools = append(req.Tools, app.ChatTool{Name: t.Function.Name, Description: t.Function.Description,
 				Parameters: t.Function.Parameters, Strict: t.Function.Strict})
 		}
 	}
@@ -288,7 +291,7 @@ func (l *loop) calledAnyTool() bool { return len(l.called) > 0 }
 
 func (l *loop) calledTool(name string) bool { return l.called[name] }
 
-var pythonToolDef = ChatTool{
+var pythonToolDef = app.ChatTool{
 	Name: pythonTool,
 	Description: "Run Python code in a stateful Jupyter-like kernel and get its output. " +
 		"Variables and imports persist between calls. The working directory is /mnt/data, which holds the user's files; " +
@@ -299,8 +302,8 @@ var pythonToolDef = ChatTool{
 
 // runCalls runs the python calls of a model turn and returns the calls of
 // client functions, which the run must wait for.
-func (l *loop) runCalls(calls []ChatToolCall) ([]ChatToolCall, error) {
-	var pending []ChatToolCall
+func (l *loop) runCalls(calls []app.ChatToolCall) ([]app.ChatToolCall, error) {
+	var pending []app.ChatToolCall
 	if l.called == nil {
 		l.called = map[string]bool{}
 	}
@@ -312,17 +315,17 @@ func (l *loop) runCalls(calls []ChatToolCall) ([]ChatToolCall, error) {
 			if err != nil {
 				return nil, err
 			}
-			l.conv = append(l.conv, ChatMessage{Role: "tool", ToolCallID: c.ID, Content: out})
+			l.conv = append(l.conv, app.ChatMessage{Role: "tool", ToolCallID: c.ID, Content: out})
 		case l.isFunction(c.Name):
 			pending = append(pending, c)
 		default:
 			msg := fmt.Sprintf("Error: there is no tool named %q.", c.Name)
 			l.setCallOutput(c.ID, msg)
-			l.conv = append(l.conv, ChatMessage{Role: "tool", ToolCallID: c.ID, Content: msg})
+			l.conv = append(l.conv, app.ChatMessage{Role: "tool", ToolCallID: c.ID, Content: msg})
 		}
 	}
 	if len(pending) == 0 {
-		if err := l.closeStep(StepCompleted); err != nil {
+		if err := l.closeStep(app.StepCompleted); err != nil {
 			return nil, err
 		}
 	}
@@ -331,7 +334,7 @@ func (l *loop) runCalls(calls []ChatToolCall) ([]ChatToolCall, error) {
 
 func (l *loop) isFunction(name string) bool {
 	for _, t := range l.run.Tools {
-		if t.Type == ToolFunction && t.Function != nil && t.Function.Name == name {
+		if t.Type == app.ToolFunction && t.Function != nil && t.Function.Name == name {
 			return true
 		}
 	}
@@ -343,15 +346,15 @@ var errExpired = errors.New("run expired")
 
 // waitForOutputs puts the run in requires_action until the client submits
 // outputs for every pending call, cancels, or the run expires.
-func (l *loop) waitForOutputs(pending []ChatToolCall) error {
-	calls := make([]FunctionToolCall, len(pending))
+func (l *loop) waitForOutputs(pending []app.ChatToolCall) error {
+	calls := make([]app.FunctionToolCall, len(pending))
 	for i, c := range pending {
-		calls[i] = FunctionToolCall{ID: c.ID, Type: ToolFunction, Function: FunctionCall{Name: c.Name, Arguments: c.Arguments}}
+		calls[i] = app.FunctionToolCall{ID: c.ID, Type: app.ToolFunction, Function: app.FunctionCall{Name: c.Name, Arguments: c.Arguments}}
 	}
 	deadline := l.e.cfg.Now().Add(l.e.cfg.ActionTimeout)
-	_, err := l.ar.update("thread.run.requires_action", func(r *Run) {
-		r.Status, r.ExpiresAt = RunRequiresAction, ptr(deadline.Unix())
-		r.RequiredAction = &RequiredAction{Type: "submit_tool_outputs", SubmitToolOutputs: SubmitToolOutputs{ToolCalls: calls}}
+	_, err := l.ar.update("thread.run.requires_action", func(r *app.Run) {
+		r.Status, r.ExpiresAt = app.RunRequiresAction, ptr(deadline.Unix())
+		r.RequiredAction = &app.RequiredAction{Type: "submit_tool_outputs", SubmitToolOutputs: app.SubmitToolOutputs{ToolCalls: calls}}
 	})
 	if err != nil {
 		return err
@@ -366,49 +369,49 @@ func (l *loop) waitForOutputs(pending []ChatToolCall) error {
 	case outs := <-l.ar.submit:
 		for _, o := range outs {
 			l.setCallOutput(o.ToolCallID, o.Output)
-			l.conv = append(l.conv, ChatMessage{Role: "tool", ToolCallID: o.ToolCallID, Content: o.Output})
+			l.conv = append(l.conv, app.ChatMessage{Role: "tool", ToolCallID: o.ToolCallID, Content: o.Output})
 		}
-		if err := l.closeStep(StepCompleted); err != nil {
+		if err := l.closeStep(app.StepCompleted); err != nil {
 			return err
 		}
-		_, err := l.ar.update("thread.run.in_progress", func(r *Run) { r.Status = RunInProgress })
+		_, err := l.ar.update("thread.run.in_progress", func(r *app.Run) { r.Status = app.RunInProgress })
 		return err
 	}
 }
 
 // settle finishes what is still open when the run ends.
-func (l *loop) settle(stepStatus, msgStatus string, now int64) []Record {
-	var recs []Record
+func (l *loop) settle(stepStatus, msgStatus string, now int64) []app.Record {
+	var recs []app.Record
 	for _, o := range l.open {
-		if o.msg != nil && o.msg.Status == MessageInProgress {
+		if o.msg != nil && o.msg.Status == app.MessageInProgress {
 			o.msg.Status = msgStatus
-			if msgStatus == MessageCompleted {
+			if msgStatus == app.MessageCompleted {
 				o.msg.CompletedAt = &now
 			} else {
 				o.msg.IncompleteAt = &now
 				reason := "max_tokens"
 				switch stepStatus {
-				case StepCancelled:
+				case app.StepCancelled:
 					reason = "run_cancelled"
-				case StepExpired:
+				case app.StepExpired:
 					reason = "run_expired"
-				case StepFailed:
+				case app.StepFailed:
 					reason = "run_failed"
 				}
-				o.msg.IncompleteDetails = &IncompleteDetails{Reason: reason}
+				o.msg.IncompleteDetails = &app.IncompleteDetails{Reason: reason}
 			}
 			recs = append(recs, messageRecord(o.msg))
 		}
-		if o.step.Status == StepInProgress {
+		if o.step.Status == app.StepInProgress {
 			o.step.Status = stepStatus
 			switch stepStatus {
-			case StepCompleted:
+			case app.StepCompleted:
 				o.step.CompletedAt = &now
-			case StepCancelled:
+			case app.StepCancelled:
 				o.step.CancelledAt = &now
-			case StepFailed:
+			case app.StepFailed:
 				o.step.FailedAt = &now
-			case StepExpired:
+			case app.StepExpired:
 				o.step.ExpiredAt = &now
 			}
 			recs = append(recs, stepRecord(o.step))

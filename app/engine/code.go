@@ -1,10 +1,11 @@
-package app
+package engine
 
 import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
+	"plotline/app"
 	"plotline/interpreter"
 )
 
@@ -30,7 +31,7 @@ func (l *loop) inputFiles() []string {
 	if t, err := l.e.GetThread(l.ctx, l.ar.threadID); err == nil && t.ToolResources.CodeInterpreter != nil {
 		add(t.ToolResources.CodeInterpreter.FileIDs...)
 	}
-	msgs, _ := listAll[Message](l.ctx, l.e.cfg.Store, Query{Kind: KindMessage, Parent: l.ar.threadID})
+	msgs, _ := listAll[app.Message](l.ctx, l.e.cfg.Store, app.Query{Kind: app.KindMessage, Parent: l.ar.threadID})
 	for _, m := range msgs {
 		for _, a := range m.Attachments {
 			add(a.FileID)
@@ -42,7 +43,7 @@ func (l *loop) inputFiles() []string {
 // runPython runs one python call in the thread's session, streaming its
 // output into the step, records the outputs, and returns what the model
 // is told.
-func (l *loop) runPython(c ChatToolCall) (string, error) {
+func (l *loop) runPython(c app.ChatToolCall) (string, error) {
 	st := l.callStep()
 	code := codeOf(c.Arguments)
 	idx := 0
@@ -52,8 +53,8 @@ func (l *loop) runPython(c ChatToolCall) (string, error) {
 		}
 	}
 	onOutput := func(_ interpreter.Stream, p []byte) {
-		l.stepDelta(st, ToolCall{Index: &idx, ID: c.ID, Type: ToolCodeInterpreter, CodeInterpreter: &CodeInterpreterCall{
-			Outputs: []CodeOutput{{Index: ptr(0), Type: "logs", Logs: strings.ToValidUTF8(string(p), "\uFFFD")}}}})
+		l.stepDelta(st, app.ToolCall{Index: &idx, ID: c.ID, Type: app.ToolCodeInterpreter, CodeInterpreter: &app.CodeInterpreterCall{
+			Outputs: []app.CodeOutput{{Index: ptr(0), Type: "logs", Logs: strings.ToValidUTF8(string(p), "\uFFFD")}}}})
 	}
 	if strings.TrimSpace(code) == "" {
 		return "Error: the python tool was called without code.", nil
@@ -66,28 +67,28 @@ func (l *loop) runPython(c ChatToolCall) (string, error) {
 		if l.ctx.Err() != nil {
 			return "", errStopped
 		}
-		return "", &runFailure{LastError{Code: ErrCodeServer, Message: "The code could not run: " + err.Error()}}
+		return "", &runFailure{app.LastError{Code: app.ErrCodeServer, Message: "The code could not run: " + err.Error()}}
 	}
 	images, notes := l.ws.keepOutputs(l.sctx, res, st.ID)
 	call := &st.StepDetails.ToolCalls[idx]
 	logs := logsOf(res)
 	if logs != "" {
-		call.CodeInterpreter.Outputs = append(call.CodeInterpreter.Outputs, CodeOutput{Type: "logs", Logs: logs})
+		call.CodeInterpreter.Outputs = append(call.CodeInterpreter.Outputs, app.CodeOutput{Type: "logs", Logs: logs})
 	}
 	for _, id := range images {
-		call.CodeInterpreter.Outputs = append(call.CodeInterpreter.Outputs, CodeOutput{Type: "image", Image: &FileRef{FileID: id}})
+		call.CodeInterpreter.Outputs = append(call.CodeInterpreter.Outputs, app.CodeOutput{Type: "image", Image: &app.FileRef{FileID: id}})
 	}
 	l.images = append(l.images, images...)
 	if err := l.e.cfg.Store.Save(l.sctx, stepRecord(st)); err != nil {
 		return "", err
 	}
 	if len(images) > 0 {
-		var outs []CodeOutput
+		var outs []app.CodeOutput
 		first := len(call.CodeInterpreter.Outputs) - len(images) // after the logs, if any
 		for i, id := range images {
-			outs = append(outs, CodeOutput{Index: ptr(first + i), Type: "image", Image: &FileRef{FileID: id}})
+			outs = append(outs, app.CodeOutput{Index: ptr(first + i), Type: "image", Image: &app.FileRef{FileID: id}})
 		}
-		l.stepDelta(st, ToolCall{Index: &idx, ID: c.ID, Type: ToolCodeInterpreter, CodeInterpreter: &CodeInterpreterCall{Outputs: outs}})
+		l.stepDelta(st, app.ToolCall{Index: &idx, ID: c.ID, Type: app.ToolCodeInterpreter, CodeInterpreter: &app.CodeInterpreterCall{Outputs: outs}})
 	}
 	if l.ctx.Err() != nil {
 		return "", errStopped
@@ -157,24 +158,24 @@ func toolReport(r *interpreter.Result, images int, notes []string) string {
 // its answer as code_interpreter steps, and gives it their output as the
 // next user message.
 func (l *loop) runFencedBlocks(text string, blocks []string) error {
-	l.conv = append(l.conv, ChatMessage{Role: "assistant", Content: text})
+	l.conv = append(l.conv, app.ChatMessage{Role: "assistant", Content: text})
 	var report strings.Builder
 	for i, code := range blocks {
-		if _, err := l.openStep(StepToolCalls, nil); err != nil {
+		if _, err := l.openStep(app.StepToolCalls, nil); err != nil {
 			return err
 		}
 		st := l.callStep()
 		id := newID("call_")
-		st.StepDetails.ToolCalls = []ToolCall{{ID: id, Type: ToolCodeInterpreter, CodeInterpreter: &CodeInterpreterCall{Input: code, Outputs: []CodeOutput{}}}}
-		out, err := l.runPython(ChatToolCall{ID: id, Name: pythonTool, Arguments: string(mustJSON(map[string]string{"code": code}))})
+		st.StepDetails.ToolCalls = []app.ToolCall{{ID: id, Type: app.ToolCodeInterpreter, CodeInterpreter: &app.CodeInterpreterCall{Input: code, Outputs: []app.CodeOutput{}}}}
+		out, err := l.runPython(app.ChatToolCall{ID: id, Name: pythonTool, Arguments: string(mustJSON(map[string]string{"code": code}))})
 		if err != nil {
 			return err
 		}
-		if err := l.closeStep(StepCompleted); err != nil {
+		if err := l.closeStep(app.StepCompleted); err != nil {
 			return err
 		}
 		fmt.Fprintf(&report, "Output of python block %d:\n%s\n\n", i+1, out)
 	}
-	l.conv = append(l.conv, ChatMessage{Role: "user", Content: strings.TrimSpace(report.String())})
+	l.conv = append(l.conv, app.ChatMessage{Role: "user", Content: strings.TrimSpace(report.String())})
 	return nil
 }

@@ -1,8 +1,9 @@
-package app
+package engine
 
 import (
 	"context"
 	"fmt"
+	"plotline/app"
 	"regexp"
 	"strings"
 )
@@ -22,7 +23,7 @@ const fencedInstructions = `This model cannot call tools, so write the Python yo
 // buildContext makes the model's view of the thread at the start of a run:
 // the system prompt, then the thread's messages and earlier code steps in
 // the order they happened.
-func (e *Engine) buildContext(ctx context.Context, run *Run, a *Assistant, ws *workspace, noTools bool) ([]ChatMessage, error) {
+func (e *Engine) buildContext(ctx context.Context, run *app.Run, a *app.Assistant, ws *workspace, noTools bool) ([]app.ChatMessage, error) {
 	var sys []string
 	if strings.TrimSpace(run.Instructions) != "" {
 		sys = append(sys, run.Instructions)
@@ -34,21 +35,21 @@ func (e *Engine) buildContext(ctx context.Context, run *Run, a *Assistant, ws *w
 		}
 		sys = append(sys, ws.describeFiles())
 	}
-	conv := []ChatMessage{{Role: "system", Content: strings.Join(sys, "\n\n")}}
+	conv := []app.ChatMessage{{Role: "system", Content: strings.Join(sys, "\n\n")}}
 
-	msgs, err := listAll[Message](ctx, e.cfg.Store, Query{Kind: KindMessage, Parent: run.ThreadID})
+	msgs, err := listAll[app.Message](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Parent: run.ThreadID})
 	if err != nil {
 		return nil, err
 	}
-	steps, err := listAll[RunStep](ctx, e.cfg.Store, Query{Kind: KindRunStep, Parent: run.ThreadID})
+	steps, err := listAll[app.RunStep](ctx, e.cfg.Store, app.Query{Kind: app.KindRunStep, Parent: run.ThreadID})
 	if err != nil {
 		return nil, err
 	}
 	// Earlier runs' code steps go right before the messages of their run,
 	// so the model knows which variables and files its code already made.
-	stepsOf := map[string][]RunStep{}
+	stepsOf := map[string][]app.RunStep{}
 	for _, s := range steps {
-		if s.Type == StepToolCalls && s.RunID != run.ID {
+		if s.Type == app.StepToolCalls && s.RunID != run.ID {
 			stepsOf[s.RunID] = append(stepsOf[s.RunID], s)
 		}
 	}
@@ -66,7 +67,7 @@ func (e *Engine) buildContext(ctx context.Context, run *Run, a *Assistant, ws *w
 		if m.RunID != nil {
 			emitSteps(*m.RunID)
 		}
-		text := textOf(m.Content)
+		text := app.TextOf(m.Content)
 		for _, c := range m.Content {
 			if c.ImageFile != nil {
 				text += fmt.Sprintf("\n[image %s shown to the user]", c.ImageFile.FileID)
@@ -83,7 +84,7 @@ func (e *Engine) buildContext(ctx context.Context, run *Run, a *Assistant, ws *w
 				text += "\n\n(Attached: " + strings.Join(names, ", ") + ")"
 			}
 		}
-		conv = append(conv, ChatMessage{Role: m.Role, Content: text})
+		conv = append(conv, app.ChatMessage{Role: m.Role, Content: text})
 	}
 	// Runs that ended without a message still ran code.
 	for _, s := range steps {
@@ -97,13 +98,13 @@ func (e *Engine) buildContext(ctx context.Context, run *Run, a *Assistant, ws *w
 // stepMessages renders a finished tool_calls step as the assistant's calls
 // and their results. A call without output (its run stopped) still gets
 // one: the chat API requires an answer to every call.
-func stepMessages(s RunStep) []ChatMessage {
-	call := ChatMessage{Role: "assistant"}
-	var results []ChatMessage
+func stepMessages(s app.RunStep) []app.ChatMessage {
+	call := app.ChatMessage{Role: "assistant"}
+	var results []app.ChatMessage
 	for _, tc := range s.StepDetails.ToolCalls {
 		switch {
 		case tc.CodeInterpreter != nil:
-			call.ToolCalls = append(call.ToolCalls, ChatToolCall{ID: tc.ID, Name: pythonTool, Arguments: string(mustJSON(map[string]string{"code": tc.CodeInterpreter.Input}))})
+			call.ToolCalls = append(call.ToolCalls, app.ChatToolCall{ID: tc.ID, Name: pythonTool, Arguments: string(mustJSON(map[string]string{"code": tc.CodeInterpreter.Input}))})
 			var out []string
 			for _, o := range tc.CodeInterpreter.Outputs {
 				switch o.Type {
@@ -116,24 +117,24 @@ func stepMessages(s RunStep) []ChatMessage {
 			text := strings.Join(out, "\n")
 			if text == "" {
 				text = "(no output)"
-				if s.Status != StepCompleted {
+				if s.Status != app.StepCompleted {
 					text = "(the run stopped before this code finished)"
 				}
 			}
-			results = append(results, ChatMessage{Role: "tool", ToolCallID: tc.ID, Content: text})
+			results = append(results, app.ChatMessage{Role: "tool", ToolCallID: tc.ID, Content: text})
 		case tc.Function != nil:
-			call.ToolCalls = append(call.ToolCalls, ChatToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+			call.ToolCalls = append(call.ToolCalls, app.ChatToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 			out := "(no output was submitted)"
 			if tc.Function.Output != nil {
 				out = *tc.Function.Output
 			}
-			results = append(results, ChatMessage{Role: "tool", ToolCallID: tc.ID, Content: out})
+			results = append(results, app.ChatMessage{Role: "tool", ToolCallID: tc.ID, Content: out})
 		}
 	}
 	if len(call.ToolCalls) == 0 {
 		return nil
 	}
-	return append([]ChatMessage{call}, results...)
+	return append([]app.ChatMessage{call}, results...)
 }
 
 // contextTokens is the context window assumed for truncation "auto" when
@@ -142,7 +143,7 @@ func stepMessages(s RunStep) []ChatMessage {
 const contextTokens = 100_000
 
 // estimateTokens guesses a message's tokens at four bytes a token.
-func estimateTokens(m ChatMessage) int {
+func estimateTokens(m app.ChatMessage) int {
 	n := len(m.Content) + 16
 	for _, c := range m.ToolCalls {
 		n += len(c.Arguments) + len(c.Name) + 16
@@ -155,7 +156,7 @@ func estimateTokens(m ChatMessage) int {
 // thread's messages (with the tool calls between them); auto keeps the
 // newest messages that fit the token budget. A tool result never loses
 // the call it answers.
-func truncate(conv []ChatMessage, run *Run) []ChatMessage {
+func truncate(conv []app.ChatMessage, run *app.Run) []app.ChatMessage {
 	if len(conv) <= 1 {
 		return conv
 	}
@@ -194,7 +195,7 @@ func truncate(conv []ChatMessage, run *Run) []ChatMessage {
 			start--
 		}
 	}
-	return append([]ChatMessage{conv[0]}, body[start:]...)
+	return append([]app.ChatMessage{conv[0]}, body[start:]...)
 }
 
 var fencedPython = regexp.MustCompile("(?s)```(?:python|py|python3)[ \\t]*\\r?\\n(.*?)```")

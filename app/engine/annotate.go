@@ -1,7 +1,8 @@
-package app
+package engine
 
 import (
 	"net/url"
+	"plotline/app"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -14,8 +15,8 @@ var sandboxLink = regexp.MustCompile("sandbox:/mnt/data/[^\\s)\\]\"'<>`]+")
 // annotate finds the sandbox:/mnt/data/NAME links in text and makes each a
 // file_path annotation pointing at the stored file. Indices count Unicode
 // code points. A link to a file that does not exist gets no annotation.
-func (l *loop) annotate(text string) []Annotation {
-	out := []Annotation{}
+func (l *loop) annotate(text string) []app.Annotation {
+	out := []app.Annotation{}
 	if l.ws == nil {
 		return out
 	}
@@ -35,8 +36,8 @@ func (l *loop) annotate(text string) []Annotation {
 			continue
 		}
 		cs := utf8.RuneCountInString(text[:start])
-		out = append(out, Annotation{Type: "file_path", Text: link, StartIndex: cs,
-			EndIndex: cs + utf8.RuneCountInString(link), FilePath: &FileRef{FileID: id}})
+		out = append(out, app.Annotation{Type: "file_path", Text: link, StartIndex: cs,
+			EndIndex: cs + utf8.RuneCountInString(link), FilePath: &app.FileRef{FileID: id}})
 	}
 	return out
 }

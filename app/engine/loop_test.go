@@ -1,4 +1,4 @@
-package app_test
+package engine_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"plotline/app"
+	"plotline/app/engine"
 	"plotline/app/modeltest"
 )
 
@@ -92,7 +93,7 @@ func TestFunctionToolRequiresActionThenSubmit(t *testing.T) {
 }
 
 func TestRequiresActionExpires(t *testing.T) {
-	r := newRig(t, func(c *app.Config) { c.ActionTimeout = 300 * time.Millisecond },
+	r := newRig(t, func(c *engine.Config) { c.ActionTimeout = 300 * time.Millisecond },
 		modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "get_weather", Arguments: `{}`}}},
 	)
 	ctx := context.Background()
@@ -278,7 +279,7 @@ func TestRateLimitedForGoodFails(t *testing.T) {
 }
 
 func TestServerErrorAndBadRequestMapToLastError(t *testing.T) {
-	r := newRig(t, func(c *app.Config) {}, modeltest.Turn{Status: 400, ErrorCode: "context_length_exceeded", ErrorMessage: "Too long."})
+	r := newRig(t, func(c *engine.Config) {}, modeltest.Turn{Status: 400, ErrorCode: "context_length_exceeded", ErrorMessage: "Too long."})
 	_, run := r.ask("Hi")
 	if run.Status != app.RunFailed || run.LastError.Code != app.ErrCodeInvalid || run.LastError.Message != "Too long." {
 		t.Fatalf("400: %s %+v", run.Status, run.LastError)

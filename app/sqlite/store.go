@@ -7,7 +7,7 @@
 // killed process (kill -9), and a power cut can lose at most the last
 // transactions, never corrupt the file. Migrations are embedded SQL files,
 // applied in order and tracked with PRAGMA user_version.
-package store
+package sqlite
 
 import (
 	"context"
