@@ -91,6 +91,9 @@ func (e *ModelError) Error() string {
 	return fmt.Sprintf("model: %d %s", e.Status, e.Message)
 }
 
+// ErrorCode is EMODEL.
+func (e *ModelError) ErrorCode() Code { return EMODEL }
+
 // LastErrorCode maps the failure onto a run's last_error code.
 func (e *ModelError) LastErrorCode() string {
 	switch {

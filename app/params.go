@@ -2,22 +2,8 @@ package app
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 )
-
-// InputError is a request the engine refuses: a bad field or value. The
-// API answers it with 400 and Param.
-type InputError struct {
-	Param   string
-	Message string
-}
-
-func (e *InputError) Error() string { return e.Message }
-
-// ErrThreadLocked is returned for a change to a thread while a run on it
-// is active.
-var ErrThreadLocked = errors.New("thread has an active run")
 
 // AssistantParams create or modify an assistant. Nil fields are left as
 // they are (or take their defaults on create).

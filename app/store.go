@@ -2,37 +2,8 @@ package app
 
 import (
 	"context"
-	"errors"
 	"io"
 )
-
-// ErrNotFound is returned for an id that names no object.
-var ErrNotFound = errors.New("not found")
-
-// NotFoundError names the object that is missing. errors.Is(err,
-// ErrNotFound) holds for it.
-type NotFoundError struct {
-	Kind string // one of the Kind constants
-	ID   string
-}
-
-func (e *NotFoundError) Error() string { return e.Kind + " " + e.ID + ": " + ErrNotFound.Error() }
-
-// Unwrap makes the error ErrNotFound.
-func (e *NotFoundError) Unwrap() error { return ErrNotFound }
-
-// Message says it as the Assistants API does: "No thread found with id 'x'."
-func (e *NotFoundError) Message() string {
-	name := map[string]string{KindAssistant: "assistant", KindThread: "thread", KindMessage: "message",
-		KindRun: "run", KindRunStep: "run step", KindFile: "file"}[e.Kind]
-	if name == "" {
-		name = e.Kind
-	}
-	return "No " + name + " found with id '" + e.ID + "'."
-}
-
-// ErrTooLarge is returned for file bytes over the size limit.
-var ErrTooLarge = errors.New("file is larger than the limit")
 
 // Record is one stored object: its JSON and the few fields the store
 // indexes it by.
@@ -44,6 +15,10 @@ type Record struct {
 	Blob      string // the content hash of a file's bytes
 	CreatedAt int64
 	Data      []byte // the object, as JSON
+	// Seq is the store's sequence number: it grows with each new record
+	// and is kept when a record is replaced, so it orders a thread's
+	// messages and steps as they happened. Set by Get and List.
+	Seq int64
 }
 
 // Query selects records of one kind for a list.
@@ -51,6 +26,8 @@ type Query struct {
 	Kind   string
 	Parent string // "" for any
 	Tag    string // "" for any
+	// SinceSeq, when not 0, selects only records with a greater Seq.
+	SinceSeq int64
 	ListOptions
 }
 

@@ -4,8 +4,11 @@ package interpreter
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
+	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 )
@@ -105,4 +108,106 @@ func BenchmarkPythonProcess(b *testing.B) { benchProcess(b, "1 + 1") }
 // what the kernel imports: the reference for a cold session.
 func BenchmarkPythonProcessImports(b *testing.B) {
 	benchProcess(b, "import numpy, pandas, matplotlib.pyplot")
+}
+
+// BenchmarkFiveThreadsBackToBack opens five new threads one after the
+// other, each to its first result, with the default pool warm: the median
+// of the five times from SessionAt to the result of 1 + 1.
+func BenchmarkFiveThreadsBackToBack(b *testing.B) {
+	root := b.TempDir()
+	m, err := NewManager(Config{Python: testPython, Root: root})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	var d []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if err := m.Warm(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		var open []*Session
+		for j := 0; j < 5; j++ {
+			t := time.Now()
+			s, err := m.SessionAt(ctx, filepath.Join(root, fmt.Sprintf("thread-%d-%d", i, j)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := s.Exec(ctx, "1 + 1")
+			d = append(d, time.Since(t))
+			if err != nil || r.Value == nil || *r.Value != "2" {
+				b.Fatalf("exec: %v %+v", err, r)
+			}
+			open = append(open, s)
+		}
+		b.StopTimer()
+		for _, s := range open {
+			s.Close()
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	reportMedian(b, d)
+}
+
+// BenchmarkSixteenAtOnce starts a CPU-bound cell of about 50 ms in each of
+// 16 running sessions at once, and reports when the median one finished
+// as a fraction of when the last one did ("median-of-last"): near 1 when
+// all share the cores to the end, about 0.5 when they are admitted in
+// turn.
+func BenchmarkSixteenAtOnce(b *testing.B) {
+	const n = 16
+	m, err := NewManager(Config{Python: testPython, Root: b.TempDir(), PoolSize: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	sessions := make([]*Session, n)
+	for i := range sessions {
+		s, err := m.NewSession(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.Exec(ctx, "0"); err != nil {
+			b.Fatal(err)
+		}
+		sessions[i] = s
+	}
+	const cell = "s = 0\nfor i in range(300000):\n    s += i\ns"
+	var medians []time.Duration
+	var ratios []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		done := make([]time.Duration, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var t0 time.Time
+		for j, s := range sessions {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				r, err := s.Exec(ctx, cell)
+				done[j] = time.Since(t0)
+				if err != nil || r.Error != nil {
+					b.Errorf("exec: %v %+v", err, r)
+				}
+			}()
+		}
+		t0 = time.Now()
+		close(start)
+		wg.Wait()
+		sort.Slice(done, func(a, c int) bool { return done[a] < done[c] })
+		medians = append(medians, done[n/2])
+		ratios = append(ratios, float64(done[n/2])/float64(done[n-1]))
+	}
+	b.StopTimer()
+	reportMedian(b, medians)
+	sort.Float64s(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "median-of-last")
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"plotline/app"
 )
@@ -77,9 +76,9 @@ func notFoundMessage(err error) string {
 }
 
 func lockedMessage(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, ": "); i >= 0 {
-		msg = msg[i+2:]
+	var le *app.LockedError
+	if errors.As(err, &le) {
+		return le.Error()
 	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	return "The thread has an active run."
 }

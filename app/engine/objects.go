@@ -292,7 +292,7 @@ func (e *Engine) CreateMessage(ctx context.Context, threadID string, p app.Messa
 	if err != nil {
 		return nil, err
 	}
-	if err := e.lockedSave(threadID, func() error { return e.cfg.Store.Save(ctx, messageRecord(m)) }); err != nil {
+	if err := e.lockedSave(threadID, true, func() error { return e.cfg.Store.Save(ctx, messageRecord(m)) }); err != nil {
 		return nil, err
 	}
 	e.Bus.Publish(app.Event{Name: "thread.message.created", ThreadID: threadID, Data: clone(m)})
@@ -300,11 +300,11 @@ func (e *Engine) CreateMessage(ctx context.Context, threadID string, p app.Messa
 }
 
 // lockedSave runs save unless the thread has an active run.
-func (e *Engine) lockedSave(threadID string, save func() error) error {
+func (e *Engine) lockedSave(threadID string, adding bool, save func() error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ar := e.active[threadID]; ar != nil {
-		return fmt.Errorf("%w: can't change thread %s while run %s is active", app.ErrThreadLocked, threadID, ar.runID)
+		return &app.LockedError{ThreadID: threadID, RunID: ar.runID, Adding: adding}
 	}
 	return save()
 }
@@ -338,7 +338,7 @@ func (e *Engine) DeleteMessage(ctx context.Context, threadID, id string) error {
 	if _, err := e.GetMessage(ctx, threadID, id); err != nil {
 		return err
 	}
-	return e.lockedSave(threadID, func() error { return e.cfg.Store.Delete(ctx, app.KindMessage, id) })
+	return e.lockedSave(threadID, false, func() error { return e.cfg.Store.Delete(ctx, app.KindMessage, id) })
 }
 
 // ListMessages lists a thread's messages, optionally those of one run.

@@ -251,12 +251,12 @@ func (e *Engine) startRun(ctx context.Context, t *app.Thread, p app.RunParams, p
 	if e.closed {
 		e.mu.Unlock()
 		cancel()
-		return nil, nil, errors.New("app: the engine is shutting down")
+		return nil, nil, app.Errorf(app.EUNAVAILABLE, "Plotline is shutting down.")
 	}
 	if other := e.active[t.ID]; other != nil {
 		e.mu.Unlock()
 		cancel()
-		return nil, nil, fmt.Errorf("%w: thread %s already has an active run %s", app.ErrThreadLocked, t.ID, other.runID)
+		return nil, nil, &app.LockedError{ThreadID: t.ID, RunID: other.runID}
 	}
 	if err := e.cfg.Store.Save(ctx, append(pre, runRecord(run))...); err != nil {
 		e.mu.Unlock()
