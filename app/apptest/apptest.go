@@ -1,16 +1,16 @@
-// Package apptest wires engines for tests the way the app does: a real
-// SQLite store, real sandboxed kernels and the openai-go model adapter,
-// pointed at a scripted model server (app/modeltest).
+// Package apptest opens Plotline for tests through the one composition
+// root (app/wiring), as the app does: a real SQLite store, real sandboxed
+// kernels and the openai-go model adapter, pointed at a scripted model
+// server (app/modeltest).
 package apptest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"plotline/app/engine"
 	"plotline/app/openai"
-	"plotline/app/sqlite"
+	"plotline/app/wiring"
 	"plotline/interpreter"
 )
 
@@ -24,51 +24,23 @@ type Options struct {
 	MaxRetries int
 }
 
-// Build wires and recovers an engine on the data folder, its model at
-// modelURL; closeAll closes the engine, its interpreter and its store.
+// Build opens Plotline on the data folder, its model at modelURL;
+// closeAll closes the engine, its interpreter and its store.
 func Build(py *interpreter.Python, data, modelURL string, o Options) (e *engine.Engine, closeAll func(), err error) {
-	st, err := sqlite.Open(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	icfg := interpreter.Config{Python: py, Root: filepath.Join(data, "work"), PoolSize: -1}
-	if o.Interpreter != nil {
-		o.Interpreter(&icfg)
-	}
-	im, err := interpreter.NewManager(icfg)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
 	retries := o.MaxRetries
 	if retries == 0 {
 		retries = 3
 	}
 	m, err := openai.New(openai.Config{Provider: openai.ProviderCompatible, BaseURL: modelURL, APIKey: "test", MaxRetries: retries})
 	if err != nil {
-		im.Close()
-		st.Close()
 		return nil, nil, err
 	}
-	cfg := engine.Config{Store: st, Model: m, Interpreter: im, DefaultModel: "test-model", ToolsUnsupported: openai.ToolsUnsupported}
-	if o.Engine != nil {
-		o.Engine(&cfg)
-	}
-	if e, err = engine.New(cfg); err == nil {
-		err = e.Recover(context.Background())
-	}
-	closeAll = func() {
-		if e != nil {
-			e.Close()
-		}
-		im.Close()
-		st.Close()
-	}
+	sys, err := wiring.Open(context.Background(), wiring.Options{Data: data, Model: m, DefaultModel: "test-model",
+		Python: py, Interpreter: o.Interpreter, Engine: o.Engine})
 	if err != nil {
-		closeAll()
 		return nil, nil, err
 	}
-	return e, closeAll, nil
+	return sys.Engine, sys.Close, nil
 }
 
 // New is Build for a test: it fails the test on error and closes the

@@ -16,6 +16,7 @@ import (
 
 	"plotline/app"
 	"plotline/app/engine"
+	"plotline/app/wiring"
 	"plotline/interpreter"
 	"plotline/interpreter/sandbox"
 )
@@ -34,14 +35,6 @@ type savedFile struct {
 	Filename string `json:"filename"`
 	Path     string `json:"path"`
 }
-
-// defaultAssistantKey marks the assistant `ask` uses, so that it is made
-// once per data folder.
-const defaultAssistantKey = "plotline_default"
-
-const defaultInstructions = "You are a careful data analyst. Answer the user's questions about their data by " +
-	"running Python. Look at the data before you analyse it, check your results, and explain what you found in " +
-	"plain words. When you make a chart, give it a title and labelled axes."
 
 // Ask implements `plotline ask`.
 func Ask(args []string, s Streams) int {
@@ -93,7 +86,7 @@ func Ask(args []string, s Streams) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sys, err := openSystem(context.Background(), dir, 0)
+	sys, err := wiring.Open(context.Background(), wiring.Options{Data: dir})
 	if err != nil {
 		return fail(exitNoStart, "%v", err)
 	}
@@ -101,42 +94,33 @@ func Ask(args []string, s Streams) int {
 	eng := sys.Engine
 	bg := context.Background()
 
-	asst, err := defaultAssistant(bg, eng)
-	if err != nil {
-		return fail(exitNoStart, "%v", err)
-	}
-	var atts []app.Attachment
+	var attach []engine.AskFile
 	for _, f := range files {
-		id, err := upload(bg, eng, f)
+		fh, err := os.Open(f)
 		if err != nil {
-			return fail(exitNoStart, "--file %s: %v", f, err)
+			return fail(exitNoStart, "--file %s: %v", f, errors.Unwrap(err))
 		}
-		atts = append(atts, app.Attachment{FileID: id, Tools: []app.Tool{{Type: app.ToolCodeInterpreter}}})
+		defer fh.Close()
+		attach = append(attach, engine.AskFile{Name: filepath.Base(f), Data: fh})
 	}
-	msg := app.MessageParams{Role: "user", Content: mustRaw(prompt), Attachments: atts}
-	if *threadID == "" {
-		t, err := eng.CreateThread(bg, app.ThreadParams{Messages: []app.MessageParams{msg},
-			Metadata: &app.Metadata{"title": title(prompt)}})
-		if err != nil {
-			return fail(exitNoStart, "%v", err)
-		}
-		*threadID = t.ID
-	} else if _, err := eng.CreateMessage(bg, *threadID, msg); err != nil {
-		return fail(exitNoStart, "thread %s: %v", *threadID, err)
-	}
-
-	rp := app.RunParams{AssistantID: asst.ID, Stream: true, ToolChoice: choice}
+	rp := app.RunParams{Stream: true, ToolChoice: choice}
 	if *instructions != "" {
 		rp.Instructions = instructions
 	}
 	if *modelName != "" {
 		rp.Model = modelName
 	}
-	run, sub, err := eng.CreateRun(bg, *threadID, rp)
-	if err != nil {
+	th, run, sub, err := eng.Ask(bg, engine.AskParams{ThreadID: *threadID, Text: prompt, Files: attach, Run: rp})
+	if sub != nil {
+		defer sub.Close()
+	}
+	if run == nil {
+		if *threadID != "" && app.ErrorCode(err) == app.ENOTFOUND {
+			return fail(exitNoStart, "thread %s: %v", *threadID, err)
+		}
 		return fail(exitNoStart, "%v", err)
 	}
-	defer sub.Close()
+	*threadID = th.ID
 	cancelled := false
 	view := &terminalView{out: s.Out, err: s.Err, quiet: *asJSON}
 	for {
@@ -223,43 +207,6 @@ func parseToolChoiceFlag(v string) (json.RawMessage, error) {
 	return nil, fmt.Errorf("--tool-choice %q: use auto, none, required, code_interpreter or function:NAME", v)
 }
 
-// defaultAssistant returns the data-analyst assistant, making it once.
-func defaultAssistant(ctx context.Context, eng *engine.Engine) (*app.Assistant, error) {
-	opts := app.ListOptions{Limit: 100}
-	for {
-		page, err := eng.ListAssistants(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		for i, a := range page.Data {
-			if a.Metadata[defaultAssistantKey] == "data-analyst" {
-				return &page.Data[i], nil
-			}
-		}
-		if !page.HasMore {
-			break
-		}
-		opts.After = *page.LastID
-	}
-	name, instr := "Data analyst", defaultInstructions
-	return eng.CreateAssistant(ctx, app.AssistantParams{Name: &name, Instructions: &instr,
-		Tools:    &[]app.Tool{{Type: app.ToolCodeInterpreter}},
-		Metadata: &app.Metadata{defaultAssistantKey: "data-analyst"}})
-}
-
-func upload(ctx context.Context, eng *engine.Engine, p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	file, err := eng.CreateFile(ctx, filepath.Base(p), app.PurposeAssistants, f)
-	if err != nil {
-		return "", err
-	}
-	return file.ID, nil
-}
-
 // saveRunFiles saves the run's images and linked files into dir, under
 // their names in /mnt/data, and reports on warn, a line each, those it
 // does not save.
@@ -301,7 +248,7 @@ func saveRunFiles(ctx context.Context, eng *engine.Engine, dir string, msgs []ap
 	if len(ids) == 0 {
 		return saved
 	}
-	// The run's code had the default work-folder quota (see openSystem).
+	// The run's code had the default work-folder quota (see wiring.Open).
 	dst, err := openOutFolder(dir, interpreter.Limits{}.WithDefaults().DiskQuota)
 	if err != nil {
 		fmt.Fprintf(warn, "plotline ask: --out: %v\n", err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"plotline/app/api"
+	"plotline/app/wiring"
 )
 
 // Serve implements `plotline serve`: the local Assistants API.
@@ -61,7 +62,7 @@ func Serve(args []string, s Streams) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sys, err := openSystem(context.Background(), dir, 1)
+	sys, err := wiring.Open(context.Background(), wiring.Options{Data: dir, PoolSize: warmKernels})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -80,7 +81,7 @@ func Serve(args []string, s Streams) int {
 	} else {
 		fmt.Fprintln(s.Err, "The API key is PLOTLINE_API_KEY.")
 	}
-	fmt.Fprintf(s.Err, "Model: %s\n", sys.Model)
+	fmt.Fprintf(s.Err, "Model: %s\n", sys.ModelConfig)
 
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -18,6 +18,7 @@ import (
 	"plotline/app/openai"
 	"plotline/app/settings"
 	"plotline/app/ui"
+	"plotline/app/wiring"
 	"plotline/assets"
 	"plotline/interpreter"
 	"plotline/interpreter/sandbox"
@@ -87,19 +88,17 @@ func Window(args []string, s Streams) int {
 	default:
 		sw.set(nil, "No model is set up yet: open Settings, choose a provider and enter its key.")
 	}
-	if defModel == "" {
-		defModel = "gpt-4o"
-	}
 
 	a := fyneapp.NewWithID("app.plotline.desktop")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	sys, err := openSystemWith(context.Background(), dir, 1, sw, defModel, limitsOf(cfg))
+	sys, err := wiring.Open(context.Background(), wiring.Options{Data: dir, PoolSize: warmKernels, Model: sw,
+		DefaultModel: defModel, Limits: limitsOf(cfg)})
 	if err != nil {
 		showFatal(a, err)
 		return exitNoStart
 	}
 	defer sys.Close()
-	if _, err := defaultAssistant(context.Background(), sys.Engine); err != nil {
+	if _, err := sys.Engine.DefaultAssistant(context.Background()); err != nil {
 		showFatal(a, err)
 		return exitNoStart
 	}
@@ -115,11 +114,11 @@ func Window(args []string, s Streams) int {
 			if err := applyModel(sw, c, key); err != nil {
 				return err
 			}
-			sys.interp.SetLimits(limitsOf(c))
+			sys.Kernels.SetLimits(limitsOf(c))
 			return setDefaultModel(sys.Engine, c.Model)
 		},
 		TestConnection: testConnection,
-		Runtime:        func() string { return runtimeReport(sys.python) },
+		Runtime:        func() string { return runtimeReport(sys.Python) },
 	})
 	if cfgErr != nil {
 		fmt.Fprintf(s.Err, "plotline: %v\n", cfgErr)
@@ -152,7 +151,7 @@ func setDefaultModel(eng *engine.Engine, name string) error {
 	if strings.TrimSpace(name) == "" {
 		return nil
 	}
-	a, err := defaultAssistant(context.Background(), eng)
+	a, err := eng.DefaultAssistant(context.Background())
 	if err != nil {
 		return err
 	}
@@ -168,7 +167,7 @@ func testConnection(ctx context.Context, c settings.Settings, key string) (strin
 	}
 	name := c.Model
 	if name == "" {
-		name = "gpt-4o"
+		name = engine.DefaultModel
 	}
 	max := int64(16)
 	res, err := m.Chat(ctx, app.ChatRequest{Model: name, MaxCompletionTokens: &max,

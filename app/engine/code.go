@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 
 	"plotline/app"
-	"plotline/interpreter"
 )
 
 // maxToolOutput caps what one cell's result tells the model.
@@ -14,7 +13,7 @@ const maxToolOutput = 16 << 10
 
 // inputFiles lists the files the run's code should find in /mnt/data: the
 // assistant's, the thread's, and those attached to the thread's messages.
-func (l *loop) inputFiles() []string {
+func (l *loop) inputFiles(t app.Transcript) []string {
 	var ids []string
 	seen := map[string]bool{}
 	add := func(list ...string) {
@@ -31,12 +30,7 @@ func (l *loop) inputFiles() []string {
 	if t, err := l.e.GetThread(l.ctx, l.ar.threadID); err == nil && t.ToolResources.CodeInterpreter != nil {
 		add(t.ToolResources.CodeInterpreter.FileIDs...)
 	}
-	msgs, _ := listAll[app.Message](l.ctx, l.e.cfg.Store, app.Query{Kind: app.KindMessage, Parent: l.ar.threadID})
-	for _, m := range msgs {
-		for _, a := range m.Attachments {
-			add(a.FileID)
-		}
-	}
+	add(t.Attachments()...)
 	return ids
 }
 
@@ -52,7 +46,7 @@ func (l *loop) runPython(c app.ChatToolCall) (string, error) {
 			idx = i
 		}
 	}
-	onOutput := func(_ interpreter.Stream, p []byte) {
+	onOutput := func(p []byte) {
 		l.stepDelta(st, app.ToolCall{Index: &idx, ID: c.ID, Type: app.ToolCodeInterpreter, CodeInterpreter: &app.CodeInterpreterCall{
 			Outputs: []app.CodeOutput{{Index: ptr(0), Type: "logs", Logs: strings.ToValidUTF8(string(p), "\uFFFD")}}}})
 	}
@@ -98,7 +92,7 @@ func (l *loop) runPython(c app.ChatToolCall) (string, error) {
 
 // logsOf is a cell's text output as the step shows it: what it printed,
 // the value of its last expression, and its error.
-func logsOf(r *interpreter.Result) string {
+func logsOf(r *app.CellResult) string {
 	var b strings.Builder
 	b.WriteString(r.Stdout)
 	if r.Stderr != "" {
@@ -128,7 +122,7 @@ func logsOf(r *interpreter.Result) string {
 }
 
 // toolReport is what the model reads after its code ran.
-func toolReport(r *interpreter.Result, images int, notes []string) string {
+func toolReport(r *app.CellResult, images int, notes []string) string {
 	var b strings.Builder
 	logs := logsOf(r)
 	if len(logs) > maxToolOutput {
@@ -167,7 +161,7 @@ func (l *loop) runFencedBlocks(text string, blocks []string) error {
 		st := l.callStep()
 		id := newID("call_")
 		st.StepDetails.ToolCalls = []app.ToolCall{{ID: id, Type: app.ToolCodeInterpreter, CodeInterpreter: &app.CodeInterpreterCall{Input: code, Outputs: []app.CodeOutput{}}}}
-		out, err := l.runPython(app.ChatToolCall{ID: id, Name: pythonTool, Arguments: string(mustJSON(map[string]string{"code": code}))})
+		out, err := l.runPython(app.ChatToolCall{ID: id, Name: app.PythonTool, Arguments: string(mustJSON(map[string]string{"code": code}))})
 		if err != nil {
 			return err
 		}

@@ -5,23 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"plotline/app"
-	"plotline/interpreter"
 )
 
 // Config wires an Engine.
 type Config struct {
 	Store       app.Store
 	Model       app.Model
-	Interpreter *interpreter.Manager
-	// WorkRoot holds each thread's work folder (WorkRoot/<thread id>); it
-	// must be the interpreter manager's root.
-	WorkRoot string
+	Interpreter app.Interpreter
 	// DefaultModel is used when neither the run nor the assistant names one.
 	DefaultModel string
 	// MaxSteps bounds the model turns of one run.
@@ -47,19 +41,19 @@ type Engine struct {
 	Bus *app.Bus
 
 	mu       sync.Mutex
-	active   map[string]*activeRun           // by thread id
-	sessions map[string]*interpreter.Session // by thread id
-	spaces   map[string]*workspace           // by thread id
+	active   map[string]*activeRun  // by thread id
+	sessions map[string]app.Session // by thread id
+	spaces   map[string]*workspace  // by thread id
+	convs    map[string]*convCache  // by thread id
 	closed   bool
+
+	defaultMu sync.Mutex // makes the default assistant once
 }
 
 // New makes an engine. Call Recover before serving.
 func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil || cfg.Model == nil || cfg.Interpreter == nil {
 		return nil, errors.New("app: an engine needs a store, a model and an interpreter")
-	}
-	if cfg.WorkRoot == "" {
-		cfg.WorkRoot = cfg.Interpreter.Config().Root
 	}
 	if cfg.MaxSteps <= 0 {
 		cfg.MaxSteps = 24
@@ -76,7 +70,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ToolsUnsupported == nil {
 		cfg.ToolsUnsupported = func(error) bool { return false }
 	}
-	return &Engine{cfg: cfg, Bus: &app.Bus{}, active: map[string]*activeRun{}, sessions: map[string]*interpreter.Session{}}, nil
+	return &Engine{cfg: cfg, Bus: &app.Bus{}, active: map[string]*activeRun{}, sessions: map[string]app.Session{}, convs: map[string]*convCache{}}, nil
 }
 
 func (e *Engine) now() int64 { return e.cfg.Now().Unix() }
@@ -161,8 +155,8 @@ func (e *Engine) Close() {
 }
 
 // session returns the thread's interpreter session, starting one (with its
-// work folder WorkRoot/<thread id>) when it has none or its last one ended.
-func (e *Engine) session(ctx context.Context, threadID string, fresh bool) (*interpreter.Session, error) {
+// thread's work folder) when it has none or its last one ended.
+func (e *Engine) session(ctx context.Context, threadID string, fresh bool) (app.Session, error) {
 	e.mu.Lock()
 	old := e.sessions[threadID]
 	e.mu.Unlock()
@@ -174,7 +168,7 @@ func (e *Engine) session(ctx context.Context, threadID string, fresh bool) (*int
 	}
 	// The kernel may take a moment to start: not under the engine's lock,
 	// which every thread's calls share.
-	s, err := e.cfg.Interpreter.SessionAt(ctx, filepath.Join(e.cfg.WorkRoot, threadID))
+	s, err := e.cfg.Interpreter.Open(ctx, threadID)
 	if err != nil {
 		return nil, err
 	}
@@ -194,11 +188,12 @@ func (e *Engine) endSession(threadID string) {
 	s := e.sessions[threadID]
 	delete(e.sessions, threadID)
 	delete(e.spaces, threadID)
+	delete(e.convs, threadID)
 	e.mu.Unlock()
 	if s != nil {
 		s.Close()
 	}
-	os.RemoveAll(filepath.Join(e.cfg.WorkRoot, threadID))
+	e.cfg.Interpreter.RemoveFolder(threadID)
 }
 
 // --- storage helpers ---

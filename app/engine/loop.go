@@ -143,17 +143,21 @@ func (l *loop) start() error {
 	}
 	l.choice, _, _ = parseToolChoice(r.ToolChoice, r.Tools)
 	l.noTools = l.e.cfg.NoTools
+	t, cache, err := l.e.runTranscript(l.ctx, l.ar.threadID)
+	if err != nil {
+		return err
+	}
 	if l.hasCode() {
 		l.ws, err = l.e.workspaceFor(l.ctx, l.ar.threadID)
 		if err != nil {
 			return &runFailure{app.LastError{Code: app.ErrCodeServer, Message: err.Error()}}
 		}
-		if err := l.ws.materialize(l.ctx, l.inputFiles()); err != nil {
+		if err := l.ws.materialize(l.ctx, l.inputFiles(t)); err != nil {
 			return &runFailure{app.LastError{Code: app.ErrCodeServer, Message: err.Error()}}
 		}
 	}
-	l.conv, err = l.e.buildContext(l.ctx, l.run, l.assistant, l.ws, l.noTools)
-	return err
+	l.conv = l.e.buildContext(l.run, t, cache, l.ws, l.noTools)
+	return nil
 }
 
 func (l *loop) hasCode() bool {
@@ -248,7 +252,7 @@ func (l *loop) ask() (*app.ChatResult, error) {
 
 // request builds the model request for the next turn.
 func (l *loop) request() app.ChatRequest {
-	req := app.ChatRequest{Model: l.run.Model, Messages: truncate(l.conv, l.run), Temperature: l.run.Temperature,
+	req := app.ChatRequest{Model: l.run.Model, Messages: app.Truncate(l.conv, l.run.TruncationStrategy, l.run.MaxPromptTokens), Temperature: l.run.Temperature,
 		TopP: l.run.TopP, ResponseFormat: l.run.ResponseFormat}
 	if string(req.ResponseFormat) == `"auto"` {
 		req.ResponseFormat = nil
@@ -275,7 +279,7 @@ func (l *loop) request() app.ChatRequest {
 	req.ToolChoice = l.choice.mode
 	// A forced tool is forced once: after it ran, the model must be free
 	// to answer, or it would call it forever.
-	if l.choice.function != "" && !l.calledTool(l.choice.function) && !(l.noTools && l.choice.function == pythonTool) {
+	if l.choice.function != "" && !l.calledTool(l.choice.function) && !(l.noTools && l.choice.function == app.PythonTool) {
 		req.ForceFunction = l.choice.function
 	} else if l.choice.mode == "required" && (l.choice.function != "" || l.calledAnyTool()) {
 		// "required" asks for a tool call, not for one on every turn: once
@@ -292,7 +296,7 @@ func (l *loop) calledAnyTool() bool { return len(l.called) > 0 }
 func (l *loop) calledTool(name string) bool { return l.called[name] }
 
 var pythonToolDef = app.ChatTool{
-	Name: pythonTool,
+	Name: app.PythonTool,
 	Description: "Run Python code in a stateful Jupyter-like kernel and get its output. " +
 		"Variables and imports persist between calls. The working directory is /mnt/data, which holds the user's files; " +
 		"save files there for the user. numpy, pandas and matplotlib are available; figures left open are shown to the user. " +
@@ -310,7 +314,7 @@ func (l *loop) runCalls(calls []app.ChatToolCall) ([]app.ChatToolCall, error) {
 	for _, c := range calls {
 		l.called[c.Name] = true
 		switch {
-		case c.Name == pythonTool && l.hasCode() && !l.noTools:
+		case c.Name == app.PythonTool && l.hasCode() && !l.noTools:
 			out, err := l.runPython(c)
 			if err != nil {
 				return nil, err

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"plotline/app"
-	"plotline/interpreter"
 )
 
 // --- assistants ---
@@ -330,6 +329,7 @@ func (e *Engine) UpdateMessage(ctx context.Context, threadID, id string, md *app
 	if md != nil {
 		m.Metadata = *md
 	}
+	defer e.forgetTranscript(threadID)
 	return m, e.cfg.Store.Save(ctx, messageRecord(m))
 }
 
@@ -338,6 +338,7 @@ func (e *Engine) DeleteMessage(ctx context.Context, threadID, id string) error {
 	if _, err := e.GetMessage(ctx, threadID, id); err != nil {
 		return err
 	}
+	defer e.forgetTranscript(threadID)
 	return e.lockedSave(threadID, false, func() error { return e.cfg.Store.Delete(ctx, app.KindMessage, id) })
 }
 
@@ -360,7 +361,7 @@ func (e *Engine) CreateFile(ctx context.Context, filename, purpose string, r io.
 }
 
 func (e *Engine) storeFile(ctx context.Context, filename, purpose string, r io.Reader) (*app.File, error) {
-	if err := checkFilename(filename); err != nil {
+	if err := e.checkFilename(filename); err != nil {
 		return nil, err
 	}
 	b, err := e.StoreBytes(ctx, r)
@@ -370,8 +371,8 @@ func (e *Engine) storeFile(ctx context.Context, filename, purpose string, r io.R
 	return e.CreateFileFromBytes(ctx, filename, purpose, b)
 }
 
-func checkFilename(filename string) error {
-	if err := interpreter.CheckName(path.Base(filename)); err != nil || filename == "" {
+func (e *Engine) checkFilename(filename string) error {
+	if err := e.cfg.Interpreter.CheckName(path.Base(filename)); err != nil || filename == "" {
 		return invalid("file", "invalid file name %q", filename)
 	}
 	return nil
@@ -399,7 +400,7 @@ func (e *Engine) MaxFileSize() int64 { return e.cfg.MaxFileSize }
 
 // CreateFileFromBytes makes the File object for stored bytes.
 func (e *Engine) CreateFileFromBytes(ctx context.Context, filename, purpose string, b StoredBytes) (*app.File, error) {
-	if err := checkFilename(filename); err != nil {
+	if err := e.checkFilename(filename); err != nil {
 		return nil, err
 	}
 	if b.hash == "" {

@@ -2,10 +2,13 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"plotline/app"
 	"regexp"
 	"strings"
+	"sync"
+
+	"plotline/app"
 )
 
 // codePreamble tells the model what its python tool is and where it runs.
@@ -20,182 +23,173 @@ const fencedInstructions = `This model cannot call tools, so write the Python yo
 	"(```python … ```). Plotline runs every such block of your answer in the sandbox and replies with its output; " +
 	`then go on. When you have the final answer, write it without a python block.`
 
-// buildContext makes the model's view of the thread at the start of a run:
-// the system prompt, then the thread's messages and earlier code steps in
-// the order they happened.
-func (e *Engine) buildContext(ctx context.Context, run *app.Run, a *app.Assistant, ws *workspace, noTools bool) ([]app.ChatMessage, error) {
+// freshKernelNote tells the model, once, that its thread's code ran in a
+// kernel that is gone.
+const freshKernelNote = "Note: the Python session of this thread is new. The variables, imports and " +
+	"functions that the code above made are gone; the files in /mnt/data are kept. Run again what you need."
+
+// convCache is a thread's transcript, read from the store once and then
+// extended with what is new, and its rendering for the model. Only
+// finished entries are kept: entries read while a run is active are not.
+type convCache struct {
+	mu      sync.Mutex
+	t       app.Transcript
+	chat    []app.ChatMessage // t[:chatN] rendered with chatOpt
+	chatN   int
+	chatOpt chatKey
+}
+
+// chatKey is what a rendering depends on.
+type chatKey struct{ files, noTools bool }
+
+// maxCachedThreads bounds the transcripts kept in memory.
+const maxCachedThreads = 64
+
+func (e *Engine) convOf(threadID string) *convCache {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.convs[threadID]
+	if c == nil {
+		if len(e.convs) >= maxCachedThreads {
+			for id := range e.convs { // drop one; it is read again when needed
+				delete(e.convs, id)
+				break
+			}
+		}
+		c = &convCache{}
+		e.convs[threadID] = c
+	}
+	return c
+}
+
+// forgetTranscript drops a thread's cached transcript, after an edit or
+// a delete. A read under way keeps the old cache, which nothing finds.
+func (e *Engine) forgetTranscript(threadID string) {
+	e.mu.Lock()
+	delete(e.convs, threadID)
+	e.mu.Unlock()
+}
+
+// Transcript returns a thread's conversation in its one order: what the
+// model is sent, what the window shows and what the export writes.
+func (e *Engine) Transcript(ctx context.Context, threadID string) (app.Transcript, error) {
+	if _, err := e.GetThread(ctx, threadID); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	idle := e.active[threadID] == nil
+	e.mu.Unlock()
+	c := e.convOf(threadID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return e.extend(ctx, c, threadID, idle)
+}
+
+// extend reads what is newer than the cache, and keeps it if keep. c.mu
+// is held.
+func (e *Engine) extend(ctx context.Context, c *convCache, threadID string, keep bool) (app.Transcript, error) {
+	since := c.t.LastSeq()
+	msgs, mseq, err := listSince[app.Message](ctx, e.cfg.Store, app.KindMessage, threadID, since)
+	if err != nil {
+		return nil, err
+	}
+	steps, sseq, err := listSince[app.RunStep](ctx, e.cfg.Store, app.KindRunStep, threadID, since)
+	if err != nil {
+		return nil, err
+	}
+	t := c.t.Extend(app.NewTranscript(msgs, mseq, steps, sseq))
+	if keep {
+		c.t = t
+	}
+	return t, nil
+}
+
+// runTranscript returns the thread's transcript at the start of a run and
+// its rendering for the model. The run has made nothing yet but its
+// messages, which are final, so everything read is kept.
+func (e *Engine) runTranscript(ctx context.Context, threadID string) (app.Transcript, *convCache, error) {
+	c := e.convOf(threadID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := e.extend(ctx, c, threadID, true)
+	return t, c, err
+}
+
+// render returns the model's view of t (a transcript c holds), rendering
+// only the entries it has not rendered before with the same options.
+func (c *convCache) render(t app.Transcript, opt app.ChatOptions) []app.ChatMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := chatKey{files: opt.Attached != nil, noTools: opt.NoTools}
+	if key != c.chatOpt || c.chatN > len(t) {
+		c.chat, c.chatN, c.chatOpt = nil, 0, key
+	}
+	for _, en := range t[c.chatN:] {
+		c.chat = append(c.chat, en.Chat(opt)...)
+	}
+	c.chatN = len(t)
+	return c.chat[:len(c.chat):len(c.chat)]
+}
+
+// buildContext makes the model's view of the thread at the start of a
+// run: the system prompt, then the transcript; and, when the thread's
+// kernel is new and earlier code ran, a note saying so before the run's
+// question.
+func (e *Engine) buildContext(run *app.Run, t app.Transcript, c *convCache, ws *workspace, noTools bool) []app.ChatMessage {
 	var sys []string
 	if strings.TrimSpace(run.Instructions) != "" {
 		sys = append(sys, run.Instructions)
 	}
+	opt := app.ChatOptions{NoTools: noTools}
 	if ws != nil {
 		sys = append(sys, codePreamble)
 		if noTools {
 			sys = append(sys, fencedInstructions)
 		}
 		sys = append(sys, ws.describeFiles())
+		opt.Attached = ws.attachedName
 	}
-	conv := []app.ChatMessage{{Role: "system", Content: strings.Join(sys, "\n\n")}}
-
-	msgs, err := listAll[app.Message](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Parent: run.ThreadID})
-	if err != nil {
-		return nil, err
+	body := c.render(t, opt)
+	conv := make([]app.ChatMessage, 0, len(body)+2)
+	conv = append(conv, app.ChatMessage{Role: "system", Content: strings.Join(sys, "\n\n")})
+	if ws != nil && ws.freshKernel() && t.HasCode() {
+		// Before the question the run answers: the messages at the end of
+		// the transcript that no run has answered yet.
+		at := len(body)
+		for at > 0 && body[at-1].Role == "user" {
+			at--
+		}
+		conv = append(conv, body[:at]...)
+		conv = append(conv, app.ChatMessage{Role: "system", Content: freshKernelNote})
+		return append(conv, body[at:]...)
 	}
-	steps, err := listAll[app.RunStep](ctx, e.cfg.Store, app.Query{Kind: app.KindRunStep, Parent: run.ThreadID})
-	if err != nil {
-		return nil, err
-	}
-	// Earlier runs' code steps go right before the messages of their run,
-	// so the model knows which variables and files its code already made.
-	stepsOf := map[string][]app.RunStep{}
-	for _, s := range steps {
-		if s.Type == app.StepToolCalls && s.RunID != run.ID {
-			stepsOf[s.RunID] = append(stepsOf[s.RunID], s)
-		}
-	}
-	emitted := map[string]bool{}
-	emitSteps := func(runID string) {
-		if emitted[runID] {
-			return
-		}
-		emitted[runID] = true
-		for _, s := range stepsOf[runID] {
-			conv = append(conv, stepMessages(s)...)
-		}
-	}
-	for _, m := range msgs {
-		if m.RunID != nil {
-			emitSteps(*m.RunID)
-		}
-		text := app.TextOf(m.Content)
-		for _, c := range m.Content {
-			if c.ImageFile != nil {
-				text += fmt.Sprintf("\n[image %s shown to the user]", c.ImageFile.FileID)
-			}
-		}
-		if ws != nil && len(m.Attachments) > 0 && m.Role == "user" {
-			var names []string
-			for _, at := range m.Attachments {
-				if n, ok := ws.inputs[at.FileID]; ok {
-					names = append(names, "/mnt/data/"+n)
-				}
-			}
-			if len(names) > 0 {
-				text += "\n\n(Attached: " + strings.Join(names, ", ") + ")"
-			}
-		}
-		conv = append(conv, app.ChatMessage{Role: m.Role, Content: text})
-	}
-	// Runs that ended without a message still ran code.
-	for _, s := range steps {
-		if s.RunID != run.ID {
-			emitSteps(s.RunID)
-		}
-	}
-	return conv, nil
+	return append(conv, body...)
 }
 
-// stepMessages renders a finished tool_calls step as the assistant's calls
-// and their results. A call without output (its run stopped) still gets
-// one: the chat API requires an answer to every call.
-func stepMessages(s app.RunStep) []app.ChatMessage {
-	call := app.ChatMessage{Role: "assistant"}
-	var results []app.ChatMessage
-	for _, tc := range s.StepDetails.ToolCalls {
-		switch {
-		case tc.CodeInterpreter != nil:
-			call.ToolCalls = append(call.ToolCalls, app.ChatToolCall{ID: tc.ID, Name: pythonTool, Arguments: string(mustJSON(map[string]string{"code": tc.CodeInterpreter.Input}))})
-			var out []string
-			for _, o := range tc.CodeInterpreter.Outputs {
-				switch o.Type {
-				case "logs":
-					out = append(out, o.Logs)
-				case "image":
-					out = append(out, "[an image was shown to the user]")
-				}
-			}
-			text := strings.Join(out, "\n")
-			if text == "" {
-				text = "(no output)"
-				if s.Status != app.StepCompleted {
-					text = "(the run stopped before this code finished)"
-				}
-			}
-			results = append(results, app.ChatMessage{Role: "tool", ToolCallID: tc.ID, Content: text})
-		case tc.Function != nil:
-			call.ToolCalls = append(call.ToolCalls, app.ChatToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
-			out := "(no output was submitted)"
-			if tc.Function.Output != nil {
-				out = *tc.Function.Output
-			}
-			results = append(results, app.ChatMessage{Role: "tool", ToolCallID: tc.ID, Content: out})
+// listSince returns the records of kind in thread newer than seq, in
+// order, with their sequence numbers.
+func listSince[T any](ctx context.Context, st app.Store, kind, threadID string, seq int64) ([]T, []int64, error) {
+	q := app.Query{Kind: kind, Parent: threadID, SinceSeq: seq, ListOptions: app.ListOptions{Order: "asc", Limit: 100}}
+	var out []T
+	var seqs []int64
+	for {
+		recs, more, err := st.List(ctx, q)
+		if err != nil {
+			return nil, nil, err
 		}
-	}
-	if len(call.ToolCalls) == 0 {
-		return nil
-	}
-	return append([]app.ChatMessage{call}, results...)
-}
-
-// contextTokens is the context window assumed for truncation "auto" when
-// the run gives no max_prompt_tokens: what current models have, less room
-// for the answer.
-const contextTokens = 100_000
-
-// estimateTokens guesses a message's tokens at four bytes a token.
-func estimateTokens(m app.ChatMessage) int {
-	n := len(m.Content) + 16
-	for _, c := range m.ToolCalls {
-		n += len(c.Arguments) + len(c.Name) + 16
-	}
-	return n/4 + 1
-}
-
-// truncate applies the run's truncation strategy to the conversation: the
-// system prompt always stays; last_messages keeps that many of the
-// thread's messages (with the tool calls between them); auto keeps the
-// newest messages that fit the token budget. A tool result never loses
-// the call it answers.
-func truncate(conv []app.ChatMessage, run *app.Run) []app.ChatMessage {
-	if len(conv) <= 1 {
-		return conv
-	}
-	body := conv[1:]
-	start := 0
-	if ts := run.TruncationStrategy; ts != nil && ts.Type == "last_messages" && ts.LastMessages != nil {
-		n := 0
-		start = len(body)
-		for i := len(body) - 1; i >= 0 && n < *ts.LastMessages; i-- {
-			if body[i].Role == "user" || (body[i].Role == "assistant" && len(body[i].ToolCalls) == 0) {
-				n++
+		for _, r := range recs {
+			var v T
+			if err := json.Unmarshal(r.Data, &v); err != nil {
+				return nil, nil, fmt.Errorf("engine: stored %s %s: %w", r.Kind, r.ID, err)
 			}
-			start = i
+			out = append(out, v)
+			seqs = append(seqs, r.Seq)
 		}
-	}
-	budget := contextTokens
-	if run.MaxPromptTokens != nil {
-		budget = int(*run.MaxPromptTokens)
-	}
-	budget -= estimateTokens(conv[0])
-	used := 0
-	for i := len(body) - 1; i >= start; i-- {
-		used += estimateTokens(body[i])
-		if used > budget {
-			start = i + 1
-			break
+		if !more || len(recs) == 0 {
+			return out, seqs, nil
 		}
+		q.After = recs[len(recs)-1].ID
 	}
-	// Never start on a tool result whose call was cut.
-	for start < len(body) && body[start].Role == "tool" {
-		start++
-	}
-	if start >= len(body) && len(body) > 0 {
-		start = len(body) - 1 // the newest message always goes
-		for start > 0 && body[start].Role == "tool" {
-			start--
-		}
-	}
-	return append([]app.ChatMessage{conv[0]}, body[start:]...)
 }
 
 var fencedPython = regexp.MustCompile("(?s)```(?:python|py|python3)[ \\t]*\\r?\\n(.*?)```")

@@ -64,10 +64,6 @@ func (ar *activeRun) snapshot() *app.Run {
 	return clone(ar.run)
 }
 
-// pythonTool is the function through which models run code: the name they
-// were trained on for the hosted code interpreter.
-const pythonTool = "python"
-
 // toolChoice is a run's parsed tool_choice.
 type toolChoice struct {
 	mode     string // none, auto or required
@@ -108,7 +104,7 @@ func parseToolChoice(raw json.RawMessage, tools []app.Tool) (toolChoice, json.Ra
 		if !has(app.ToolCodeInterpreter, "") {
 			return toolChoice{}, nil, invalid("tool_choice", "tool_choice asks for code_interpreter, which the run does not have")
 		}
-		return toolChoice{mode: "required", function: pythonTool}, raw, nil
+		return toolChoice{mode: "required", function: app.PythonTool}, raw, nil
 	case o.Type == app.ToolFunction && o.Function != nil:
 		if !has(app.ToolFunction, o.Function.Name) {
 			return toolChoice{}, nil, invalid("tool_choice", "tool_choice names function %q, which the run does not have", o.Function.Name)

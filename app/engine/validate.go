@@ -66,8 +66,8 @@ func checkTools(param string, tools []app.Tool) error {
 			return invalid(p+".type", "invalid tool type %q: expected code_interpreter, file_search or function", t.Type)
 		}
 	}
-	if hasCode && names[pythonTool] {
-		return invalid(param, "a function named %q cannot be used with code_interpreter, which provides it", pythonTool)
+	if hasCode && names[app.PythonTool] {
+		return invalid(param, "a function named %q cannot be used with code_interpreter, which provides it", app.PythonTool)
 	}
 	return nil
 }

@@ -9,11 +9,9 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"plotline/app"
-	"plotline/interpreter"
 	"plotline/plotting"
 )
 
@@ -26,6 +24,26 @@ type workspace struct {
 	inputs   map[string]string // file id → name in /mnt/data
 	outputs  map[string]string // name in /mnt/data → file id of its latest stored version
 	notes    []string          // what the model should know about the inputs
+	told     app.Session       // the session the model was last told of
+}
+
+// attachedName is the name in /mnt/data of an attached file.
+func (w *workspace) attachedName(fileID string) (string, bool) {
+	n, ok := w.inputs[fileID]
+	return n, ok
+}
+
+// freshKernel reports whether the thread's session is one the model has
+// not been told of yet, and marks it told.
+func (w *workspace) freshKernel() bool {
+	w.e.mu.Lock()
+	cur := w.e.sessions[w.threadID]
+	w.e.mu.Unlock()
+	if cur == nil || cur == w.told {
+		return false
+	}
+	w.told = cur
+	return true
 }
 
 func (e *Engine) workspaceFor(ctx context.Context, threadID string) (*workspace, error) {
@@ -45,8 +63,6 @@ func (e *Engine) workspaceFor(ctx context.Context, threadID string) (*workspace,
 	return w, nil
 }
 
-func (w *workspace) dir() string { return filepath.Join(w.e.cfg.WorkRoot, w.threadID) }
-
 // materialize puts the files ids name into /mnt/data under their own
 // names, unless they are there already.
 func (w *workspace) materialize(ctx context.Context, ids []string) error {
@@ -55,10 +71,8 @@ func (w *workspace) materialize(ctx context.Context, ids []string) error {
 		return err
 	}
 	for _, id := range ids {
-		if name, ok := w.inputs[id]; ok {
-			if _, err := os.Lstat(filepath.Join(w.dir(), name)); err == nil {
-				continue
-			}
+		if name, ok := w.inputs[id]; ok && exists(sess, name) {
+			continue
 		}
 		rec, err := w.e.cfg.Store.Get(ctx, app.KindFile, id)
 		if err != nil {
@@ -69,13 +83,13 @@ func (w *workspace) materialize(ctx context.Context, ids []string) error {
 			return err
 		}
 		name := path.Base(f.Filename)
-		if interpreter.CheckName(name) != nil {
+		if w.e.cfg.Interpreter.CheckName(name) != nil {
 			name = id
 		}
 		// After a restart the workspace no longer knows which variant of
 		// its name ("c (1).csv") a file got: find the copy already there
 		// rather than add another at each restart.
-		if used, ok := w.findCopy(name, rec.Blob, f.Bytes); ok {
+		if used, ok := findCopy(sess, name, rec.Blob, f.Bytes); ok {
 			w.inputs[id] = used
 			continue
 		}
@@ -89,9 +103,7 @@ func (w *workspace) materialize(ctx context.Context, ids []string) error {
 			return fmt.Errorf("put %s in /mnt/data: %w", name, err)
 		}
 		w.inputs[id] = used
-		if interpreter.IsArchive(used) {
-			w.unpack(sess, used)
-		}
+		w.unpack(sess, used)
 	}
 	return nil
 }
@@ -99,26 +111,30 @@ func (w *workspace) materialize(ctx context.Context, ids []string) error {
 // unpack unpacks an archive next to itself, into a folder named after it,
 // so the code finds its files at once. An archive that is unsafe (links,
 // paths that climb out, a zip bomb) stays packed, and the model is told.
-func (w *workspace) unpack(sess *interpreter.Session, name string) {
-	base := strings.TrimSuffix(name, path.Ext(name))
-	dest := base
-	for n := 1; ; n++ {
-		if _, err := os.Lstat(filepath.Join(w.dir(), dest)); err != nil {
-			break
-		}
-		dest = fmt.Sprintf("%s (%d)", base, n)
-	}
-	if _, err := sess.UnpackArchive(name, dest, interpreter.DefaultArchiveLimits); err != nil {
+func (w *workspace) unpack(sess app.Session, name string) {
+	dest, err := sess.Unpack(name)
+	switch {
+	case errors.Is(err, app.ErrNotArchive):
+	case err != nil:
 		w.notes = append(w.notes, fmt.Sprintf("/mnt/data/%s was not unpacked: %v", name, err))
-		return
+	default:
+		w.notes = append(w.notes, fmt.Sprintf("/mnt/data/%s was unpacked into /mnt/data/%s/", name, dest))
 	}
-	w.notes = append(w.notes, fmt.Sprintf("/mnt/data/%s was unpacked into /mnt/data/%s/", name, dest))
+}
+
+// exists reports whether the work folder has the regular file name.
+func exists(sess app.Session, name string) bool {
+	f, err := sess.OpenFile(name)
+	if err == nil {
+		f.Close()
+	}
+	return err == nil
 }
 
 // findCopy returns the first of name, "name (1).ext", … (the names
 // Session.AddFile gives copies) that holds the bytes of hash, looking up
 // to the first variant that does not exist.
-func (w *workspace) findCopy(name, hash string, size int64) (string, bool) {
+func findCopy(sess app.Session, name, hash string, size int64) (string, bool) {
 	for n := 0; n < 10000; n++ {
 		cand := name
 		if n > 0 {
@@ -129,24 +145,21 @@ func (w *workspace) findCopy(name, hash string, size int64) (string, bool) {
 			}
 			cand = fmt.Sprintf("%s (%d)%s", base, n, ext)
 		}
-		if _, err := os.Lstat(filepath.Join(w.dir(), cand)); err != nil {
+		f, err := sess.OpenFile(cand)
+		if err != nil {
 			return "", false
 		}
-		if sameContent(w.dir(), cand, hash, size) {
+		same := sameContent(f, hash, size)
+		f.Close()
+		if same {
 			return cand, true
 		}
 	}
 	return "", false
 }
 
-// sameContent reports whether the regular file rel of the work folder
-// dir holds the bytes of hash.
-func sameContent(dir, rel, hash string, size int64) bool {
-	f, err := interpreter.OpenWorkFile(dir, rel)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
+// sameContent reports whether f holds the bytes of hash.
+func sameContent(f *os.File, hash string, size int64) bool {
 	if fi, err := f.Stat(); err != nil || fi.Size() != size {
 		return false
 	}
@@ -159,13 +172,13 @@ func sameContent(dir, rel, hash string, size int64) bool {
 
 // exec runs a cell, starting a new session when the last one ended (it
 // reached its lifetime), and says so in note.
-func (w *workspace) exec(ctx context.Context, code string, onOutput func(interpreter.Stream, []byte)) (res *interpreter.Result, note string, err error) {
+func (w *workspace) exec(ctx context.Context, code string, onOutput func([]byte)) (res *app.CellResult, note string, err error) {
 	sess, err := w.e.session(ctx, w.threadID, false)
 	if err != nil {
 		return nil, "", err
 	}
-	res, err = sess.ExecStream(ctx, code, onOutput)
-	if errors.Is(err, interpreter.ErrSessionEnded) || errors.Is(err, interpreter.ErrSessionClosed) {
+	res, err = sess.Exec(ctx, code, onOutput)
+	if errors.Is(err, app.ErrSessionEnded) {
 		if sess, err = w.e.session(ctx, w.threadID, true); err != nil {
 			return nil, "", err
 		}
@@ -177,7 +190,8 @@ func (w *workspace) exec(ctx context.Context, code string, onOutput func(interpr
 			return nil, "", err
 		}
 		note = "The previous Python session had expired, so this code ran in a new one: variables and imports were reset; the files in /mnt/data are kept.\n"
-		res, err = sess.ExecStream(ctx, code, onOutput)
+		w.told = sess
+		res, err = sess.Exec(ctx, code, onOutput)
 	}
 	return res, note, err
 }
@@ -185,7 +199,7 @@ func (w *workspace) exec(ctx context.Context, code string, onOutput func(interpr
 // keepOutputs stores the files a cell wrote and its images as File objects
 // (purpose assistants_output). It returns the images' file ids, and
 // notes for the model on files it could not keep.
-func (w *workspace) keepOutputs(ctx context.Context, res *interpreter.Result, stepID string) (images []string, notes []string) {
+func (w *workspace) keepOutputs(ctx context.Context, res *app.CellResult, stepID string) (images []string, notes []string) {
 	sess, err := w.e.session(ctx, w.threadID, false)
 	if err != nil {
 		return nil, []string{err.Error()}
@@ -252,7 +266,11 @@ func (w *workspace) describeFiles() string {
 	if w == nil {
 		return ""
 	}
-	files := interpreter.ListFiles(w.dir())
+	sess, err := w.e.session(context.Background(), w.threadID, false)
+	if err != nil {
+		return ""
+	}
+	files := sess.Files()
 	if len(files) == 0 {
 		return "/mnt/data is empty."
 	}
@@ -269,7 +287,7 @@ func (w *workspace) describeFiles() string {
 		}
 		fmt.Fprintf(&b, "- /mnt/data/%s (%s, %s)\n", fe.Name, plotting.FormatSize(fe.Size), plotting.KindOf(fe.Name))
 		if i < 10 {
-			if pv := previewWorkFile(w.dir(), fe.Name); pv != "" {
+			if pv := previewWorkFile(sess, fe.Name); pv != "" {
 				b.WriteString(indent(pv, "    "))
 			}
 		}
@@ -277,10 +295,10 @@ func (w *workspace) describeFiles() string {
 	return b.String()
 }
 
-// previewWorkFile previews the table rel of the work folder dir, or
-// says why it did not.
-func previewWorkFile(dir, rel string) string {
-	f, err := interpreter.OpenWorkFile(dir, rel)
+// previewWorkFile previews the table rel of the work folder, or says why
+// it did not.
+func previewWorkFile(sess app.Session, rel string) string {
+	f, err := sess.OpenFile(rel)
 	if err != nil {
 		return ""
 	}

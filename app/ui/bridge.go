@@ -163,7 +163,7 @@ func (u *UI) runEvent(ev app.Event) {
 	case "thread.run.failed":
 		u.setStatus(runState{})
 		if r, ok := ev.Data.(*app.Run); ok && r.LastError != nil {
-			u.showRetryBanner(explainError(r.LastError))
+			u.showRetryBanner(explainError(r.LastError), r.LastError.Code != app.ErrCodeRateLimit)
 		}
 	}
 }

@@ -485,7 +485,7 @@ func (u *UI) reloadAssistants() {
 	if u.asstID == "" && len(u.assts) > 0 {
 		u.asstID = u.assts[0].ID
 		for _, a := range u.assts {
-			if a.Metadata["plotline_default"] == "data-analyst" {
+			if engine.IsDefaultAssistant(&a) {
 				u.asstID = a.ID
 			}
 		}
@@ -578,74 +578,31 @@ func (u *UI) sendMessage() {
 	if text == "" {
 		text = "Here are my files."
 	}
-	var atts []app.Attachment
+	var files []engine.AskFile
 	for _, p := range u.attached {
-		id, err := u.upload(p)
+		f, err := openLocal(p)
 		if err != nil {
 			u.showBanner(fmt.Sprintf("Could not attach %s: %v", p, err), nil)
 			return
 		}
-		atts = append(atts, app.Attachment{FileID: id, Tools: []app.Tool{{Type: app.ToolCodeInterpreter}}})
+		defer f.Close()
+		files = append(files, engine.AskFile{Name: p[strings.LastIndexAny(p, `/\`)+1:], Data: f})
 	}
-	msg := app.MessageParams{Role: "user", Content: jsonString(text), Attachments: atts}
-	if u.current == "" {
-		md := app.Metadata{"title": titleOf(text), "assistant_id": u.asstID}
-		t, err := u.eng.CreateThread(u.ctx, app.ThreadParams{Messages: []app.MessageParams{msg}, Metadata: &md})
-		if err != nil {
-			u.showBanner(err.Error(), nil)
-			return
-		}
-		u.current = t.ID
-		u.reloadThreads()
-		u.openThread(t.ID)
-	} else {
-		if _, err := u.eng.CreateMessage(u.ctx, u.current, msg); err != nil {
-			u.showBanner(err.Error(), nil)
-			return
-		}
-		u.rememberAssistant()
+	th, run, _, err := u.eng.Ask(u.ctx, engine.AskParams{ThreadID: u.current, AssistantID: u.asstID, Text: text, Files: files})
+	if run == nil {
+		u.showBanner(err.Error(), nil)
+		return
 	}
 	u.composer.SetText("")
 	u.attached = nil
 	u.refreshChips()
-	u.startRun()
-}
-
-func (u *UI) rememberAssistant() {
-	t, err := u.eng.GetThread(u.ctx, u.current)
-	if err != nil || t.Metadata["assistant_id"] == u.asstID {
-		return
-	}
-	md := app.Metadata{}
-	for k, v := range t.Metadata {
-		md[k] = v
-	}
-	md["assistant_id"] = u.asstID
-	u.eng.UpdateThread(u.ctx, u.current, app.ThreadParams{Metadata: &md})
-}
-
-func (u *UI) startRun() {
-	run, _, err := u.eng.CreateRun(u.ctx, u.current, app.RunParams{AssistantID: u.asstID})
-	if err != nil {
-		u.showBanner(err.Error(), nil)
-		return
-	}
 	u.clearBanner()
+	if u.current != th.ID {
+		u.current = th.ID
+		u.reloadThreads()
+		u.openThread(th.ID)
+	}
 	u.setStatus(runState{id: run.ID, phase: "Thinking…", started: time.Now()})
-}
-
-func (u *UI) upload(path string) (string, error) {
-	f, err := openLocal(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	name := path[strings.LastIndexAny(path, `/\`)+1:]
-	file, err := u.eng.CreateFile(u.ctx, name, app.PurposeAssistants, f)
-	if err != nil {
-		return "", err
-	}
-	return file.ID, nil
 }
 
 func (u *UI) stopRun() {
@@ -707,7 +664,9 @@ func (u *UI) showBanner(msg string, action func()) {
 	u.banner.Refresh()
 }
 
-func (u *UI) showRetryBanner(msg string) {
+// showRetryBanner offers to run the thread again, and to open the
+// settings when the failure may be the model's configuration.
+func (u *UI) showRetryBanner(msg string, offerSettings bool) {
 	u.showBanner(msg, nil)
 	row := u.banner.Objects[0].(*fyne.Container)
 	btns := row.Objects[len(row.Objects)-1].(*fyne.Container)
@@ -716,11 +675,21 @@ func (u *UI) showRetryBanner(msg string) {
 		u.startRun()
 	})
 	btns.Objects = append([]fyne.CanvasObject{retry}, btns.Objects...)
-	if strings.Contains(strings.ToLower(msg), "key") || strings.Contains(strings.ToLower(msg), "model") ||
-		strings.Contains(strings.ToLower(msg), "connect") || strings.Contains(strings.ToLower(msg), "auth") {
+	if offerSettings {
 		btns.Objects = append([]fyne.CanvasObject{widget.NewButton("Open settings", u.showSettings)}, btns.Objects...)
 	}
 	btns.Refresh()
+}
+
+// startRun runs the thread's assistant again, on the thread as it is.
+func (u *UI) startRun() {
+	run, _, err := u.eng.CreateRun(u.ctx, u.current, app.RunParams{AssistantID: u.asstID})
+	if err != nil {
+		u.showBanner(err.Error(), nil)
+		return
+	}
+	u.clearBanner()
+	u.setStatus(runState{id: run.ID, phase: "Thinking…", started: time.Now()})
 }
 
 func (u *UI) clearBanner() {
@@ -740,12 +709,4 @@ func (u *UI) bannerText() string {
 		}
 	}
 	return ""
-}
-
-func titleOf(q string) string {
-	t := strings.Join(strings.Fields(q), " ")
-	if r := []rune(t); len(r) > 60 {
-		t = string(r[:59]) + "…"
-	}
-	return t
 }

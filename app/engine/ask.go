@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+
+	"plotline/app"
+)
+
+// DefaultModel is the model runs use when nothing else names one.
+const DefaultModel = "gpt-4o"
+
+// defaultAssistantKey marks, in its metadata, the assistant that Ask uses
+// when given none, so that it is made once per data folder.
+const defaultAssistantKey = "plotline_default"
+
+const defaultInstructions = "You are a careful data analyst. Answer the user's questions about their data by " +
+	"running Python. Look at the data before you analyse it, check your results, and explain what you found in " +
+	"plain words. When you make a chart, give it a title and labelled axes."
+
+// IsDefaultAssistant reports whether a is the data-analyst assistant that
+// Ask uses when given none.
+func IsDefaultAssistant(a *app.Assistant) bool {
+	return a != nil && a.Metadata[defaultAssistantKey] == "data-analyst"
+}
+
+// DefaultAssistant returns the data-analyst assistant, making it the first
+// time.
+func (e *Engine) DefaultAssistant(ctx context.Context) (*app.Assistant, error) {
+	e.defaultMu.Lock()
+	defer e.defaultMu.Unlock()
+	opts := app.ListOptions{Limit: 100, Order: "asc"}
+	for {
+		page, err := e.ListAssistants(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Data {
+			if IsDefaultAssistant(&page.Data[i]) {
+				return &page.Data[i], nil
+			}
+		}
+		if !page.HasMore {
+			break
+		}
+		opts.After = *page.LastID
+	}
+	name, instr := "Data analyst", defaultInstructions
+	return e.CreateAssistant(ctx, app.AssistantParams{Name: &name, Instructions: &instr,
+		Tools:    &[]app.Tool{{Type: app.ToolCodeInterpreter}},
+		Metadata: &app.Metadata{defaultAssistantKey: "data-analyst"}})
+}
+
+// AskFile is a local file to attach to a question.
+type AskFile struct {
+	Name string // the file's base name, as /mnt/data shows it
+	Data io.Reader
+}
+
+// AskParams are a question for an assistant.
+type AskParams struct {
+	// ThreadID is the thread to continue; "" starts a new one, titled
+	// after the question.
+	ThreadID string
+	// AssistantID is the assistant to ask; "" for the default assistant.
+	AssistantID string
+	Text        string
+	// Files are stored and attached to the question for code_interpreter.
+	Files []AskFile
+	// Run overrides the run's settings (instructions, model, tool choice,
+	// stream); its AssistantID and AdditionalMessages are set by Ask.
+	Run app.RunParams
+}
+
+// Ask asks a question: it stores the attached files, adds the question to
+// the thread (making the thread if needed) and starts a run, the question
+// and the run in one step, so that a refused run leaves no unanswered
+// question behind. The thread remembers the assistant in its metadata
+// ("assistant_id"). With p.Run.Stream the subscription delivers the run's
+// events; the caller must Close it.
+func (e *Engine) Ask(ctx context.Context, p AskParams) (*app.Thread, *app.Run, *app.Subscription, error) {
+	if strings.TrimSpace(p.Text) == "" && len(p.Files) == 0 {
+		return nil, nil, nil, invalid("content", "The question is empty.")
+	}
+	text := p.Text
+	if strings.TrimSpace(text) == "" {
+		text = "(see the attached files)"
+	}
+	var a *app.Assistant
+	var err error
+	if p.AssistantID == "" {
+		a, err = e.DefaultAssistant(ctx)
+	} else {
+		a, err = e.GetAssistant(ctx, p.AssistantID)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var t *app.Thread
+	if p.ThreadID != "" {
+		if t, err = e.GetThread(ctx, p.ThreadID); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	var stored []string
+	forget := func() {
+		for _, id := range stored {
+			e.DeleteFile(context.WithoutCancel(ctx), id)
+		}
+	}
+	var atts []app.Attachment
+	for _, f := range p.Files {
+		file, err := e.CreateFile(ctx, f.Name, app.PurposeAssistants, f.Data)
+		if err != nil {
+			forget()
+			return nil, nil, nil, err
+		}
+		stored = append(stored, file.ID)
+		atts = append(atts, app.Attachment{FileID: file.ID, Tools: []app.Tool{{Type: app.ToolCodeInterpreter}}})
+	}
+	content, _ := json.Marshal(text)
+	msg := app.MessageParams{Role: "user", Content: content, Attachments: atts}
+	rp := p.Run
+	rp.AssistantID = a.ID
+	var run *app.Run
+	var sub *app.Subscription
+	if t == nil {
+		md := app.Metadata{"title": Title(text), "assistant_id": a.ID}
+		run, sub, err = e.CreateThreadAndRun(ctx, app.ThreadRunParams{RunParams: rp,
+			Thread: &app.ThreadParams{Messages: []app.MessageParams{msg}, Metadata: &md}})
+		if err == nil {
+			t, err = e.GetThread(ctx, run.ThreadID)
+		}
+	} else {
+		rp.AdditionalMessages = []app.MessageParams{msg}
+		run, sub, err = e.CreateRun(ctx, t.ID, rp)
+		if err == nil && t.Metadata["assistant_id"] != a.ID {
+			md := app.Metadata{}
+			for k, v := range t.Metadata {
+				md[k] = v
+			}
+			md["assistant_id"] = a.ID
+			t, err = e.UpdateThread(ctx, t.ID, app.ThreadParams{Metadata: &md})
+		}
+	}
+	if run == nil {
+		forget()
+		return nil, nil, nil, err
+	}
+	return t, run, sub, err
+}
+
+// Title makes a thread's title from its first question.
+func Title(question string) string {
+	t := strings.Join(strings.Fields(question), " ")
+	if r := []rune(t); len(r) > 60 {
+		t = string(r[:59]) + "…"
+	}
+	return t
+}

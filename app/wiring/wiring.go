@@ -1,0 +1,126 @@
+// Package wiring is Plotline's one composition root: it opens the SQLite
+// store, the interpreter's sandboxed kernels and the model adapter, and
+// wires them into the engine. The command line, the window, the local API
+// and the tests all open Plotline through it, so that they run the same
+// system.
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"plotline/app"
+	"plotline/app/engine"
+	"plotline/app/openai"
+	"plotline/app/sqlite"
+	"plotline/interpreter"
+)
+
+// Options say how to open Plotline. Zero values are the defaults.
+type Options struct {
+	// Data is the data folder: plotline.db, blobs/ and work/.
+	Data string
+	// Model is the engine's model; nil means the one the environment
+	// configures (OPENAI_API_KEY, PLOTLINE_MODEL_URL, …; see openai.ConfigFromEnv).
+	Model app.Model
+	// DefaultModel is the model name runs use when neither they nor their
+	// assistant name one (default: the environment's, else gpt-4o).
+	DefaultModel string
+	// Python runs the kernels; nil means the discovered one.
+	Python *interpreter.Python
+	// PoolSize is the number of warm kernels to keep; 0 keeps none (for
+	// one-shot commands).
+	PoolSize int
+	// Limits bound each kernel.
+	Limits interpreter.Limits
+	// Interpreter and Engine, when set, adjust the configurations last.
+	Interpreter func(*interpreter.Config)
+	Engine      func(*engine.Config)
+}
+
+// System is an opened Plotline.
+type System struct {
+	Engine *engine.Engine
+	Store  *sqlite.Store
+	// Kernels is the interpreter's manager, for its limits and pool.
+	Kernels *interpreter.Manager
+	Python  *interpreter.Python
+	// ModelConfig is the environment's model configuration, when Options
+	// gave no model.
+	ModelConfig openai.Config
+}
+
+// Open opens the data folder and wires the engine, and marks the runs a
+// killed app left active as failed.
+func Open(ctx context.Context, o Options) (*System, error) {
+	sys := &System{Python: o.Python}
+	m := o.Model
+	if m == nil {
+		mcfg, err := openai.ConfigFromEnv(os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		if m, err = openai.New(mcfg); err != nil {
+			return nil, err
+		}
+		sys.ModelConfig = mcfg
+		if o.DefaultModel == "" {
+			o.DefaultModel = mcfg.Model
+		}
+	}
+	if o.DefaultModel == "" {
+		o.DefaultModel = engine.DefaultModel
+	}
+	if sys.Python == nil {
+		py, _, err := interpreter.Discover(ctx, false)
+		if err != nil {
+			return nil, fmt.Errorf("%v (run 'plotline doctor' for details)", err)
+		}
+		sys.Python = py
+	}
+	st, err := sqlite.Open(o.Data)
+	if err != nil {
+		return nil, err
+	}
+	sys.Store = st
+	pool := o.PoolSize
+	if pool == 0 {
+		pool = -1
+	}
+	icfg := interpreter.Config{Python: sys.Python, Root: filepath.Join(o.Data, "work"), PoolSize: pool, Limits: o.Limits}
+	if o.Interpreter != nil {
+		o.Interpreter(&icfg)
+	}
+	if sys.Kernels, err = interpreter.NewManager(icfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ecfg := engine.Config{Store: st, Model: m, Interpreter: Kernels(sys.Kernels), DefaultModel: o.DefaultModel,
+		ToolsUnsupported: openai.ToolsUnsupported, NoTools: os.Getenv("PLOTLINE_NO_TOOLS") == "1"}
+	if o.Engine != nil {
+		o.Engine(&ecfg)
+	}
+	if sys.Engine, err = engine.New(ecfg); err == nil {
+		err = sys.Engine.Recover(ctx)
+	}
+	if err != nil {
+		sys.Close()
+		return nil, err
+	}
+	return sys, nil
+}
+
+// Close stops runs and sessions, then the kernels, then the store.
+func (s *System) Close() {
+	if s.Engine != nil {
+		s.Engine.Close()
+	}
+	if s.Kernels != nil {
+		s.Kernels.Close()
+	}
+	if s.Store != nil {
+		s.Store.Close()
+	}
+}
