@@ -150,13 +150,15 @@ func Ask(args []string, s Streams) int {
 	if err != nil {
 		return fail(exitFailed, "%v", err)
 	}
-	msgs, _ := eng.ListMessages(bg, *threadID, run.ID, app.ListOptions{Order: "asc", Limit: 100})
-	steps, _ := eng.ListRunSteps(bg, *threadID, run.ID, app.ListOptions{Order: "asc", Limit: 100})
-	saved := saveRunFiles(bg, eng, *out, msgs.Data, steps.Data, s.Err)
+	msgs, steps, err := eng.RunMessages(bg, *threadID, run.ID)
+	if err != nil {
+		return fail(exitFailed, "%v", err)
+	}
+	saved := saveRunFiles(bg, eng, *out, msgs, steps, s.Err)
 	if *asJSON {
 		enc := json.NewEncoder(s.Out)
 		enc.SetEscapeHTML(false)
-		enc.Encode(askJSON{ThreadID: *threadID, Run: final, Messages: msgs.Data, Steps: steps.Data, Files: saved})
+		enc.Encode(askJSON{ThreadID: *threadID, Run: final, Messages: msgs, Steps: steps, Files: saved})
 	} else {
 		for _, f := range saved {
 			fmt.Fprintf(s.Err, "[saved %s]\n", f.Path)

@@ -104,7 +104,7 @@ func (e *Engine) Recover(ctx context.Context) error {
 func (e *Engine) failInterrupted(ctx context.Context, run *app.Run) error {
 	now := e.now()
 	recs := []app.Record{}
-	steps, err := listAll[app.RunStep](ctx, e.cfg.Store, app.Query{Kind: app.KindRunStep, Tag: run.ID})
+	steps, err := listAll[app.RunStep](ctx, e.cfg.Store, app.Query{Kind: app.KindRunStep, Tag: run.ID}, "asc")
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (e *Engine) failInterrupted(ctx context.Context, run *app.Run) error {
 			recs = append(recs, stepRecord(&st))
 		}
 	}
-	msgs, err := listAll[app.Message](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Tag: run.ID})
+	msgs, err := listAll[app.Message](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Tag: run.ID}, "asc")
 	if err != nil {
 		return err
 	}
@@ -253,9 +253,10 @@ func listPage[T any](ctx context.Context, st app.Store, q app.Query, maxLimit in
 	return out, nil
 }
 
-// listAll returns every record of q in insertion order.
-func listAll[T any](ctx context.Context, st app.Store, q app.Query) ([]T, error) {
-	q.Order, q.Limit = "asc", 100
+// listAll returns every record of q in insertion order (order "asc") or
+// its reverse ("desc").
+func listAll[T any](ctx context.Context, st app.Store, q app.Query, order string) ([]T, error) {
+	q.Order, q.Limit = order, 100
 	var out []T
 	for {
 		recs, more, err := st.List(ctx, q)
