@@ -8,9 +8,9 @@ import (
 	"context"
 	"testing"
 
+	"plotline/app/cli/wiring"
 	"plotline/app/engine"
 	"plotline/app/openai"
-	"plotline/app/wiring"
 	"plotline/interpreter"
 )
 

@@ -15,8 +15,8 @@ import (
 	"syscall"
 
 	"plotline/app"
+	"plotline/app/cli/wiring"
 	"plotline/app/engine"
-	"plotline/app/wiring"
 	"plotline/interpreter"
 	"plotline/interpreter/sandbox"
 )

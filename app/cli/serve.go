@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"plotline/app/api"
-	"plotline/app/wiring"
+	"plotline/app/cli/wiring"
 )
 
 // Serve implements `plotline serve`: the local Assistants API.

@@ -14,11 +14,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"plotline/app"
+	"plotline/app/cli/wiring"
 	"plotline/app/engine"
 	"plotline/app/openai"
 	"plotline/app/settings"
 	"plotline/app/ui"
-	"plotline/app/wiring"
 	"plotline/assets"
 	"plotline/interpreter"
 	"plotline/interpreter/sandbox"

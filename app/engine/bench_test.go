@@ -2,11 +2,16 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"plotline/app"
+	"plotline/app/cli/wiring"
 	"plotline/app/engine"
 	"plotline/app/modeltest"
 	"plotline/interpreter/interptest"
@@ -127,4 +132,108 @@ func BenchmarkRunStepScripted(b *testing.B) {
 	}
 	e, a := benchEngine(b, srv.BaseURL(), nil)
 	benchRuns(b, e, a, false)
+}
+
+// BenchmarkRunInLongThread is a run in a thread of 5,000 messages (half of
+// them answers, with a code step every tenth question), against a run in
+// a fresh thread, each asked with Ask and answered at once by an
+// in-process model, its code run by the scripted interpreter: the
+// engine's own cost, which must not grow with the thread. It reports
+// both medians and their ratio ("x-fresh").
+func BenchmarkRunInLongThread(b *testing.B) {
+	ctx := context.Background()
+	data := b.TempDir()
+	sys, err := wiring.Open(ctx, wiring.Options{Data: data, Model: instantModel{}, DefaultModel: "test-model",
+		Interp: &scripted{dir: filepath.Join(data, "work"), cell: printed}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sys.Close()
+	e := sys.Engine
+	a, err := e.CreateAssistant(ctx, app.AssistantParams{Instructions: ptr("You analyse data."),
+		Tools: &[]app.Tool{{Type: app.ToolCodeInterpreter}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The long thread, stored as the engine stores it.
+	long, err := e.CreateThread(ctx, app.ThreadParams{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedThread(b, sys.Store, long.ID, a.ID, 5000)
+	ask := func(threadID string) time.Duration {
+		start := time.Now()
+		th, run, _, err := e.Ask(ctx, engine.AskParams{ThreadID: threadID, AssistantID: a.ID, Text: "Which month has the most revenue?"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		final, err := e.WaitRun(ctx, th.ID, run.ID)
+		if err != nil || final.Status != app.RunCompleted {
+			b.Fatalf("run: %v %v", final, err)
+		}
+		return time.Since(start)
+	}
+	ask(long.ID) // reads the long thread once, as the first run after a start does
+	ask("")
+	var inLong, fresh []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		inLong = append(inLong, ask(long.ID))
+		fresh = append(fresh, ask(""))
+	}
+	b.StopTimer()
+	m1, m2 := median(inLong), median(fresh)
+	b.ReportMetric(float64(m1)/1e6, "long-thread-ms")
+	b.ReportMetric(float64(m2)/1e6, "fresh-thread-ms")
+	b.ReportMetric(float64(m1)/float64(m2), "x-fresh")
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// seedThread stores n messages in a thread, in the engine's records: a
+// question, then an answer of its run, with a code step before every
+// tenth answer.
+func seedThread(b *testing.B, st app.Store, threadID, assistantID string, n int) {
+	ctx := context.Background()
+	var recs []app.Record
+	for i := 0; i < n; i++ {
+		m := app.Message{ID: fmt.Sprintf("msg_seed%05d", i), Object: app.KindMessage, CreatedAt: 1, ThreadID: threadID,
+			Status: app.MessageCompleted, Role: "user", Metadata: app.Metadata{}, Attachments: []app.Attachment{},
+			Content: []app.Content{{Type: "text", Text: &app.Text{Value: fmt.Sprintf("Question %d about revenue by region and month.", i), Annotations: []app.Annotation{}}}}}
+		runID := fmt.Sprintf("run_seed%05d", i/2)
+		if i%2 == 1 {
+			m.Role, m.RunID, m.AssistantID = "assistant", &runID, &assistantID
+			if i%20 == 1 {
+				s := app.RunStep{ID: fmt.Sprintf("step_seed%05d", i), Object: app.KindRunStep, CreatedAt: 1, AssistantID: assistantID,
+					ThreadID: threadID, RunID: runID, Type: app.StepToolCalls, Status: app.StepCompleted, Metadata: app.Metadata{},
+					StepDetails: app.StepDetails{Type: app.StepToolCalls, ToolCalls: []app.ToolCall{{ID: fmt.Sprintf("call_seed%05d", i),
+						Type: app.ToolCodeInterpreter, CodeInterpreter: &app.CodeInterpreterCall{Input: "df.groupby('region').revenue.sum()",
+							Outputs: []app.CodeOutput{{Type: "logs", Logs: "region\nnorth    10\nsouth    20\n"}}}}}}}
+				sb, _ := json.Marshal(s)
+				recs = append(recs, app.Record{Kind: app.KindRunStep, ID: s.ID, Parent: threadID, Tag: runID, CreatedAt: 1, Data: sb})
+			}
+		}
+		mb, _ := json.Marshal(m)
+		recs = append(recs, app.Record{Kind: app.KindMessage, ID: m.ID, Parent: threadID, Tag: deref(m.RunID), CreatedAt: 1, Data: mb})
+		if len(recs) >= 500 {
+			if err := st.Save(ctx, recs...); err != nil {
+				b.Fatal(err)
+			}
+			recs = nil
+		}
+	}
+	if err := st.Save(ctx, recs...); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

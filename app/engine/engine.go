@@ -30,8 +30,8 @@ type Config struct {
 	// ToolsUnsupported tells whether a model error means the model cannot
 	// call tools; the run then switches to the NoTools way.
 	ToolsUnsupported func(error) bool
-	// Now is the clock; tests may replace it.
-	Now func() time.Time
+	// Clock tells the time and waits; tests may replace it with a fake.
+	Clock Clock
 }
 
 // Engine runs assistants on threads. Its methods are what the window, the
@@ -64,8 +64,8 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MaxFileSize <= 0 {
 		cfg.MaxFileSize = 512 << 20
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
 	}
 	if cfg.ToolsUnsupported == nil {
 		cfg.ToolsUnsupported = func(error) bool { return false }
@@ -73,7 +73,20 @@ func New(cfg Config) (*Engine, error) {
 	return &Engine{cfg: cfg, Bus: &app.Bus{}, active: map[string]*activeRun{}, sessions: map[string]app.Session{}, convs: map[string]*convCache{}}, nil
 }
 
-func (e *Engine) now() int64 { return e.cfg.Now().Unix() }
+func (e *Engine) now() int64 { return e.cfg.Clock.Now().Unix() }
+
+// Clock is the engine's time: when objects are made, and when a run
+// waiting for tool outputs expires.
+type Clock interface {
+	Now() time.Time
+	// After delivers the time once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Recover marks the runs that were active when the app last stopped as
 // failed, with their unfinished steps and messages. Their files are kept.

@@ -26,7 +26,6 @@ import (
 	"plotline/app"
 	"plotline/app/engine"
 	"plotline/app/modeltest"
-	"plotline/interpreter"
 )
 
 // --- helpers ---
@@ -1287,41 +1286,6 @@ func TestDeleteThreadCancelsAndRemovesEverything(t *testing.T) {
 	}
 	if _, _, err := r.e.CreateRun(ctx, th.ID, app.RunParams{AssistantID: r.asst.ID}); !errors.Is(err, app.ErrNotFound) {
 		t.Fatalf("a run on the deleted thread: %v", err)
-	}
-}
-
-func TestExpiredSessionIsReplacedAndTheModelTold(t *testing.T) {
-	const life = time.Second
-	srv := modeltest.NewServer(t,
-		pythonCall("x = 1\nopen('keep.txt', 'w').write('kept')"),
-		modeltest.Turn{Text: "ok"},
-		pythonCall("print(open('keep.txt').read())\nprint('x' in globals())"),
-		modeltest.Turn{Text: "done"},
-	)
-	data := t.TempDir()
-	e := openEngineWith(t, data, srv.BaseURL(), func(c *interpreter.Config) { c.MaxLifetime = life }, nil)
-	r := &rig{t: t, e: e, model: srv, data: data}
-	a, err := e.CreateAssistant(context.Background(), app.AssistantParams{Tools: &[]app.Tool{{Type: app.ToolCodeInterpreter}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.asst = a
-	th, run := r.ask("Remember x.")
-	mustCompleted(t, run)
-	// The session started before the first cell: after this, it is past
-	// its lifetime.
-	time.Sleep(life + life/2)
-	r.say(th.ID, "Still there?")
-	run2 := r.runToEnd(th.ID, app.RunParams{})
-	mustCompleted(t, run2)
-	tm := toolMessages(srv, 3)
-	if len(tm) != 2 || !strings.Contains(tm[1], "variables and imports were reset") || !strings.HasSuffix(tm[1], "\nkept\nFalse\n") {
-		t.Fatalf("the model was told %q", tm)
-	}
-	// The step shows the code's own output only.
-	steps := r.steps(th.ID, run2.ID)
-	if logs := steps[0].StepDetails.ToolCalls[0].CodeInterpreter.Outputs[0].Logs; logs != "kept\nFalse\n" {
-		t.Fatalf("logs = %q", logs)
 	}
 }
 

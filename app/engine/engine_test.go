@@ -81,11 +81,7 @@ func ptr[T any](v T) *T { return &v }
 
 func text(s string) json.RawMessage { b, _ := json.Marshal(s); return b }
 
-// pythonCall is a model turn that runs code.
-func pythonCall(code string) modeltest.Turn {
-	args, _ := json.Marshal(map[string]string{"code": code})
-	return modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "python", Arguments: string(args)}}}
-}
+var pythonCall = modeltest.PythonCall
 
 // upload stores a file for the tests.
 func (r *rig) upload(name, body string) *app.File {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"plotline/app"
-	"time"
 )
 
 // errStopped ends the loop when the run was cancelled or the app shuts down.
@@ -355,7 +354,7 @@ func (l *loop) waitForOutputs(pending []app.ChatToolCall) error {
 	for i, c := range pending {
 		calls[i] = app.FunctionToolCall{ID: c.ID, Type: app.ToolFunction, Function: app.FunctionCall{Name: c.Name, Arguments: c.Arguments}}
 	}
-	deadline := l.e.cfg.Now().Add(l.e.cfg.ActionTimeout)
+	deadline := l.e.cfg.Clock.Now().Add(l.e.cfg.ActionTimeout)
 	_, err := l.ar.update("thread.run.requires_action", func(r *app.Run) {
 		r.Status, r.ExpiresAt = app.RunRequiresAction, ptr(deadline.Unix())
 		r.RequiredAction = &app.RequiredAction{Type: "submit_tool_outputs", SubmitToolOutputs: app.SubmitToolOutputs{ToolCalls: calls}}
@@ -363,12 +362,10 @@ func (l *loop) waitForOutputs(pending []app.ChatToolCall) error {
 	if err != nil {
 		return err
 	}
-	timer := time.NewTimer(l.e.cfg.ActionTimeout)
-	defer timer.Stop()
 	select {
 	case <-l.ctx.Done():
 		return errStopped
-	case <-timer.C:
+	case <-l.e.cfg.Clock.After(l.e.cfg.ActionTimeout):
 		return errExpired
 	case outs := <-l.ar.submit:
 		for _, o := range outs {

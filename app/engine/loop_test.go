@@ -92,33 +92,6 @@ func TestFunctionToolRequiresActionThenSubmit(t *testing.T) {
 	}
 }
 
-func TestRequiresActionExpires(t *testing.T) {
-	r := newRig(t, func(c *engine.Config) { c.ActionTimeout = 300 * time.Millisecond },
-		modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "get_weather", Arguments: `{}`}}},
-	)
-	ctx := context.Background()
-	th, _ := r.e.CreateThread(ctx, app.ThreadParams{Messages: []app.MessageParams{{Role: "user", Content: text("Weather?")}}})
-	tools := []app.Tool{weatherTool()}
-	run := r.runToEnd(th.ID, app.RunParams{Tools: &tools})
-	if run.Status != app.RunRequiresAction {
-		t.Fatalf("status = %s", run.Status)
-	}
-	final := r.runWait(th.ID, run.ID)
-	if final.Status != app.RunExpired || final.RequiredAction != nil {
-		t.Fatalf("after the timeout: %+v", final)
-	}
-	if st := r.steps(th.ID, run.ID); len(st) != 1 || st[0].Status != app.StepExpired {
-		t.Fatalf("steps = %+v", st)
-	}
-	// Expired: outputs are refused and the thread is free again.
-	if _, _, err := r.e.SubmitToolOutputs(ctx, th.ID, run.ID, []app.ToolOutput{{ToolCallID: "call_1", Output: "x"}}, false); err == nil {
-		t.Fatal("outputs for an expired run were accepted")
-	}
-	if _, err := r.e.CreateMessage(ctx, th.ID, app.MessageParams{Role: "user", Content: text("again")}); err != nil {
-		t.Fatalf("thread still locked: %v", err)
-	}
-}
-
 // runWait waits for a run that was already started.
 func (r *rig) runWait(threadID, runID string) *app.Run {
 	r.t.Helper()

@@ -705,3 +705,9 @@ func deepCopy(v any) any {
 		return v
 	}
 }
+
+// PythonCall is a model turn that runs code with the python tool.
+func PythonCall(code string) Turn {
+	args, _ := json.Marshal(map[string]string{"code": code})
+	return Turn{ToolCalls: []ToolCall{{Name: "python", Arguments: string(args)}}}
+}

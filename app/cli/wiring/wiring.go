@@ -35,6 +35,9 @@ type Options struct {
 	PoolSize int
 	// Limits bound each kernel.
 	Limits interpreter.Limits
+	// Interp, when set, runs the code instead of the sandboxed kernels:
+	// a scripted interpreter for engine tests.
+	Interp app.Interpreter
 	// Interpreter and Engine, when set, adjust the configurations last.
 	Interpreter func(*interpreter.Config)
 	Engine      func(*engine.Config)
@@ -44,7 +47,8 @@ type Options struct {
 type System struct {
 	Engine *engine.Engine
 	Store  *sqlite.Store
-	// Kernels is the interpreter's manager, for its limits and pool.
+	// Kernels is the interpreter's manager, for its limits and pool;
+	// nil when Options.Interp ran the code.
 	Kernels *interpreter.Manager
 	Python  *interpreter.Python
 	// ModelConfig is the environment's model configuration, when Options
@@ -73,7 +77,7 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	if o.DefaultModel == "" {
 		o.DefaultModel = engine.DefaultModel
 	}
-	if sys.Python == nil {
+	if sys.Python == nil && o.Interp == nil {
 		py, _, err := interpreter.Discover(ctx, false)
 		if err != nil {
 			return nil, fmt.Errorf("%v (run 'plotline doctor' for details)", err)
@@ -89,15 +93,19 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	if pool == 0 {
 		pool = -1
 	}
-	icfg := interpreter.Config{Python: sys.Python, Root: filepath.Join(o.Data, "work"), PoolSize: pool, Limits: o.Limits}
-	if o.Interpreter != nil {
-		o.Interpreter(&icfg)
+	code := o.Interp
+	if code == nil {
+		icfg := interpreter.Config{Python: sys.Python, Root: filepath.Join(o.Data, "work"), PoolSize: pool, Limits: o.Limits}
+		if o.Interpreter != nil {
+			o.Interpreter(&icfg)
+		}
+		if sys.Kernels, err = interpreter.NewManager(icfg); err != nil {
+			st.Close()
+			return nil, err
+		}
+		code = Kernels(sys.Kernels)
 	}
-	if sys.Kernels, err = interpreter.NewManager(icfg); err != nil {
-		st.Close()
-		return nil, err
-	}
-	ecfg := engine.Config{Store: st, Model: m, Interpreter: Kernels(sys.Kernels), DefaultModel: o.DefaultModel,
+	ecfg := engine.Config{Store: st, Model: m, Interpreter: code, DefaultModel: o.DefaultModel,
 		ToolsUnsupported: openai.ToolsUnsupported, NoTools: os.Getenv("PLOTLINE_NO_TOOLS") == "1"}
 	if o.Engine != nil {
 		o.Engine(&ecfg)
