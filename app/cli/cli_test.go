@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"plotline/app/openai"
+	"plotline/app/settings"
 	"plotline/interpreter/sandbox"
 )
 
@@ -222,5 +224,19 @@ func TestUnknownCommand(t *testing.T) {
 	code, _, stderr := run(t, "", "frobnicate")
 	if code != 2 || !strings.Contains(stderr, `unknown command "frobnicate"`) {
 		t.Fatalf("exit %d stderr %q", code, stderr)
+	}
+}
+
+func TestModelConfigOfSettings(t *testing.T) {
+	if settings.ProviderOpenAI != openai.ProviderOpenAI || settings.ProviderAzure != openai.ProviderAzure ||
+		settings.ProviderCompatible != openai.ProviderCompatible {
+		t.Fatal("the settings name providers the model adapter does not know")
+	}
+	c := modelConfig(settings.Settings{Provider: settings.ProviderOpenAI, Model: "gpt-4o"}, "sk-x")
+	if c.BaseURL != "https://api.openai.com/v1" || c.APIKey != "sk-x" || c.Model != "gpt-4o" {
+		t.Fatalf("openai config %+v", c)
+	}
+	if strings.Contains(c.String(), "sk-x") {
+		t.Fatal("the key shows in the config's text")
 	}
 }

@@ -128,6 +128,15 @@ func Window(args []string, s Streams) int {
 	return exitOK
 }
 
+// modelConfig is the model client's configuration for the settings.
+func modelConfig(s settings.Settings, key string) openai.Config {
+	c := openai.Config{Provider: s.Provider, BaseURL: strings.TrimSpace(s.Endpoint), APIKey: key, Model: s.Model, APIVersion: s.APIVersion}
+	if c.Provider == openai.ProviderOpenAI && c.BaseURL == "" {
+		c.BaseURL = "https://api.openai.com/v1"
+	}
+	return c
+}
+
 // limitsOf turns the settings' sandbox limits into the interpreter's.
 func limitsOf(c settings.Settings) interpreter.Limits {
 	timeout, memory := c.Limits()
@@ -136,7 +145,7 @@ func limitsOf(c settings.Settings) interpreter.Limits {
 
 // applyModel points the switch at the model the settings describe.
 func applyModel(sw *modelSwitch, c settings.Settings, key string) error {
-	m, err := openai.New(c.ModelConfig(key))
+	m, err := openai.New(modelConfig(c, key))
 	if err != nil {
 		sw.set(nil, "The model settings do not work: "+err.Error()+". Open Settings to fix them.")
 		return err
@@ -161,7 +170,7 @@ func setDefaultModel(eng *engine.Engine, name string) error {
 
 // testConnection makes one small real call and returns the answer.
 func testConnection(ctx context.Context, c settings.Settings, key string) (string, error) {
-	m, err := openai.New(c.ModelConfig(key))
+	m, err := openai.New(modelConfig(c, key))
 	if err != nil {
 		return "", err
 	}

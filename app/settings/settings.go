@@ -17,14 +17,15 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"plotline/app/openai"
 )
 
 // Providers the window offers.
+// They are the model adapter's names (app/openai), which the command
+// line checks.
 const (
-	ProviderOpenAI     = openai.ProviderOpenAI
-	ProviderAzure      = openai.ProviderAzure
-	ProviderCompatible = openai.ProviderCompatible
+	ProviderOpenAI     = "openai"
+	ProviderAzure      = "azure"
+	ProviderCompatible = "compatible"
 )
 
 // Settings are the user's preferences.
@@ -110,15 +111,6 @@ func checkURL(raw string) error {
 		return fmt.Errorf("%q is not a web address: it should look like https://example.com/v1", raw)
 	}
 	return nil
-}
-
-// ModelConfig is the model client's configuration for these settings.
-func (s Settings) ModelConfig(key string) openai.Config {
-	c := openai.Config{Provider: s.Provider, BaseURL: strings.TrimSpace(s.Endpoint), APIKey: key, Model: s.Model, APIVersion: s.APIVersion}
-	if c.Provider == ProviderOpenAI && c.BaseURL == "" {
-		c.BaseURL = "https://api.openai.com/v1"
-	}
-	return c
 }
 
 // Limits returns the sandbox limits, zero where the default applies.

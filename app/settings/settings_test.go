@@ -60,16 +60,6 @@ func TestSaveLoad(t *testing.T) {
 	}
 }
 
-func TestModelConfig(t *testing.T) {
-	c := Settings{Provider: ProviderOpenAI, Model: "gpt-4o"}.ModelConfig("sk-x")
-	if c.BaseURL != "https://api.openai.com/v1" || c.APIKey != "sk-x" || c.Model != "gpt-4o" {
-		t.Fatalf("openai config %+v", c)
-	}
-	if strings.Contains(c.String(), "sk-x") {
-		t.Fatal("the key shows in the config's text")
-	}
-}
-
 // Without a keychain (as on this machine and in CI), the key goes to a file
 // only the user can read, and says so.
 func TestKeysFallBackToAPrivateFile(t *testing.T) {
