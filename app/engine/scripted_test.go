@@ -301,13 +301,13 @@ func TestStopThenNewQuestionIsAnsweredFromNewCode(t *testing.T) {
 	for _, m := range reqs[1].Messages[1:] {
 		first = append(first, m.Role+": "+m.Content)
 	}
-	want := []string{"user: Q1", "assistant: ", "tool: partial", "user: Q2"}
+	want := []string{"user: Q1", "assistant: ", "tool: partial\n", "user: Q2"}
 	if strings.Join(first, "|") != strings.Join(want, "|") {
 		t.Fatalf("the model was sent %q, want %q", first, want)
 	}
 	// The answer came from the new code.
 	last := lastRequest(r.model)
-	if got := last[len(last)-1]; got != "tool: fresh()" {
+	if got := last[len(last)-1]; got != "tool: fresh()\n" {
 		t.Fatalf("the last tool output was %q", got)
 	}
 	// The window and the export read the same order.

@@ -156,11 +156,11 @@ func (s *Store) Save(ctx context.Context, recs ...app.Record) error {
 	return nil
 }
 
-const columns = "kind, id, parent, tag, blob, created_at, data"
+const columns = "kind, id, parent, tag, blob, created_at, data, seq"
 
 func scanRecord(row interface{ Scan(...any) error }) (app.Record, error) {
 	var r app.Record
-	err := row.Scan(&r.Kind, &r.ID, &r.Parent, &r.Tag, &r.Blob, &r.CreatedAt, &r.Data)
+	err := row.Scan(&r.Kind, &r.ID, &r.Parent, &r.Tag, &r.Blob, &r.CreatedAt, &r.Data, &r.Seq)
 	return r, err
 }
 
@@ -222,6 +222,9 @@ func (s *Store) List(ctx context.Context, q app.Query) ([]app.Record, bool, erro
 	}
 	if q.Tag != "" {
 		where, args = append(where, "tag = ?"), append(args, q.Tag)
+	}
+	if q.SinceSeq != 0 {
+		where, args = append(where, "seq > ?"), append(args, q.SinceSeq)
 	}
 	desc := q.Order != "asc"
 	cursor := func(id, op string) error {
