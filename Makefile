@@ -7,6 +7,8 @@ GO ?= go
 # which FyneApp.toml's [Migrations] fyneDo declares for the fyne tool; a
 # plain go build says it with this tag.
 export GOFLAGS := -tags=migrated_fynedo
+# scripts/install-deps.sh installs the pinned staticcheck here.
+STATICCHECK ?= $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin)/staticcheck
 
 .PHONY: run test bench deps build vet screenshot
 
@@ -23,13 +25,17 @@ run: build
 vet: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	GOOS=darwin $(GO) vet ./interpreter/...
 	GOOS=windows $(GO) vet ./interpreter/...
 
+# The engine, the API, the store and the domain share goroutines, so their
+# tests run a second time under the race detector.
 test: vet
 	@scripts/install-deps.sh --xvfb
 	@cd conformance/node && if ! command -v npm >/dev/null; then echo "npm not found: the Node SDK conformance test will be skipped"; elif [ ! package-lock.json -ot node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./app/engine/ ./app/api/ ./app/sqlite/ ./app/
 
 bench: deps
 	@scripts/bench.sh

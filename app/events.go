@@ -2,8 +2,14 @@ package app
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
+
+// ErrSubscriptionClosed is returned by Subscription.Next once the
+// subscription is closed and every event published before Close has been
+// delivered.
+var ErrSubscriptionClosed = errors.New("event subscription closed")
 
 // Event is one change in the engine, named as the Assistants API's
 // streaming events are: thread.created, thread.run.created, …,
@@ -72,15 +78,17 @@ type Bus struct {
 type Subscription struct {
 	bus      *Bus
 	threadID string
+	done     chan struct{} // closed by Close
+	once     sync.Once
 	mu       sync.Mutex
 	queue    []Event
 	wake     chan struct{}
-	closed   bool
 }
 
 // Subscribe starts receiving the events of threadID ("" for every thread).
 func (b *Bus) Subscribe(threadID string) *Subscription {
-	s := &Subscription{bus: b, threadID: threadID, wake: make(chan struct{}, 1)}
+	s := &Subscription{bus: b, threadID: threadID,
+		done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	b.mu.Lock()
 	if b.subs == nil {
 		b.subs = map[*Subscription]struct{}{}
@@ -108,7 +116,9 @@ func (b *Bus) Publish(ev Event) {
 	}
 }
 
-// Next returns the next event, waiting for one until ctx ends.
+// Next returns the next event, waiting for one until ctx ends or the
+// subscription is closed. Events published before Close are still
+// delivered; after them Next returns ErrSubscriptionClosed.
 func (s *Subscription) Next(ctx context.Context) (Event, error) {
 	for {
 		s.mu.Lock()
@@ -121,6 +131,16 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 		}
 		s.mu.Unlock()
 		select {
+		case <-s.done:
+			// Close removed s from the bus before closing done, so the
+			// queue can no longer grow: drain it, then report the end.
+			s.mu.Lock()
+			n := len(s.queue)
+			s.mu.Unlock()
+			if n > 0 {
+				continue
+			}
+			return Event{}, ErrSubscriptionClosed
 		case <-ctx.Done():
 			return Event{}, ctx.Err()
 		case <-s.wake:
@@ -128,9 +148,13 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 	}
 }
 
-// Close stops the subscription.
+// Close stops the subscription and wakes a Next waiting on it. It may be
+// called more than once, from any goroutine.
 func (s *Subscription) Close() {
-	s.bus.mu.Lock()
-	delete(s.bus.subs, s)
-	s.bus.mu.Unlock()
+	s.once.Do(func() {
+		s.bus.mu.Lock()
+		delete(s.bus.subs, s)
+		s.bus.mu.Unlock()
+		close(s.done)
+	})
 }

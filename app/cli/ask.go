@@ -186,15 +186,6 @@ func mustRaw(s string) json.RawMessage {
 	return b
 }
 
-// title makes a thread title from the first question.
-func title(prompt string) string {
-	t := strings.Join(strings.Fields(prompt), " ")
-	if r := []rune(t); len(r) > 60 {
-		t = string(r[:59]) + "…"
-	}
-	return t
-}
-
 func parseToolChoiceFlag(v string) (json.RawMessage, error) {
 	switch {
 	case v == "":

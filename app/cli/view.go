@@ -11,10 +11,9 @@ import (
 // terminalView renders a run's events on a terminal: the answer's text as
 // it streams on stdout, and what the code does on stderr.
 type terminalView struct {
-	out, err  io.Writer
-	quiet     bool // --json: nothing but the final object on stdout
-	inText    bool
-	codeShown map[string]bool
+	out, err io.Writer
+	quiet    bool // --json: nothing but the final object on stdout
+	inText   bool
 }
 
 func (v *terminalView) show(ev app.Event) {

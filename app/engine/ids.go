@@ -2,7 +2,6 @@ package engine
 
 import (
 	"crypto/rand"
-	"time"
 )
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -17,7 +16,5 @@ func newID(prefix string) string {
 	}
 	return prefix + string(b)
 }
-
-func unix(t time.Time) int64 { return t.Unix() }
 
 func ptr[T any](v T) *T { return &v }

@@ -896,6 +896,7 @@ func TestConfigNeverPrintsKey(t *testing.T) {
 		slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg)
 		for _, s := range []string{
 			cfg.String(),
+			//lint:ignore S1025 the test checks every way a config can be formatted
 			fmt.Sprint(cfg), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%s", &cfg),
 			logged.String(),
 		} {

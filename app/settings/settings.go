@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
-
 )
 
 // Providers the window offers.
