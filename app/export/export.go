@@ -1,7 +1,7 @@
 // Package export writes a thread out of Plotline: as Markdown with its
 // images in a folder beside it, or as a Jupyter notebook. It knows nothing
-// of windows or of the engine; the caller hands it the thread's messages
-// and steps, and a way to open stored files.
+// of windows or of the engine; the caller hands it the thread's transcript
+// and a way to open stored files.
 package export
 
 import (
@@ -14,115 +14,17 @@ import (
 	"plotline/app"
 )
 
-// Thread is what an export needs: the thread's messages and the steps of
-// its runs, oldest first.
+// Thread is what an export needs: the thread's title and its transcript,
+// whose order the export keeps.
 type Thread struct {
-	Title    string
-	Messages []app.Message
-	Steps    []app.RunStep
+	Title      string
+	Transcript app.Transcript
 }
 
 // Files opens a stored file's bytes by id, with its filename. The export
 // closes r. An error means the file is not available: the export says so
 // where the file would have been, and goes on.
 type Files func(fileID string) (filename string, r io.ReadCloser, err error)
-
-// item is one entry of an export, in reading order: a message, or a
-// tool_calls step.
-type item struct {
-	msg  *app.Message
-	step *app.RunStep
-}
-
-// order interleaves the thread's messages with its tool_calls steps the way
-// they happened. A run's message_creation steps say which message each
-// stretch of tool calls preceded; calls after a run's last message follow
-// it. A run whose messages are known only by their run_id gets its steps
-// before its first message. A run that made no message at all goes right
-// after the last message created no later than its first step.
-func order(th Thread) []item {
-	n := len(th.Messages)
-	index := make(map[string]int, n)
-	for i, m := range th.Messages {
-		if _, dup := index[m.ID]; !dup {
-			index[m.ID] = i
-		}
-	}
-	before := make([][]*app.RunStep, n)
-	after := make([][]*app.RunStep, n+1) // after[i+1] follows message i; after[0] opens the thread
-
-	var runs []string
-	byRun := map[string][]*app.RunStep{}
-	for i := range th.Steps {
-		s := &th.Steps[i]
-		if _, ok := byRun[s.RunID]; !ok {
-			runs = append(runs, s.RunID)
-		}
-		byRun[s.RunID] = append(byRun[s.RunID], s)
-	}
-	for _, r := range runs {
-		var pending []*app.RunStep
-		last := -1
-		for _, s := range byRun[r] {
-			if mc := s.StepDetails.MessageCreation; mc != nil {
-				if i, ok := index[mc.MessageID]; ok {
-					before[i] = append(before[i], pending...)
-					pending = nil
-					last = max(last, i)
-				}
-				continue
-			}
-			if len(s.StepDetails.ToolCalls) > 0 {
-				pending = append(pending, s)
-			}
-		}
-		if len(pending) == 0 {
-			continue
-		}
-		if last >= 0 {
-			after[last+1] = append(after[last+1], pending...)
-			continue
-		}
-		if f := firstOfRun(th.Messages, r); f >= 0 {
-			before[f] = append(before[f], pending...)
-			continue
-		}
-		pos := 0
-		for i, m := range th.Messages {
-			if m.CreatedAt <= pending[0].CreatedAt {
-				pos = i + 1
-			}
-		}
-		after[pos] = append(after[pos], pending...)
-	}
-
-	var out []item
-	addSteps := func(ss []*app.RunStep) {
-		for _, s := range ss {
-			out = append(out, item{step: s})
-		}
-	}
-	addSteps(after[0])
-	for i := range th.Messages {
-		addSteps(before[i])
-		out = append(out, item{msg: &th.Messages[i]})
-		addSteps(after[i+1])
-	}
-	return out
-}
-
-// firstOfRun is the index of the first message run r made, or -1.
-func firstOfRun(msgs []app.Message, r string) int {
-	if r == "" {
-		return -1
-	}
-	for i, m := range msgs {
-		if m.RunID != nil && *m.RunID == r {
-			return i
-		}
-	}
-	return -1
-}
 
 // roleLabel is the heading of a message.
 func roleLabel(role string) string {

@@ -110,7 +110,8 @@ const answer = "Sales rose 20 % — from 10 to 12. [Download the totals](sandbox
 
 // sampleThread is a question, code with logs and a chart, an answer with a
 // file link and an image, a function call after it, a second question,
-// and a second run that ran code and failed before answering.
+// and a second run that ran code and failed before answering. The store's
+// sequence numbers give the order.
 func sampleThread(t *testing.T) (Thread, stored) {
 	pngData := tinyPNG(t)
 	files := stored{
@@ -118,24 +119,22 @@ func sampleThread(t *testing.T) (Thread, stored) {
 		"file-img2": {"chart.png", pngData}, // same name: exported as chart-2.png
 		"file-csv1": {"totals.csv", []byte(totalsCSV)},
 	}
-	th := Thread{
-		Title: "Sales\nreview",
-		Messages: []app.Message{
-			userMsg("msg_1", 100, "How did sales change by month?"),
-			assistantMsg("msg_2", "run_1", 102,
-				text(answer, filePath(t, answer, "sandbox:/mnt/data/totals.csv", "file-csv1")),
-				imagePart("file-img2")),
-			userMsg("msg_3", 110, "And by region?"),
-		},
-		Steps: []app.RunStep{
-			codeStep("step_1", "run_1", 101, code("import pandas as pd\ndf = pd.read_csv('sales.csv')\nprint(df.groupby('month').total.sum())\ndf.plot()\n",
-				logs("month\n1    10\n2    12\n"), img("file-img1"))),
-			creationStep("step_2", "run_1", 102, "msg_2"),
-			codeStep("step_3", "run_1", 103, app.ToolCall{ID: "call_fn", Type: app.ToolFunction,
-				Function: &app.FunctionCallOutput{Name: "notify", Arguments: `{"to":"team"}`, Output: ptr("sent")}}),
-			codeStep("step_4", "run_2", 111, code("df.groupby('region').total.sum()", logs("KeyError: 'region'"))),
-		},
+	msgs := []app.Message{
+		userMsg("msg_1", 100, "How did sales change by month?"),
+		assistantMsg("msg_2", "run_1", 102,
+			text(answer, filePath(t, answer, "sandbox:/mnt/data/totals.csv", "file-csv1")),
+			imagePart("file-img2")),
+		userMsg("msg_3", 110, "And by region?"),
 	}
+	steps := []app.RunStep{
+		codeStep("step_1", "run_1", 101, code("import pandas as pd\ndf = pd.read_csv('sales.csv')\nprint(df.groupby('month').total.sum())\ndf.plot()\n",
+			logs("month\n1    10\n2    12\n"), img("file-img1"))),
+		creationStep("step_2", "run_1", 102, "msg_2"),
+		codeStep("step_3", "run_1", 103, app.ToolCall{ID: "call_fn", Type: app.ToolFunction,
+			Function: &app.FunctionCallOutput{Name: "notify", Arguments: `{"to":"team"}`, Output: ptr("sent")}}),
+		codeStep("step_4", "run_2", 111, code("df.groupby('region').total.sum()", logs("KeyError: 'region'"))),
+	}
+	th := Thread{Title: "Sales\nreview", Transcript: app.NewTranscript(msgs, []int64{1, 3, 6}, steps, []int64{2, 4, 5, 7})}
 	return th, files
 }
 
@@ -438,66 +437,6 @@ func remarshal(t *testing.T, from any, to any) {
 	}
 }
 
-func TestOrder(t *testing.T) {
-	user := func(id string, at int64) app.Message { return userMsg(id, at, id) }
-	asst := func(id, run string, at int64) app.Message { return assistantMsg(id, run, at, text(id)) }
-	cs := func(id, run string, at int64) app.RunStep { return codeStep(id, run, at, code("pass")) }
-	tests := []struct {
-		name  string
-		msgs  []app.Message
-		steps []app.RunStep
-		want  []string
-	}{
-		{
-			name: "code between a run's messages, and after its last",
-			msgs: []app.Message{user("m1", 100), asst("m2", "r1", 102), asst("m3", "r1", 104)},
-			steps: []app.RunStep{cs("s1", "r1", 101), creationStep("c1", "r1", 102, "m2"),
-				cs("s2", "r1", 103), creationStep("c2", "r1", 104, "m3"), cs("s3", "r1", 105)},
-			want: []string{"m1", "s1", "m2", "s2", "m3", "s3"},
-		},
-		{
-			name: "a run without a message sits after the last message before it",
-			msgs: []app.Message{user("m1", 100), user("m2", 110), asst("m3", "r2", 112)},
-			steps: []app.RunStep{cs("s1", "r1", 101), cs("s2", "r1", 102),
-				cs("s3", "r2", 111), creationStep("c3", "r2", 112, "m3")},
-			want: []string{"m1", "s1", "s2", "m2", "s3", "m3"},
-		},
-		{
-			name:  "a run older than every message opens the thread",
-			msgs:  []app.Message{user("m1", 100)},
-			steps: []app.RunStep{cs("s1", "r1", 50)},
-			want:  []string{"s1", "m1"},
-		},
-		{
-			name:  "without message_creation steps, a run's code precedes its first message",
-			msgs:  []app.Message{user("m1", 100), asst("m2", "r1", 102), asst("m3", "r1", 103)},
-			steps: []app.RunStep{cs("s1", "r1", 101), cs("s2", "r1", 101)},
-			want:  []string{"m1", "s1", "s2", "m2", "m3"},
-		},
-		{
-			name:  "a step without tool calls shows nothing",
-			msgs:  []app.Message{user("m1", 100)},
-			steps: []app.RunStep{codeStep("s1", "r1", 101)},
-			want:  []string{"m1"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			for _, it := range order(Thread{Messages: tt.msgs, Steps: tt.steps}) {
-				if it.msg != nil {
-					got = append(got, it.msg.ID)
-				} else {
-					got = append(got, it.step.ID)
-				}
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("order %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
 // TestHostileNames: whatever name a stored file has, the export writes it
 // inside imageDir, under a plain name.
 func TestHostileNames(t *testing.T) {
@@ -513,15 +452,17 @@ func TestHostileNames(t *testing.T) {
 		"file-abs":   {"/etc/passwd", []byte("not really")},
 	}
 	body := "Get [it](sandbox:/mnt/data/a/b.csv) and sandbox:/mnt/data/passwd"
-	th := Thread{Messages: []app.Message{
+	msgs := []app.Message{
 		assistantMsg("m1", "r1", 100,
 			text(body, filePath(t, body, "sandbox:/mnt/data/a/b.csv", "file-csv"),
 				filePath(t, body, "sandbox:/mnt/data/passwd", "file-abs")),
 			imagePart("file-empty"), imagePart("file-dots"), imagePart("file-nul"), imagePart("../../evil")),
-	}, Steps: []app.RunStep{
+	}
+	steps := []app.RunStep{
 		codeStep("s1", "r1", 99, code("plot()", img("file-up"), img("file-win"))),
 		creationStep("c1", "r1", 100, "m1"),
-	}}
+	}
+	th := Thread{Transcript: app.NewTranscript(msgs, []int64{3}, steps, []int64{1, 2})}
 
 	base := t.TempDir()
 	mdDir := filepath.Join(base, "out")
@@ -564,7 +505,8 @@ func TestHostileNames(t *testing.T) {
 		if err := os.Symlink(outside, filepath.Join(dir, "x.png")); err != nil {
 			t.Skip("no symlinks:", err)
 		}
-		one := Thread{Steps: []app.RunStep{codeStep("s1", "r1", 1, code("plot()", img("file-up")))}}
+		one := Thread{Transcript: app.NewTranscript(nil, nil,
+			[]app.RunStep{codeStep("s1", "r1", 1, code("plot()", img("file-up")))}, []int64{1})}
 		if err := Markdown(io.Discard, one, files.files, filepath.Dir(dir), dir); err == nil {
 			t.Error("export through a symlink out of imageDir succeeded")
 		}
@@ -605,10 +547,11 @@ func TestSafeName(t *testing.T) {
 
 func TestLongerFences(t *testing.T) {
 	src := "s = '''\n```python\nprint(1)\n```\n'''\nprint(s)"
-	th := Thread{Steps: []app.RunStep{codeStep("s1", "r1", 1,
+	steps := []app.RunStep{codeStep("s1", "r1", 1,
 		code(src, logs("```python\nprint(1)\n````\n")),
 		app.ToolCall{Type: app.ToolFunction, Function: &app.FunctionCallOutput{Name: "lookup",
-			Arguments: "{\n  \"q\": \"```\"\n}", Output: nil}})}}
+			Arguments: "{\n  \"q\": \"```\"\n}", Output: nil}})}
+	th := Thread{Transcript: app.NewTranscript(nil, nil, steps, []int64{1})}
 	var out bytes.Buffer
 	if err := Markdown(&out, th, nil, t.TempDir(), t.TempDir()); err != nil {
 		t.Fatal(err)
@@ -647,16 +590,18 @@ func (r *brokenReader) Read(p []byte) (int, error) {
 // the export goes on.
 func TestMissingFiles(t *testing.T) {
 	body := "See [the table](sandbox:/mnt/data/t.csv) and sandbox:/mnt/data/u.csv."
-	th := Thread{Messages: []app.Message{
+	msgs := []app.Message{
 		userMsg("m1", 100, "Plot it"),
 		assistantMsg("m2", "r1", 102, text(body,
 			filePath(t, body, "sandbox:/mnt/data/t.csv", "file-t"),
 			filePath(t, body, "sandbox:/mnt/data/u.csv", "file-u")),
 			imagePart("file-gone")),
-	}, Steps: []app.RunStep{
+	}
+	steps := []app.RunStep{
 		codeStep("s1", "r1", 101, code("plot()", img("file-broken"))),
 		creationStep("c1", "r1", 102, "m2"),
-	}}
+	}
+	th := Thread{Transcript: app.NewTranscript(msgs, []int64{1, 4}, steps, []int64{2, 3})}
 	files := func(id string) (string, io.ReadCloser, error) {
 		if id == "file-broken" {
 			return "chart.png", io.NopCloser(&brokenReader{}), nil
@@ -773,10 +718,11 @@ func TestLinks(t *testing.T) {
 // TestUnclosedFence: a message cut off inside a code block does not turn
 // the rest of the export into code.
 func TestUnclosedFence(t *testing.T) {
-	th := Thread{Messages: []app.Message{
+	msgs := []app.Message{
 		assistantMsg("m1", "r1", 100, text("Try:\n\n```python\nprint(")),
 		userMsg("m2", 101, "Go on"),
-	}}
+	}
+	th := Thread{Transcript: app.NewTranscript(msgs, []int64{1, 2}, nil, nil)}
 	var out bytes.Buffer
 	if err := Markdown(&out, th, nil, t.TempDir(), t.TempDir()); err != nil {
 		t.Fatal(err)
@@ -784,5 +730,59 @@ func TestUnclosedFence(t *testing.T) {
 	want := "**Assistant:**\n\nTry:\n\n```python\nprint(\n```\n\n**You:**\n\nGo on\n"
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestCancelledRunKeepsItsPlace: the code of a run that was stopped stays
+// where it ran, before the next question, however the timestamps fall
+// (they have one-second resolution, and clocks step). The transcript's
+// sequence decides.
+func TestCancelledRunKeepsItsPlace(t *testing.T) {
+	const slow, fresh = "import time; time.sleep(30)", `print("fresh")`
+	tests := []struct {
+		name string
+		at   [5]int64 // created_at of Q1, the stopped code, Q2, the new code, the answer
+	}{
+		{"all in one second", [5]int64{100, 100, 100, 100, 100}},
+		{"stopped code stamped after the next question", [5]int64{100, 104, 101, 102, 103}},
+		{"answer stamped before the new code", [5]int64{100, 101, 103, 103, 102}},
+		{"timestamps in order", [5]int64{100, 101, 102, 103, 104}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			at := tt.at
+			stopped := codeStep("s1", "r1", at[1], code(slow))
+			stopped.Status = app.StepCancelled
+			msgs := []app.Message{userMsg("q1", at[0], "First question?"), userMsg("q2", at[2], "Second question?"),
+				assistantMsg("a2", "r2", at[4], text("Fresh answer."))}
+			steps := []app.RunStep{stopped, codeStep("s2", "r2", at[3], code(fresh, logs("fresh\n"))),
+				creationStep("c2", "r2", at[4], "a2")}
+			th := Thread{Transcript: app.NewTranscript(msgs, []int64{1, 3, 6}, steps, []int64{2, 4, 5})}
+			want := []string{"First question?", slow, "Second question?", fresh, "Fresh answer."}
+
+			var md bytes.Buffer
+			if err := Markdown(&md, th, nil, t.TempDir(), t.TempDir()); err != nil {
+				t.Fatal(err)
+			}
+			last := -1
+			for _, s := range want {
+				i := strings.Index(md.String(), s)
+				if i <= last {
+					t.Fatalf("markdown: %q is not after what precedes it in %q:\n%s", s, want, md.String())
+				}
+				last = i
+			}
+
+			n, _ := decodeNotebook(t, th, nil)
+			var got []string
+			for _, c := range n.Cells {
+				got = append(got, c.CellType+": "+strings.Join(c.Source, ""))
+			}
+			wantCells := []string{"markdown: **You:**\n\nFirst question?", "code: " + slow,
+				"markdown: **You:**\n\nSecond question?", "code: " + fresh, "markdown: **Assistant:**\n\nFresh answer."}
+			if !reflect.DeepEqual(got, wantCells) {
+				t.Errorf("notebook cells:\n%q\nwant:\n%q", got, wantCells)
+			}
+		})
 	}
 }

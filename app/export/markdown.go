@@ -17,9 +17,9 @@ import (
 // Each message opens with "**You:**" or "**Assistant:**"; its text is
 // written as the model or user wrote it (it is Markdown already), except
 // that a sandbox:/mnt/data/NAME link the thread annotated as a file_path
-// becomes a link to the file, written into imageDir too. Code the
-// assistant ran sits in a ```python fence before the message it led to,
-// its logs in a plain fence and its images as image links; a function call
+// becomes a link to the file, written into imageDir too. Entries follow
+// the thread's transcript. Code the assistant ran sits in a ```python
+// fence, its logs in a plain fence and its images as image links; a function call
 // is a short list of its name, arguments and output. A file Files cannot
 // give is named as not available in the text; only a failure to write w or
 // imageDir fails the export.
@@ -37,12 +37,13 @@ func Markdown(w io.Writer, th Thread, files Files, mdDir, imageDir string) (err 
 	if t := oneLine(th.Title); t != "" {
 		blocks = append(blocks, "# "+t)
 	}
-	for _, it := range order(th) {
+	for _, e := range th.Transcript {
 		var bs []string
-		if it.msg != nil {
-			bs, err = mdMessage(it.msg, fo)
-		} else {
-			bs, err = mdStep(it.step, fo)
+		switch {
+		case e.Message != nil:
+			bs, err = mdMessage(e.Message, fo)
+		case e.Step != nil:
+			bs, err = mdStep(e.Step, fo)
 		}
 		if err != nil {
 			return fmt.Errorf("export markdown: %w", err)

@@ -11,19 +11,20 @@ import (
 )
 
 // Notebook writes the thread as a Jupyter notebook (nbformat 4.5, valid
-// JSON per the nbformat v4 schema): markdown cells for the user's and
-// assistant's text, code cells for each code_interpreter call with its
-// outputs (logs as a "stream" output named stdout; images as
-// "display_data" with "image/png" base64), execution_count numbered in
-// order, Python 3 kernelspec and language_info metadata.
+// JSON per the nbformat v4 schema), in the transcript's order: markdown
+// cells for the user's and assistant's text, code cells for each
+// code_interpreter call with its outputs (logs as a "stream" output named
+// stdout; images as "display_data" with "image/png" base64),
+// execution_count numbered in order, Python 3 kernelspec and
+// language_info metadata.
 //
 // An image that is not a PNG (JPEG, GIF, WebP, SVG) is embedded under its
-// own MIME type. A message's cell keeps its text as written; the files its file_path
-// annotations point at are named in a note below it (a notebook has no
-// folder to hold them), and its image_file parts are embedded as cell
-// attachments. A function call is a markdown cell of its name, arguments
-// and output. An image Files cannot give is said to be not available; only
-// a failure to write w fails the export.
+// own MIME type. A message's cell keeps its text as written; the files its
+// file_path annotations point at are named in a note below it (a notebook
+// has no folder to hold them), and its image_file parts are embedded as
+// cell attachments. A function call is a markdown cell of its name,
+// arguments and output. An image Files cannot give is said to be not
+// available; only a failure to write w fails the export.
 func Notebook(w io.Writer, th Thread, files Files) error {
 	nb := notebook{
 		Cells: []any{},
@@ -46,11 +47,12 @@ func Notebook(w io.Writer, th Thread, files Files) error {
 	if t := oneLine(th.Title); t != "" {
 		b.markdown("# "+t, nil)
 	}
-	for _, it := range order(th) {
-		if it.msg != nil {
-			b.message(it.msg)
-		} else {
-			b.step(it.step)
+	for _, e := range th.Transcript {
+		switch {
+		case e.Message != nil:
+			b.message(e.Message)
+		case e.Step != nil:
+			b.step(e.Step)
 		}
 	}
 	enc := json.NewEncoder(w)

@@ -128,17 +128,13 @@ func exportMarkdown(w io.Writer, th export.Thread, files export.Files, mdDir, im
 	return export.Markdown(w, th, files, mdDir, imageDir)
 }
 
-// exportThread gathers the current thread for an export.
+// exportThread gathers the current thread's transcript for an export.
 func (u *UI) exportThread() (export.Thread, error) {
-	msgs, err := u.listMessages(u.current)
+	tr, err := u.eng.Transcript(u.ctx, u.current)
 	if err != nil {
 		return export.Thread{}, err
 	}
-	steps, err := u.listSteps(u.current)
-	if err != nil {
-		return export.Thread{}, err
-	}
-	return export.Thread{Title: u.currentTitle(), Messages: msgs, Steps: steps}, nil
+	return export.Thread{Title: u.currentTitle(), Transcript: tr}, nil
 }
 
 func (u *UI) exportFiles() export.Files {

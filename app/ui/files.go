@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -279,11 +278,6 @@ func previewTable(t *plotting.Table) fyne.CanvasObject {
 			}
 		})
 	return tbl
-}
-
-func jsonString(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
 }
 
 func openLocal(p string) (*os.File, error) {

@@ -45,43 +45,33 @@ func newTimeline(threadID string) *timeline {
 	return &timeline{threadID: threadID, index: map[string]int{}}
 }
 
-// buildTimeline lays out a thread: its messages in order, and before each
-// assistant message the code its run ran first.
-func buildTimeline(threadID string, msgs []app.Message, steps []app.RunStep) *timeline {
+// buildTimeline lays out a thread's transcript: each message as its row,
+// each tool_calls step as the rows of its calls, in the transcript's order.
+func buildTimeline(threadID string, tr app.Transcript) *timeline {
 	t := newTimeline(threadID)
-	byRun := map[string][]app.RunStep{}
-	var runs []string
-	for _, s := range steps {
-		if s.Type != app.StepToolCalls {
-			continue
+	for _, e := range tr {
+		switch {
+		case e.Message != nil:
+			t.setMessage(e.Message)
+		case e.Step != nil:
+			t.setStep(e.Step)
 		}
-		if _, ok := byRun[s.RunID]; !ok {
-			runs = append(runs, s.RunID)
-		}
-		byRun[s.RunID] = append(byRun[s.RunID], s)
-	}
-	emitSteps := func(runID string, until int64) {
-		rest := byRun[runID][:0]
-		for _, s := range byRun[runID] {
-			if until >= 0 && s.CreatedAt > until {
-				rest = append(rest, s)
-				continue
-			}
-			t.setStep(&s)
-		}
-		byRun[runID] = rest
-	}
-	for i := range msgs {
-		m := &msgs[i]
-		if m.RunID != nil {
-			emitSteps(*m.RunID, m.CreatedAt)
-		}
-		t.setMessage(m)
-	}
-	for _, r := range runs {
-		emitSteps(r, -1)
 	}
 	return t
+}
+
+// withoutRun is tr without what run runID made, in the same order.
+func withoutRun(tr app.Transcript, runID string) app.Transcript {
+	var out app.Transcript
+	for _, e := range tr {
+		switch {
+		case e.Step != nil && e.Step.RunID == runID:
+		case e.Message != nil && e.Message.RunID != nil && *e.Message.RunID == runID:
+		default:
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // add appends a row, or returns the existing one with its id.

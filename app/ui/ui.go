@@ -13,7 +13,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -242,19 +241,10 @@ func threadTitle(t app.Thread) string {
 }
 
 func (u *UI) reloadThreads() {
-	var all []app.Thread
-	opts := app.ListOptions{Limit: 100}
-	for {
-		page, err := u.eng.ListThreads(u.ctx, opts)
-		if err != nil {
-			u.showBanner(err.Error(), nil)
-			break
-		}
-		all = append(all, page.Data...)
-		if !page.HasMore || page.LastID == nil {
-			break
-		}
-		opts.After = *page.LastID
+	all, err := u.eng.AllThreads(u.ctx)
+	if err != nil {
+		u.showBanner("Could not list the threads: "+err.Error(), nil)
+		return
 	}
 	u.threads = all
 	u.filterThreads()
@@ -303,14 +293,16 @@ func (u *UI) searchText(threadID string) string {
 	if s, ok := u.textIndex[threadID]; ok {
 		return s
 	}
-	msgs, err := u.listMessages(threadID)
+	tr, err := u.eng.Transcript(u.ctx, threadID)
 	if err != nil {
 		return ""
 	}
 	var b strings.Builder
-	for _, m := range msgs {
-		b.WriteString(strings.ToLower(messageText(m)))
-		b.WriteByte('\n')
+	for _, e := range tr {
+		if e.Message != nil {
+			b.WriteString(strings.ToLower(messageText(*e.Message)))
+			b.WriteByte('\n')
+		}
 	}
 	if u.textIndex == nil {
 		u.textIndex = map[string]string{}
@@ -340,15 +332,28 @@ func (u *UI) newThread() {
 }
 
 func (u *UI) openThread(id string) {
-	u.current = id
-	u.rowsHeights = map[int]float32{}
-	msgs, err1 := u.listMessages(id)
-	steps, err2 := u.listSteps(id)
-	if err1 != nil || err2 != nil {
-		u.showBanner(fmt.Sprintf("Could not open the thread: %v", firstErr(err1, err2)), nil)
+	tr, err := u.eng.Transcript(u.ctx, id)
+	if err != nil {
+		if app.ErrorCode(err) == app.ENOTFOUND {
+			// Deleted elsewhere (the API, another window): drop it.
+			u.showBanner("That thread no longer exists.", nil)
+			u.newThread()
+			u.reloadThreads()
+			return
+		}
+		u.showBanner("Could not open the thread: "+err.Error(), nil)
+		u.selectCurrentInSidebar()
 		return
 	}
-	u.tl = buildTimeline(id, msgs, steps)
+	u.showThread(id, tr)
+}
+
+// showThread shows a thread's conversation, from its transcript; the
+// engine's events keep it up to date.
+func (u *UI) showThread(id string, tr app.Transcript) {
+	u.current = id
+	u.rowsHeights = map[int]float32{}
+	u.tl = buildTimeline(id, tr)
 	if t, err := u.eng.GetThread(u.ctx, id); err == nil {
 		if a := t.Metadata["assistant_id"]; a != "" {
 			u.setAssistantByID(a)
@@ -360,55 +365,6 @@ func (u *UI) openThread(id string) {
 	u.files.refresh()
 	u.refreshRunState()
 	u.selectCurrentInSidebar()
-}
-
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-func (u *UI) listMessages(threadID string) ([]app.Message, error) {
-	var out []app.Message
-	opts := app.ListOptions{Limit: 100, Order: "asc"}
-	for {
-		page, err := u.eng.ListMessages(u.ctx, threadID, "", opts)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Data...)
-		if !page.HasMore || page.LastID == nil {
-			return out, nil
-		}
-		opts.After = *page.LastID
-	}
-}
-
-func (u *UI) listSteps(threadID string) ([]app.RunStep, error) {
-	var out []app.RunStep
-	runs, err := u.eng.ListRuns(u.ctx, threadID, app.ListOptions{Limit: 100, Order: "asc"})
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range runs.Data {
-		opts := app.ListOptions{Limit: 100, Order: "asc"}
-		for {
-			page, err := u.eng.ListRunSteps(u.ctx, threadID, r.ID, opts)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, page.Data...)
-			if !page.HasMore || page.LastID == nil {
-				break
-			}
-			opts.After = *page.LastID
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt < out[j].CreatedAt })
-	return out, nil
 }
 
 func (u *UI) renameThread() {
@@ -472,11 +428,12 @@ func (u *UI) doDeleteThread(id string) {
 // --- assistants ---
 
 func (u *UI) reloadAssistants() {
-	l, err := u.eng.ListAssistants(u.ctx, app.ListOptions{Limit: 100, Order: "asc"})
+	all, err := u.eng.AllAssistants(u.ctx)
 	if err != nil {
+		u.showBanner("Could not list the assistants: "+err.Error(), nil)
 		return
 	}
-	u.assts = l.Data
+	u.assts = all
 	var names []string
 	for _, a := range u.assts {
 		names = append(names, assistantName(a))
@@ -590,7 +547,7 @@ func (u *UI) sendMessage() {
 	}
 	th, run, _, err := u.eng.Ask(u.ctx, engine.AskParams{ThreadID: u.current, AssistantID: u.asstID, Text: text, Files: files})
 	if run == nil {
-		u.showBanner(err.Error(), nil)
+		u.showRunError(err)
 		return
 	}
 	u.composer.SetText("")
@@ -598,9 +555,16 @@ func (u *UI) sendMessage() {
 	u.refreshChips()
 	u.clearBanner()
 	if u.current != th.ID {
+		// A new thread: its question comes from the transcript. What the
+		// run made so far does not: its events wait in the window's
+		// subscription, and would show its first deltas twice.
+		tr, err := u.eng.Transcript(u.ctx, th.ID)
+		if err != nil {
+			u.showBanner("Could not open the thread: "+err.Error(), nil)
+		}
 		u.current = th.ID
 		u.reloadThreads()
-		u.openThread(th.ID)
+		u.showThread(th.ID, withoutRun(tr, run.ID))
 	}
 	u.setStatus(runState{id: run.ID, phase: "Thinking…", started: time.Now()})
 }
@@ -609,18 +573,29 @@ func (u *UI) stopRun() {
 	if u.run.id == "" || u.current == "" {
 		return
 	}
-	u.eng.CancelRun(u.ctx, u.current, u.run.id)
+	if _, err := u.eng.CancelRun(u.ctx, u.current, u.run.id); err != nil {
+		// It ended on its own meanwhile; its event says how.
+		u.refreshRunState()
+		return
+	}
 	u.status.SetText("Stopping…")
 }
 
-// refreshRunState looks up whether the current thread has an active run.
+// refreshRunState shows whether the current thread has an active run.
 func (u *UI) refreshRunState() {
-	runs, err := u.eng.ListRuns(u.ctx, u.current, app.ListOptions{Limit: 1})
-	if err != nil || len(runs.Data) == 0 || app.Terminal(runs.Data[0].Status) {
+	r := u.eng.ActiveRun(u.current)
+	if r == nil {
 		u.setStatus(runState{})
 		return
 	}
-	u.setStatus(runState{id: runs.Data[0].ID, phase: "Thinking…", started: time.Now()})
+	phase := "Thinking…"
+	switch r.Status {
+	case app.RunRequiresAction:
+		phase = "Waiting for tool outputs"
+	case app.RunCancelling:
+		phase = "Stopping…"
+	}
+	u.setStatus(runState{id: r.ID, phase: phase, started: time.Now()})
 }
 
 // setStatus shows the run's phase, with a Stop button while it runs.
@@ -685,11 +660,27 @@ func (u *UI) showRetryBanner(msg string, offerSettings bool) {
 func (u *UI) startRun() {
 	run, _, err := u.eng.CreateRun(u.ctx, u.current, app.RunParams{AssistantID: u.asstID})
 	if err != nil {
-		u.showBanner(err.Error(), nil)
+		u.showRunError(err)
 		return
 	}
 	u.clearBanner()
 	u.setStatus(runState{id: run.ID, phase: "Thinking…", started: time.Now()})
+}
+
+// showRunError says why a question or a run was refused, by the error's
+// code.
+func (u *UI) showRunError(err error) {
+	switch app.ErrorCode(err) {
+	case app.ELOCKED:
+		u.showBanner("Wait for the current answer, or stop it, before you send another question.", nil)
+		u.refreshRunState()
+	case app.EMODEL:
+		u.showBanner("The model could not be reached: "+err.Error(), u.showSettings)
+	case app.EUNAVAILABLE:
+		u.showBanner("Plotline cannot run this now: "+err.Error(), nil)
+	default:
+		u.showBanner(err.Error(), nil)
+	}
 }
 
 func (u *UI) clearBanner() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -413,4 +414,133 @@ func TestFailedRunShowsBannerWithRetry(t *testing.T) {
 		t.Fatalf("banner = %q", got)
 	}
 	findButton(t, w.u.banner, "Retry")
+}
+
+// waitEvent reads sub until an event matches, failing the test after d.
+func waitEvent(t *testing.T, sub *app.Subscription, d time.Duration, match func(app.Event) bool) app.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for an event: %v", err)
+		}
+		if match(ev) {
+			return ev
+		}
+	}
+}
+
+// rowSummary is the window's conversation, one line a row: its kind and
+// what it shows.
+func (w *window) rowSummary() []string {
+	var out []string
+	for _, r := range w.u.tl.rows {
+		switch r.kind {
+		case rowUser:
+			out = append(out, "user: "+r.text)
+		case rowAssistant:
+			out = append(out, "assistant: "+r.text)
+		case rowCode:
+			out = append(out, "code: "+r.code)
+		case rowFunction:
+			out = append(out, "function: "+r.function.Name)
+		}
+	}
+	return out
+}
+
+// TestStopKeepsStoppedCodeBeforeNextQuestion: code stopped mid-cell stays
+// where it ran, before the next question, for the model, in the window and
+// when the thread is opened again.
+func TestStopKeepsStoppedCodeBeforeNextQuestion(t *testing.T) {
+	const slow = "import time\nprint('sleeping', flush=True)\ntime.sleep(30)"
+	const fresh = `print("fresh")`
+	w := newWindow(t, pythonTurn(slow), pythonTurn(fresh), modeltest.Turn{Text: "Fresh answer."})
+	sub := w.u.eng.Bus.Subscribe("")
+	defer sub.Close()
+
+	w.ask("First question")
+	// The cell is running once its first output arrives.
+	waitEvent(t, sub, 60*time.Second, func(ev app.Event) bool {
+		d, ok := ev.Data.(*app.RunStepDelta)
+		if !ok {
+			return false
+		}
+		for _, tc := range d.Delta.StepDetails.ToolCalls {
+			if ci := tc.CodeInterpreter; ci != nil {
+				for _, o := range ci.Outputs {
+					if strings.Contains(o.Logs, "sleeping") {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	})
+	if !w.u.Pump(10*time.Second, func() bool {
+		rows := w.rowsOf(rowCode)
+		return len(rows) == 1 && strings.Contains(rows[0].logs, "sleeping")
+	}) {
+		t.Fatal("the window does not show the running cell")
+	}
+	test.Tap(w.u.stop)
+	w.waitIdle()
+	if w.u.status.Text != "Stopped." {
+		t.Fatalf("after stop: status %q", w.u.status.Text)
+	}
+
+	w.ask("Second question")
+	w.waitIdle()
+
+	// (a) The model saw the stopped call before the second question, which
+	// is the last message of the request that answers it.
+	reqs := w.model.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d model requests, want 3", len(reqs))
+	}
+	msgs := reqs[1].Messages
+	if last := msgs[len(msgs)-1]; last.Role != "user" || last.Content != "Second question" {
+		t.Fatalf("the second question's request ends with %s %q:\n%+v", last.Role, last.Content, msgs)
+	}
+	q1, call, result := -1, -1, -1
+	var callID string
+	for i, m := range msgs {
+		switch {
+		case m.Role == "user" && strings.HasPrefix(m.Content, "First question"):
+			q1 = i
+		case m.Role == "assistant" && len(m.ToolCalls) == 1 && strings.Contains(m.ToolCalls[0].Arguments, "time.sleep(30)"):
+			call, callID = i, m.ToolCalls[0].ID
+		case m.Role == "tool" && callID != "" && m.ToolCallID == callID:
+			result = i
+		}
+	}
+	if !(q1 >= 0 && q1 < call && call < result && result < len(msgs)-1) {
+		t.Fatalf("request for the second question: Q1 at %d, stopped call at %d, its result at %d, Q2 at %d:\n%+v",
+			q1, call, result, len(msgs)-1, msgs)
+	}
+
+	// (b) The window shows them in the order they happened.
+	want := []string{"user: First question", "code: " + slow, "user: Second question", "code: " + fresh, "assistant: Fresh answer."}
+	if got := w.rowSummary(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("rows:\n%q\nwant:\n%q", got, want)
+	}
+
+	// (c) Opening the thread again, from its transcript, shows the same.
+	id := w.u.current
+	test.Tap(findButton(t, w.u.win.Content(), "New thread"))
+	if w.u.tl != nil {
+		t.Fatal("a new thread still shows the old conversation")
+	}
+	w.u.sidebar.Select(0)
+	if w.u.current != id {
+		t.Fatalf("selected %q, want %q", w.u.current, id)
+	}
+	if got := w.rowSummary(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("rows after reopening:\n%q\nwant:\n%q", got, want)
+	}
+	if rows := w.rowsOf(rowCode); rows[0].status != app.StepCancelled || rows[1].logs != "fresh\n" {
+		t.Fatalf("reopened code rows: %+v, %+v", rows[0], rows[1])
+	}
 }
