@@ -31,21 +31,14 @@ func IsDefaultAssistant(a *app.Assistant) bool {
 func (e *Engine) DefaultAssistant(ctx context.Context) (*app.Assistant, error) {
 	e.defaultMu.Lock()
 	defer e.defaultMu.Unlock()
-	opts := app.ListOptions{Limit: 100, Order: "asc"}
-	for {
-		page, err := e.ListAssistants(ctx, opts)
-		if err != nil {
-			return nil, err
+	all, err := e.AllAssistants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range all {
+		if IsDefaultAssistant(&all[i]) {
+			return &all[i], nil
 		}
-		for i := range page.Data {
-			if IsDefaultAssistant(&page.Data[i]) {
-				return &page.Data[i], nil
-			}
-		}
-		if !page.HasMore {
-			break
-		}
-		opts.After = *page.LastID
 	}
 	name, instr := "Data analyst", defaultInstructions
 	return e.CreateAssistant(ctx, app.AssistantParams{Name: &name, Instructions: &instr,

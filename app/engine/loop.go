@@ -83,14 +83,14 @@ func (l *loop) finish(err error) {
 		stepStatus, msgStatus = app.StepFailed, app.MessageIncomplete
 		change = func(r *app.Run) { r.Status, r.FailedAt, r.LastError = app.RunFailed, &now, &le }
 	}
-	extra := l.settle(stepStatus, msgStatus, now)
+	extra, settled := l.settle(stepStatus, msgStatus, now)
 	// The thread is freed in the same step as the run's end is saved and
 	// published: a client that sees the run ended (polling, or the
 	// stream's last event) may add a message at once, and was refused
 	// while the thread stayed locked until execute returned.
 	l.e.mu.Lock()
 	defer l.e.mu.Unlock()
-	l.ar.update(event, func(r *app.Run) {
+	l.ar.updateAfter(event, settled, func(r *app.Run) {
 		r.RequiredAction, r.ExpiresAt = nil, nil
 		if l.usage.TotalTokens > 0 {
 			r.Usage = &l.usage
@@ -380,9 +380,14 @@ func (l *loop) waitForOutputs(pending []app.ChatToolCall) error {
 	}
 }
 
-// settle finishes what is still open when the run ends.
-func (l *loop) settle(stepStatus, msgStatus string, now int64) []app.Record {
+// settle finishes what is still open when the run ends, and returns the
+// records to save with the run's end and the events that say so.
+func (l *loop) settle(stepStatus, msgStatus string, now int64) ([]app.Record, []app.Event) {
 	var recs []app.Record
+	var evs []app.Event
+	ev := func(name string, data any) {
+		evs = append(evs, app.Event{Name: name, ThreadID: l.ar.threadID, RunID: l.ar.runID, Data: data})
+	}
 	for _, o := range l.open {
 		if o.msg != nil && o.msg.Status == app.MessageInProgress {
 			o.msg.Status = msgStatus
@@ -402,6 +407,11 @@ func (l *loop) settle(stepStatus, msgStatus string, now int64) []app.Record {
 				o.msg.IncompleteDetails = &app.IncompleteDetails{Reason: reason}
 			}
 			recs = append(recs, messageRecord(o.msg))
+			if msgStatus == app.MessageCompleted {
+				ev("thread.message.completed", clone(o.msg))
+			} else {
+				ev("thread.message.incomplete", clone(o.msg))
+			}
 		}
 		if o.step.Status == app.StepInProgress {
 			o.step.Status = stepStatus
@@ -416,8 +426,9 @@ func (l *loop) settle(stepStatus, msgStatus string, now int64) []app.Record {
 				o.step.ExpiredAt = &now
 			}
 			recs = append(recs, stepRecord(o.step))
+			ev("thread.run.step."+stepStatus, clone(o.step))
 		}
 	}
 	l.open = nil
-	return recs
+	return recs, evs
 }

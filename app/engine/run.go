@@ -44,6 +44,13 @@ func (ar *activeRun) stop(r stopReason) {
 // update changes the run under its lock, saves it with extra records in
 // one transaction, and publishes the new run as event (if not "").
 func (ar *activeRun) update(event string, change func(*app.Run), extra ...app.Record) (*app.Run, error) {
+	return ar.updateAfter(event, nil, change, extra...)
+}
+
+// updateAfter is update that publishes first the events of the extra
+// records (the steps and messages a run's end settles), after they are
+// saved and before the run's own event.
+func (ar *activeRun) updateAfter(event string, first []app.Event, change func(*app.Run), extra ...app.Record) (*app.Run, error) {
 	ar.mu.Lock()
 	defer ar.mu.Unlock()
 	change(ar.run)
@@ -51,6 +58,9 @@ func (ar *activeRun) update(event string, change func(*app.Run), extra ...app.Re
 	// A run's changes are saved even when its context was cancelled.
 	if err := ar.e.cfg.Store.Save(context.WithoutCancel(ar.ctx), append(extra, runRecord(snap))...); err != nil {
 		return nil, err
+	}
+	for _, ev := range first {
+		ar.e.Bus.Publish(ev)
 	}
 	if event != "" {
 		ar.e.Bus.Publish(app.Event{Name: event, ThreadID: ar.threadID, RunID: ar.runID, Data: snap})

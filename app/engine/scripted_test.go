@@ -282,11 +282,28 @@ func TestStopThenNewQuestionIsAnsweredFromNewCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-started
+	sub := r.e.Bus.Subscribe(th.ID)
+	defer sub.Close()
 	if _, err := r.e.CancelRun(ctx, th.ID, run.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.runWait(th.ID, run.ID); got.Status != app.RunCancelled {
 		t.Fatalf("status %s", got.Status)
+	}
+	// The stopped step's end is announced before the run's.
+	var names []string
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, ev.Name)
+		if ev.Name == "thread.run.cancelled" {
+			break
+		}
+	}
+	if got := strings.Join(names, " "); !strings.HasSuffix(got, "thread.run.step.cancelled thread.run.cancelled") {
+		t.Fatalf("events after Stop: %s", got)
 	}
 	_, run2, _, err := r.e.Ask(ctx, engine.AskParams{ThreadID: th.ID, AssistantID: r.asst.ID, Text: "Q2"})
 	if err != nil {
