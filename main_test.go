@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"plotline/interpreter/interptest"
 	"plotline/interpreter/sandbox"
 )
 
@@ -46,18 +47,6 @@ func processesWith(arg string) []string {
 	return pids
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(d time.Duration, cond func() bool) bool {
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		if cond() {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return cond()
-}
-
 // kill -9 of plotline must take the whole sandbox with it, including a
 // daemon the cell started in a session of its own.
 func TestKillNineOfPlotlineLeavesNoProcess(t *testing.T) {
@@ -70,12 +59,12 @@ func TestKillNineOfPlotlineLeavesNoProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	if !waitFor(60*time.Second, func() bool { return len(processesWith(mark)) > 0 }) {
+	if !interptest.Eventually(60*time.Second, func() bool { return len(processesWith(mark)) > 0 }) {
 		t.Fatal("the cell's daemon never started")
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if !waitFor(10*time.Second, func() bool { return len(processesWith(mark)) == 0 }) {
+	if !interptest.Eventually(10*time.Second, func() bool { return len(processesWith(mark)) == 0 }) {
 		t.Fatalf("processes outlived plotline: %v", processesWith(mark))
 	}
 }

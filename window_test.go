@@ -20,6 +20,7 @@ import (
 	"plotline/app"
 	"plotline/app/modeltest"
 	"plotline/app/sqlite"
+	"plotline/interpreter/interptest"
 )
 
 // TestWindowSmoke starts the real plotline window on a virtual display,
@@ -57,7 +58,7 @@ func TestWindowSmoke(t *testing.T) {
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	var win string
-	if !waitFor(60*time.Second, func() bool {
+	if !interptest.Eventually(60*time.Second, func() bool {
 		out, err := x("xdotool", "search", "--onlyvisible", "--name", "^Plotline$")
 		if f := strings.Fields(out); err == nil && len(f) > 0 {
 			win = f[0]
@@ -80,7 +81,7 @@ func TestWindowSmoke(t *testing.T) {
 	}
 	defer st.Close()
 	var status string
-	if !waitFor(90*time.Second, func() bool {
+	if !interptest.Eventually(90*time.Second, func() bool {
 		recs, _, err := st.List(context.Background(), app.Query{Kind: app.KindRun, ListOptions: app.ListOptions{Limit: 1}})
 		if err != nil || len(recs) == 0 {
 			return false
@@ -149,7 +150,7 @@ func xserver(tb testing.TB) (display string, run func(args ...string) (string, e
 		out, err := cmd.CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
-	if !waitFor(10*time.Second, func() bool { _, err := run("xdotool", "getdisplaygeometry"); return err == nil }) {
+	if !interptest.Eventually(10*time.Second, func() bool { _, err := run("xdotool", "getdisplaygeometry"); return err == nil }) {
 		tb.Fatal("the virtual display did not start")
 	}
 	return display, run
@@ -196,7 +197,7 @@ func startWindow(tb testing.TB, display, data string, bare bool, run func(...str
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	if !waitFor(60*time.Second, func() bool {
+	if !interptest.Eventually(60*time.Second, func() bool {
 		out, err := run("xdotool", "search", "--onlyvisible", "--name", "^Plotline$")
 		return err == nil && out != ""
 	}) {

@@ -26,6 +26,7 @@ import (
 	"plotline/app"
 	"plotline/app/engine"
 	"plotline/app/modeltest"
+	"plotline/interpreter/interptest"
 )
 
 // --- helpers ---
@@ -139,18 +140,6 @@ func waitForOutput(t *testing.T, sub *app.Subscription, want string) {
 			}
 		}
 	}
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
 }
 
 // procsWith lists the host pids whose command line is exactly argv.
@@ -494,7 +483,7 @@ func TestKillDuringCellThenRecover(t *testing.T) {
 	}
 	// Kill only once there is something to leave behind: the kernel's
 	// sandbox and the process the cell started.
-	if !eventually(10*time.Second, func() bool { return len(procsWith("sleep", marker)) == 1 }) {
+	if !interptest.Eventually(10*time.Second, func() bool { return len(procsWith("sleep", marker)) == 1 }) {
 		t.Fatal("the cell's sleep process never ran: the test would prove nothing")
 	}
 	inits := sandboxInits(cmd.Process.Pid)
@@ -506,7 +495,7 @@ func TestKillDuringCellThenRecover(t *testing.T) {
 	}
 	cmd.Wait()
 	killed = true
-	if !eventually(10*time.Second, func() bool {
+	if !interptest.Eventually(10*time.Second, func() bool {
 		for _, pid := range inits {
 			if isSandboxInit(pid) {
 				return false
@@ -1239,7 +1228,7 @@ func TestDeleteThreadCancelsAndRemovesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitForOutput(t, sub, "started")
-	if !eventually(10*time.Second, func() bool { return len(procsWith("sleep", marker)) == 1 }) {
+	if !interptest.Eventually(10*time.Second, func() bool { return len(procsWith("sleep", marker)) == 1 }) {
 		t.Fatal("the cell's sleep never ran: the test would prove nothing")
 	}
 	steps2 := r.steps(th.ID, run2.ID)
@@ -1275,7 +1264,7 @@ func TestDeleteThreadCancelsAndRemovesEverything(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("the work folder is still there: %v", err)
 	}
-	if !eventually(10*time.Second, func() bool { return len(procsWith("sleep", marker)) == 0 }) {
+	if !interptest.Eventually(10*time.Second, func() bool { return len(procsWith("sleep", marker)) == 0 }) {
 		left := procsWith("sleep", marker)
 		killAll(left)
 		t.Fatalf("the thread's kernel left %v running", left)

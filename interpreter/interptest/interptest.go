@@ -40,3 +40,17 @@ func ReportMedian(b *testing.B, d []time.Duration) {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	b.ReportMetric(float64(s[len(s)/2])/float64(time.Millisecond), "median-ms")
 }
+
+// Eventually polls cond until it holds or timeout passes, and reports
+// whether it held. It is for what no event announces: a process appearing
+// in or leaving the host's process table, a window appearing on a display.
+func Eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
