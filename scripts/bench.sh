@@ -10,8 +10,8 @@ bench() { go test -run '^$' "$@" | tee -a "$out"; }
 bench -bench 'ExecWarm|PythonProcess$' -benchtime 200x ./interpreter/
 bench -bench 'NewSession|PythonProcessImports' -benchtime 15x ./interpreter/
 bench -bench 'RunStep' -benchtime 200x ./app/
-bench -bench 'SaveMessage' -benchtime 2000x ./app/store/
-bench -bench 'Message' -benchtime 3s ./app/api/
+bench -bench 'SaveMessage|ListMessages|Get$' -benchtime 2000x ./app/sqlite/
+bench -bench 'Message|RunStream' -benchtime 3s ./app/api/
 bench -bench 'StreamToken' -benchtime 100x ./app/ui/
 if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
 	bench -bench 'WindowStart' -benchtime 5x .
@@ -34,8 +34,12 @@ END {
 	row("engine overhead per run step (in-process model, no code)", sprintf("%.2f", m["RunStep", "median-ms"]), "ms", sprintf("%.1f× one SQLite message write", m["RunStep", "median-ms"] / save))
 	row("run step through the HTTP model client", sprintf("%.2f", m["RunStepScripted", "median-ms"]), "ms", sprintf("%.2f× the in-process step", m["RunStepScripted", "median-ms"] / m["RunStep", "median-ms"]))
 	row("SQLite write of one message", sprintf("%.3f", save), "ms", "")
-	row("API: create a message", sprintf("%.0f", m["MessageCreate", "req/s"]), "req/s", "")
-	row("API: list 20 messages", sprintf("%.0f", m["MessageList/limit=20", "req/s"]), "req/s", sprintf("%.2f× message create", m["MessageList/limit=20", "req/s"] / m["MessageCreate", "req/s"]))
+	row("SQLite read of one message by id, 5,000 stored", sprintf("%.3f", m["Get", "ns/op"] / 1e6), "ms", sprintf("%.2f× one message write", m["Get", "ns/op"] / 1e6 / save))
+	row("SQLite list of 20 messages of a 5,000-message thread", sprintf("%.3f", m["ListMessages", "ns/op"] / 1e6), "ms", sprintf("%.2f× one message write", m["ListMessages", "ns/op"] / 1e6 / save))
+	row("API: create a message, 32 clients", sprintf("%.0f", m["MessageCreate", "req/s"]), "req/s", sprintf("%.2f× a bare net/http server", m["MessageCreate", "x-bare"]))
+	row("API: list 20 messages, 32 clients", sprintf("%.0f", m["MessageList/limit=20", "req/s"]), "req/s", sprintf("%.2f× a bare net/http server", m["MessageList/limit=20", "x-bare"]))
+	row("API: list 100 messages, 32 clients", sprintf("%.0f", m["MessageList/limit=100", "req/s"]), "req/s", sprintf("%.2f× a bare net/http server", m["MessageList/limit=100", "x-bare"]))
+	row("API: streamed run of a one-sentence answer, 32 clients", sprintf("%.0f", m["RunStream", "req/s"]), "runs/s", sprintf("%.2f× streaming it from the model", m["RunStream", "x-model"]))
 	row("window: a streamed token at the end of a 20,000-character answer", sprintf("%.1f", m["StreamToken", "median-ms"]), "ms", sprintf("%.0f× rendering a one-line message", m["StreamToken", "median-ms"] / m["StreamToken", "short-row-ms"]))
 	if (m["WindowStart", "median-ms"] != "") {
 		row("start to a visible window, 20 threads stored", sprintf("%.0f", m["WindowStart", "median-ms"]), "ms", sprintf("%.2f× a bare Fyne window", m["WindowStart", "median-ms"] / m["WindowStart", "bare-fyne-ms"]))

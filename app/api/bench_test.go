@@ -2,18 +2,38 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"plotline/app"
+	"plotline/app/modeltest"
 )
 
-// Requests per second for message create and message list, over HTTP to
-// a server on a real engine and store, from parallel clients (GOMAXPROCS
-// of them) with keep-alive connections. The README quotes these:
+// Throughput of the API under benchClients concurrent clients with
+// keep-alive connections, over HTTP to a server on a real engine and
+// store. Each benchmark also serves a reference from the same clients in
+// the same run, and reports the API's rate as a multiple of it (x-bare,
+// x-model): these machines are noisy, and the ratio travels better than
+// the rate. The README quotes these:
 //
-//	go test ./app/api/ -run '^$' -bench Message -benchtime 3s
+//	go test ./app/api/ -run '^$' -bench . -benchtime 3s
+
+// benchClients is how many clients send requests at once.
+const benchClients = 32
+
+// benchRounds alternate the API and its reference, so that a machine
+// that slows down during the run weighs on both alike.
+const benchRounds = 8
 
 // benchThread makes a thread with n messages and returns its id.
 func benchThread(b *testing.B, r *rig, n int) string {
@@ -31,45 +51,235 @@ func benchThread(b *testing.B, r *rig, n int) string {
 	return id
 }
 
-// benchRequests runs req in parallel b.N times, failing on any status but
-// 200, and reports the rate.
-func benchRequests(b *testing.B, r *rig, method, url string, body []byte) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req, _ := http.NewRequest(method, r.srv.URL+url, bytes.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+testKey)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
+// benchClient is the HTTP client of every benchmark's clients, for the
+// API and its reference alike: a kept connection per client.
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * benchClients}}
+}
+
+// request sends one request and reads the whole answer, which must have
+// status 200; check, if set, looks at the body.
+func request(c *http.Client, method, url string, body []byte, check func([]byte) error) error {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, b)
+	}
+	if check != nil {
+		return check(b)
+	}
+	return nil
+}
+
+// hammer sends n requests with send from benchClients goroutines and
+// returns how long they took, and the CPU time the process used.
+func hammer(n int, send func() error) (wall, cpu time.Duration, err error) {
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	cpu0, start := cpuTime(), time.Now()
+	for range benchClients {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				if err := send(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Errorf("%s %s: %d", method, url, resp.StatusCode)
-				return
-			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), cpuTime() - cpu0, first
+}
+
+// compare sends b.N requests to the API and b.N to its reference, in
+// alternating rounds, and reports the API's rate (req/s), the
+// reference's (unit-req/s) and their ratio (x-unit). Only the API's time
+// counts as the benchmark's. As the machine's other work sways rates,
+// it also reports the ratio of the CPU time a request takes, the
+// reference's to the API's (x-unit-cpu): the rate ratio on a machine
+// given to the benchmark alone. prepare, if set, runs untimed before
+// each round with its size.
+func compare(b *testing.B, unit string, api, ref func() error, prepare func(n int)) {
+	b.Helper()
+	// Open the connections first: both sides then start with all their
+	// clients connected.
+	for _, send := range []func() error{api, ref} {
+		if prepare != nil {
+			prepare(2 * benchClients)
 		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		if _, _, err := hammer(2*benchClients, send); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	var apiWall, apiCPU, refWall, refCPU time.Duration
+	for i := range benchRounds {
+		n := b.N/benchRounds + boolInt(i < b.N%benchRounds)
+		if n == 0 {
+			continue
+		}
+		b.StopTimer()
+		if prepare != nil {
+			prepare(n)
+		}
+		b.StartTimer()
+		wall, cpu, err := hammer(n, api)
+		if err != nil {
+			b.Fatal(err)
+		}
+		apiWall, apiCPU = apiWall+wall, apiCPU+cpu
+		b.StopTimer()
+		if prepare != nil {
+			prepare(n)
+		}
+		if wall, cpu, err = hammer(n, ref); err != nil {
+			b.Fatal(err)
+		}
+		refWall, refCPU = refWall+wall, refCPU+cpu
+		b.StartTimer()
+	}
+	apiRate, refRate := float64(b.N)/apiWall.Seconds(), float64(b.N)/refWall.Seconds()
+	b.ReportMetric(apiRate, "req/s")
+	b.ReportMetric(refRate, unit+"-req/s")
+	b.ReportMetric(apiRate/refRate, "x-"+unit)
+	if apiCPU > 0 {
+		b.ReportMetric(refCPU.Seconds()/apiCPU.Seconds(), "x-"+unit+"-cpu")
+	}
+}
+
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// bareServer is the reference of the message benchmarks: net/http on
+// loopback with a handler that does what any JSON API must, decode the
+// body and encode the answer, and nothing else.
+func bareServer(b *testing.B, h func(w http.ResponseWriter, r *http.Request)) string {
+	srv := httptest.NewServer(http.HandlerFunc(h))
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func writeBare(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
 }
 
 func BenchmarkMessageCreate(b *testing.B) {
 	r := newRig(b, nil, nil)
 	id := benchThread(b, r, 0)
-	benchRequests(b, r, "POST", "/v1/threads/"+id+"/messages",
-		[]byte(`{"role":"user","content":"What was the revenue by month?","metadata":{"source":"bench"}}`))
+	body := []byte(`{"role":"user","content":"What was the revenue by month?","metadata":{"source":"bench"}}`)
+	// The bare server answers the message the API answered, with a new id.
+	var made app.Message
+	c := benchClient()
+	url := r.srv.URL + "/v1/threads/" + id + "/messages"
+	if err := request(c, "POST", url, body, func(got []byte) error { return json.Unmarshal(got, &made) }); err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	bare := bareServer(b, func(w http.ResponseWriter, r *http.Request) {
+		var p app.MessageParams
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil || p.Role == "" {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		m := made
+		m.ID = "msg_" + strconv.FormatInt(n.Add(1), 36)
+		writeBare(w, &m)
+	})
+	compare(b, "bare",
+		func() error { return request(c, "POST", url, body, nil) },
+		func() error { return request(c, "POST", bare, body, nil) }, nil)
 }
 
 func BenchmarkMessageList(b *testing.B) {
 	r := newRig(b, nil, nil)
 	id := benchThread(b, r, 100)
+	c := benchClient()
 	for _, limit := range []int{20, 100} {
 		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
-			benchRequests(b, r, "GET", fmt.Sprintf("/v1/threads/%s/messages?limit=%d", id, limit), nil)
+			url := fmt.Sprintf("%s/v1/threads/%s/messages?limit=%d", r.srv.URL, id, limit)
+			// The bare server answers the page the API answered.
+			var page app.List[app.Message]
+			if err := request(c, "GET", url, nil, func(got []byte) error { return json.Unmarshal(got, &page) }); err != nil {
+				b.Fatal(err)
+			}
+			if len(page.Data) != limit {
+				b.Fatalf("%d messages listed, want %d", len(page.Data), limit)
+			}
+			bare := bareServer(b, func(w http.ResponseWriter, r *http.Request) {
+				if _, err := strconv.Atoi(r.URL.Query().Get("limit")); err != nil {
+					http.Error(w, "bad limit", http.StatusBadRequest)
+					return
+				}
+				writeBare(w, &page)
+			})
+			compare(b, "bare",
+				func() error { return request(c, "GET", url, nil, nil) },
+				func() error { return request(c, "GET", bare+"/?limit="+strconv.Itoa(limit), nil, nil) }, nil)
 		})
 	}
+}
+
+// benchAnswer is the scripted model's answer in the streamed benchmarks:
+// a sentence in pieces of a few tokens.
+var benchAnswer = modeltest.Turn{Text: "The mean of column x is 4.2 and its median is 3.9, over 1,000 rows.", ChunkSize: 8}
+
+// BenchmarkRunStream creates streamed runs, each on a new thread with one
+// message, and reads their events to the end; the reference is the same
+// clients streaming the same answer straight from the scripted model.
+func BenchmarkRunStream(b *testing.B) {
+	r := newRig(b, nil, nil)
+	c := benchClient()
+	var asst struct{ ID string }
+	if err := request(c, "POST", r.srv.URL+"/v1/assistants", []byte(`{"model":"test-model","name":"Analyst"}`),
+		func(got []byte) error { return json.Unmarshal(got, &asst) }); err != nil {
+		b.Fatal(err)
+	}
+	run := []byte(`{"assistant_id":"` + asst.ID + `","stream":true,"thread":{"messages":[{"role":"user","content":"What is the mean of x?"}]}}`)
+	chat := []byte(`{"model":"test-model","stream":true,"messages":[{"role":"user","content":"What is the mean of x?"}]}`)
+	checkRun := func(got []byte) error {
+		if !bytes.Contains(got, []byte("event: thread.run.completed\n")) || !bytes.HasSuffix(got, []byte("data: [DONE]\n\n")) {
+			return errors.New("the run's stream did not complete: " + string(got))
+		}
+		return nil
+	}
+	checkChat := func(got []byte) error {
+		if !bytes.HasSuffix(got, []byte("data: [DONE]\n\n")) {
+			return errors.New("the model's stream did not complete: " + string(got))
+		}
+		return nil
+	}
+	compare(b, "model",
+		func() error { return request(c, "POST", r.srv.URL+"/v1/threads/runs", run, checkRun) },
+		func() error { return request(c, "POST", r.model.BaseURL()+"/chat/completions", chat, checkChat) },
+		func(n int) {
+			for range n {
+				r.model.Add(benchAnswer)
+			}
+		})
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -102,12 +103,18 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
 		ConnState:         s.conns.state,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey, c)
+			return context.WithValue(ctx, connKey, &gatedConn{conn: c})
 		},
 	}
 }
 
 const connKey ctxKey = 1
+
+// gatedConn is a connection as its requests see it.
+type gatedConn struct {
+	conn     net.Conn
+	admitted atomic.Bool // a request passed auth
+}
 
 // connGate tracks the connections that have not passed auth yet, oldest
 // first, and closes the oldest when a new one would exceed max.
@@ -140,9 +147,10 @@ func (g *connGate) state(c net.Conn, st http.ConnState) {
 }
 
 // admit marks the connection of r, which passed auth, as authenticated.
+// A kept-alive connection is admitted once, not on each request.
 func (g *connGate) admit(r *http.Request) {
-	if c, ok := r.Context().Value(connKey).(net.Conn); ok {
-		g.forget(c)
+	if c, ok := r.Context().Value(connKey).(*gatedConn); ok && !c.admitted.Swap(true) {
+		g.forget(c.conn)
 	}
 }
 

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"plotline/app"
 )
@@ -37,12 +40,46 @@ func writeAzureError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }
 
+// writeJSON answers v as JSON. The body is encoded whole first, so that
+// it goes out with a Content-Length in as few writes as it takes, not
+// in chunks of the connection's buffer.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	buf, err := encode(v)
+	defer release(buf)
+	if err != nil {
+		// Only the API's own types are encoded, so this is a bug: the
+		// client gets an error in the API's shape, not half a body.
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"message":"The server could not encode its answer.","type":"server_error","param":null,"code":null}}` + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	w.Write(buf.Bytes())
+}
+
+// bufs are encoding buffers, reused: a page of 100 messages is hundreds
+// of KB, and growing a new buffer to that for each answer costs more
+// than encoding it.
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// encode encodes v as JSON, with a newline, into a buffer from bufs.
+func encode(v any) (*bytes.Buffer, error) {
+	buf := bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+	return buf, enc.Encode(v)
+}
+
+// release returns buf to bufs, unless it grew past 4 MB for one huge
+// answer: that memory is not kept.
+func release(buf *bytes.Buffer) {
+	if buf.Cap() <= 4<<20 {
+		bufs.Put(buf)
+	}
 }
 
 // fail answers an engine error with the right status and shape.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "", "Could not read the request body.")
 		return false
 	}
-	trimmed := strings.TrimSpace(string(body))
+	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		body = []byte("{}")
 	} else if trimmed[0] != '{' {

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"sort"
 	"time"
@@ -10,50 +12,68 @@ import (
 	"plotline/app"
 )
 
+// keepAlive is how long a stream may stay silent before a comment is
+// sent: it keeps proxies from cutting a stream while a long cell runs.
+const keepAlive = 15 * time.Second
+
 // stream writes a run's events as server-sent events, as the hosted API
 // did: "event: NAME" and "data: JSON" per event, until the run ends or
 // waits for tool outputs, then "event: done" with "data: [DONE]". If the
 // client goes away, the run goes on.
+//
+// Events that are already queued are written together and flushed once:
+// a run publishes several at a time (the run created and queued, a step
+// and its message), and each flush is a write to the socket.
 func stream(w http.ResponseWriter, r *http.Request, runID string, sub *app.Subscription) {
 	flusher, _ := w.(http.Flusher)
+	flush := func() {
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	v1 := v1Shapes(apiVersion(r.Context()))
+	buf := bufs.Get().(*bytes.Buffer)
+	defer release(buf)
 	send := func(name string, data any) bool {
 		if v1 {
 			data = toV1(data)
 		}
-		b, err := json.Marshal(data)
-		if err != nil {
+		buf.Reset()
+		buf.WriteString("event: ")
+		buf.WriteString(name)
+		buf.WriteString("\ndata: ")
+		if err := json.NewEncoder(buf).Encode(data); err != nil { // Encode ends the line
 			return false
 		}
-		if _, err := w.Write([]byte("event: " + name + "\ndata: " + string(b) + "\n\n")); err != nil {
-			return false
-		}
-		if flusher != nil {
-			flusher.Flush()
-		}
-		return true
+		buf.WriteByte('\n')
+		_, err := w.Write(buf.Bytes())
+		return err == nil
 	}
-	// A keep-alive comment now and then keeps proxies from cutting a
-	// stream while a long cell runs.
+	// queued has ended, so Next with it answers only what is queued.
+	queued, cancel := context.WithCancel(context.Background())
+	cancel()
 	for {
-		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
-		ev, err := sub.Next(ctx)
-		cancel()
-		if r.Context().Err() != nil {
-			return
-		}
+		ev, err := sub.Next(queued)
 		if err != nil {
-			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
+			// Nothing more yet: send what was written, then wait.
+			flush()
+			ctx, cancel := context.WithTimeout(r.Context(), keepAlive)
+			ev, err = sub.Next(ctx)
+			cancel()
+			if r.Context().Err() != nil {
 				return
 			}
-			if flusher != nil {
-				flusher.Flush()
+			if err != nil {
+				if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
+					return
+				}
+				flush()
+				continue
 			}
-			continue
 		}
 		if ev.RunID != "" && ev.RunID != runID {
 			continue
@@ -67,10 +87,8 @@ func stream(w http.ResponseWriter, r *http.Request, runID string, sub *app.Subsc
 			// so, and the SDKs' stream helpers would otherwise either
 			// raise (an error event in the error shape) or hand the
 			// caller an event without a name (the bare error object).
-			w.Write([]byte("event: done\ndata: [DONE]\n\n"))
-			if flusher != nil {
-				flusher.Flush()
-			}
+			io.WriteString(w, "event: done\ndata: [DONE]\n\n")
+			flush()
 			return
 		}
 	}

@@ -20,8 +20,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -34,8 +36,32 @@ var migrations embed.FS
 
 // Store is the SQLite store. It implements app.Store.
 type Store struct {
-	db    *sql.DB
+	db    *sql.DB // reads, on several connections
+	wdb   *sql.DB // writes, on one connection
 	blobs string
+
+	// write is held by the transaction that writes (Save, Delete). SQLite
+	// lets one writer in at a time; the others wait in its busy handler,
+	// which sleeps up to 100 ms between tries. Queued here instead, the
+	// next writer starts the moment the last one commits. Other processes
+	// on the same folder still meet busy_timeout.
+	write chan struct{}
+	// saves are the Saves waiting for the write lock. Whoever gets it
+	// commits all of them in one transaction: a commit costs far more
+	// than a record (it writes every page it changed to the WAL), and
+	// runs on many threads save at once.
+	queue sync.Mutex
+	saves []*pendingSave
+
+	// The statements of the hot paths, prepared once: SQLite parses and
+	// plans a statement in about as long as it takes to run a small one.
+	upsert, findBlob, del, blobUsers *sql.Stmt // on wdb
+	get, seq                         *sql.Stmt // on db
+	// lists are List's statements, one per combination of its filters,
+	// prepared as they are first used.
+	mu     sync.Mutex
+	lists  map[string]*sql.Stmt
+	closed bool
 }
 
 var _ app.Store = (*Store)(nil)
@@ -62,7 +88,15 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	s := &Store{db: db, blobs: filepath.Join(dir, "blobs")}
+	// Each connection keeps its page cache and its prepared statements:
+	// keep open as many as can read at once (the driver is Go, so that is
+	// about one per CPU, and a few more for short waits), and never let
+	// one go idle-closed, or the next request pays to open one, set its
+	// pragmas and prepare its statements again.
+	conns := max(4, 2*runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	s := &Store{db: db, blobs: filepath.Join(dir, "blobs"), write: make(chan struct{}, 1), lists: map[string]*sql.Stmt{}}
 	// A new database switches to WAL on its first connections. When two
 	// processes create it at once, that switch (run as a new connection
 	// opens, here inside migrate's Begin) can answer SQLITE_BUSY without
@@ -75,8 +109,11 @@ func Open(dir string) (*Store, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if err == nil {
+		err = s.prepare(dsn)
+	}
 	if err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	// Leftovers of uploads a killed app did not finish.
@@ -130,43 +167,240 @@ func (s *Store) migrate() error {
 	return nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// The statements of the hot paths. List's are built from its filters.
+const (
+	upsertSQL = `INSERT INTO objects (kind, id, parent, tag, blob, created_at, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, tag = excluded.tag,
+			blob = excluded.blob, created_at = excluded.created_at, data = excluded.data`
+	columns = "seq, kind, id, parent, tag, blob, created_at, data"
+)
 
-// Save inserts or replaces records in one transaction.
-func (s *Store) Save(ctx context.Context, recs ...app.Record) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// prepare opens the writing connection and prepares the statements. All
+// writes go through one connection, in turn (see write): a connection
+// whose database another connection changed drops its whole page cache
+// at its next transaction, while the writer's own commits keep its cache.
+func (s *Store) prepare(dsn string) error {
+	wdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store: open: %w", err)
 	}
-	defer tx.Rollback()
-	for _, r := range recs {
-		_, err := tx.ExecContext(ctx, `INSERT INTO objects (kind, id, parent, tag, blob, created_at, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, tag = excluded.tag,
-				blob = excluded.blob, created_at = excluded.created_at, data = excluded.data`,
-			r.Kind, r.ID, r.Parent, r.Tag, r.Blob, r.CreatedAt, r.Data)
-		if err != nil {
-			return fmt.Errorf("store: save %s %s: %w", r.Kind, r.ID, err)
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	s.wdb = wdb
+	for _, p := range []struct {
+		db    *sql.DB
+		dst   **sql.Stmt
+		query string
+	}{
+		{wdb, &s.upsert, upsertSQL},
+		{wdb, &s.findBlob, "SELECT blob FROM objects WHERE kind = ? AND id = ?"},
+		{wdb, &s.del, "DELETE FROM objects WHERE (kind = ? AND id = ?) OR (parent = ? AND kind != ?)"},
+		{wdb, &s.blobUsers, "SELECT count(*) FROM objects WHERE blob = ?"},
+		{s.db, &s.get, "SELECT " + columns + " FROM objects WHERE kind = ? AND id = ?"},
+		{s.db, &s.seq, "SELECT seq FROM objects WHERE kind = ? AND id = ?"},
+	} {
+		if *p.dst, err = p.db.Prepare(p.query); err != nil {
+			return fmt.Errorf("store: prepare: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
 }
 
-const columns = "kind, id, parent, tag, blob, created_at, data, seq"
+// Close closes the statements and the database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for q, st := range s.lists {
+		st.Close()
+		delete(s.lists, q)
+	}
+	s.mu.Unlock()
+	for _, st := range []*sql.Stmt{s.upsert, s.findBlob, s.del, s.blobUsers, s.get, s.seq} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	if s.wdb != nil {
+		s.wdb.Close()
+	}
+	return s.db.Close()
+}
+
+var errClosed = errors.New("store: closed")
+
+// listStmt returns List's prepared statement of query, preparing it the
+// first time. database/sql prepares it again on each connection that runs
+// it, once, and keeps it there.
+func (s *Store) listStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	st, closed := s.lists[query], s.closed
+	s.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	if closed {
+		return nil, errClosed
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur := s.lists[query]; cur != nil || s.closed { // another call got there first, or Close did
+		st.Close()
+		if cur == nil {
+			return nil, errClosed
+		}
+		return cur, nil
+	}
+	s.lists[query] = st
+	return st, nil
+}
+
+// begin starts a writing transaction, in turn with the store's other
+// writers. done ends it: it rolls back unless committed, and lets the
+// next writer in.
+func (s *Store) begin(ctx context.Context) (tx *sql.Tx, done func(), err error) {
+	select {
+	case s.write <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("store: %w", ctx.Err())
+	}
+	tx, err = s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		<-s.write
+		return nil, nil, fmt.Errorf("store: %w", err)
+	}
+	return tx, func() { tx.Rollback(); <-s.write }, nil
+}
+
+// pendingSave is a Save waiting to be committed.
+type pendingSave struct {
+	ctx  context.Context
+	recs []app.Record
+	err  error
+	done chan struct{} // closed when err is set
+}
+
+// Save inserts or replaces records in one transaction. Saves made at the
+// same time may share that transaction: each returns once the commit
+// holding its records is done, and a Save that fails takes no other
+// Save's records down with it.
+func (s *Store) Save(ctx context.Context, recs ...app.Record) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	p := &pendingSave{ctx: ctx, recs: recs, done: make(chan struct{})}
+	s.queue.Lock()
+	s.saves = append(s.saves, p)
+	s.queue.Unlock()
+	for {
+		select {
+		case <-p.done:
+			return p.err
+		case s.write <- struct{}{}:
+			select {
+			case <-p.done: // the last writer committed it
+			default:
+				s.commitPending()
+			}
+			<-s.write
+		case <-ctx.Done():
+			if s.unqueue(p) {
+				return fmt.Errorf("store: %w", ctx.Err())
+			}
+			<-p.done // being committed: its outcome is the answer
+			return p.err
+		}
+	}
+}
+
+// unqueue takes p out of the queue, unless a writer took it already.
+func (s *Store) unqueue(p *pendingSave) bool {
+	s.queue.Lock()
+	defer s.queue.Unlock()
+	for i, q := range s.saves {
+		if q == p {
+			s.saves = append(s.saves[:i], s.saves[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// commitPending commits the queued Saves, under the write lock.
+func (s *Store) commitPending() {
+	s.queue.Lock()
+	batch := s.saves
+	s.saves = nil
+	s.queue.Unlock()
+	live := batch[:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.finish(fmt.Errorf("store: %w", err))
+			continue
+		}
+		live = append(live, p)
+	}
+	if len(live) == 0 {
+		return
+	}
+	refused, err := s.commit(live)
+	if refused && len(live) > 1 {
+		// A record the database refused: find whose, each Save alone.
+		for _, p := range live {
+			_, err := s.commit([]*pendingSave{p})
+			p.finish(err)
+		}
+		return
+	}
+	for _, p := range live {
+		p.finish(err)
+	}
+}
+
+func (p *pendingSave) finish(err error) {
+	p.err = err
+	close(p.done)
+}
+
+// commit saves the records of batch in one transaction. refused tells
+// that a record failed, rather than the transaction. The transaction is
+// bound to no caller's context: cancelling one Save must not undo the
+// others.
+func (s *Store) commit(batch []*pendingSave) (refused bool, err error) {
+	ctx := context.Background()
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	defer tx.Rollback()
+	upsert := tx.StmtContext(ctx, s.upsert)
+	for _, p := range batch {
+		for _, r := range p.recs {
+			_, err := upsert.ExecContext(ctx, r.Kind, r.ID, r.Parent, r.Tag, r.Blob, r.CreatedAt, r.Data)
+			if err != nil {
+				return true, fmt.Errorf("store: save %s %s: %w", r.Kind, r.ID, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("store: commit: %w", err)
+	}
+	return false, nil
+}
 
 func scanRecord(row interface{ Scan(...any) error }) (app.Record, error) {
 	var r app.Record
-	err := row.Scan(&r.Kind, &r.ID, &r.Parent, &r.Tag, &r.Blob, &r.CreatedAt, &r.Data, &r.Seq)
+	err := row.Scan(&r.Seq, &r.Kind, &r.ID, &r.Parent, &r.Tag, &r.Blob, &r.CreatedAt, &r.Data)
 	return r, err
 }
 
 // Get returns one record.
 func (s *Store) Get(ctx context.Context, kind, id string) (app.Record, error) {
-	r, err := scanRecord(s.db.QueryRowContext(ctx, "SELECT "+columns+" FROM objects WHERE kind = ? AND id = ?", kind, id))
+	r, err := scanRecord(s.get.QueryRowContext(ctx, kind, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, &app.NotFoundError{Kind: kind, ID: id}
 	}
@@ -178,26 +412,27 @@ func (s *Store) Get(ctx context.Context, kind, id string) (app.Record, error) {
 
 // Delete removes a record, everything under it, and unused file bytes.
 func (s *Store) Delete(ctx context.Context, kind, id string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return err
 	}
-	defer tx.Rollback()
+	defer done()
+	fail := func(err error) error { return fmt.Errorf("store: delete %s %s: %w", kind, id, err) }
 	var blob string
-	err = tx.QueryRowContext(ctx, "SELECT blob FROM objects WHERE kind = ? AND id = ?", kind, id).Scan(&blob)
+	err = tx.StmtContext(ctx, s.findBlob).QueryRowContext(ctx, kind, id).Scan(&blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &app.NotFoundError{Kind: kind, ID: id}
 	}
 	if err != nil {
-		return fmt.Errorf("store: delete %s %s: %w", kind, id, err)
+		return fail(err)
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM objects WHERE (kind = ? AND id = ?) OR (parent = ? AND kind != ?)", kind, id, id, app.KindFile); err != nil {
-		return fmt.Errorf("store: delete %s %s: %w", kind, id, err)
+	if _, err := tx.StmtContext(ctx, s.del).ExecContext(ctx, kind, id, id, app.KindFile); err != nil {
+		return fail(err)
 	}
 	var users int
 	if blob != "" {
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM objects WHERE blob = ?", blob).Scan(&users); err != nil {
-			return err
+		if err := tx.StmtContext(ctx, s.blobUsers).QueryRowContext(ctx, blob).Scan(&users); err != nil {
+			return fail(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -215,28 +450,36 @@ func (s *Store) List(ctx context.Context, q app.Query) ([]app.Record, bool, erro
 	if limit <= 0 {
 		limit = 20
 	}
-	where := []string{"kind = ?"}
-	args := []any{q.Kind}
+	// The statement's text depends only on which filters are set and the
+	// order, so that List makes few texts, each prepared once.
+	var where strings.Builder
+	where.WriteString("kind = ?")
+	args := make([]any, 1, 7)
+	args[0] = q.Kind
 	if q.Parent != "" {
-		where, args = append(where, "parent = ?"), append(args, q.Parent)
+		where.WriteString(" AND parent = ?")
+		args = append(args, q.Parent)
 	}
 	if q.Tag != "" {
-		where, args = append(where, "tag = ?"), append(args, q.Tag)
+		where.WriteString(" AND tag = ?")
+		args = append(args, q.Tag)
 	}
 	if q.SinceSeq != 0 {
-		where, args = append(where, "seq > ?"), append(args, q.SinceSeq)
+		where.WriteString(" AND seq > ?")
+		args = append(args, q.SinceSeq)
 	}
 	desc := q.Order != "asc"
 	cursor := func(id, op string) error {
 		var seq int64
-		err := s.db.QueryRowContext(ctx, "SELECT seq FROM objects WHERE kind = ? AND id = ?", q.Kind, id).Scan(&seq)
+		err := s.seq.QueryRowContext(ctx, q.Kind, id).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("cursor %s: %w", id, app.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		where, args = append(where, "seq "+op+" ?"), append(args, seq)
+		where.WriteString(" AND seq " + op + " ?")
+		args = append(args, seq)
 		return nil
 	}
 	// "after" follows the list's order; "before" precedes it.
@@ -271,13 +514,16 @@ func (s *Store) List(ctx context.Context, q app.Query) ([]app.Record, bool, erro
 			order = "DESC"
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+columns+" FROM objects WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY seq "+order+" LIMIT ?", append(args, limit+1)...)
+	st, err := s.listStmt(ctx, "SELECT "+columns+" FROM objects WHERE "+where.String()+" ORDER BY seq "+order+" LIMIT ?")
+	if err != nil {
+		return nil, false, fmt.Errorf("store: list %s: %w", q.Kind, err)
+	}
+	rows, err := st.QueryContext(ctx, append(args, limit+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: list %s: %w", q.Kind, err)
 	}
 	defer rows.Close()
-	var out []app.Record
+	out := make([]app.Record, 0, min(limit+1, 101))
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {

@@ -97,6 +97,7 @@ func TestSaveGetRoundTrip(t *testing.T) {
 	want := app.Record{Kind: app.KindFile, ID: "file-abc", Parent: "thread_1", Tag: "assistants",
 		Blob: strings.Repeat("ab", 32), CreatedAt: 1_700_000_123, Data: []byte(`{"id":"file-abc","bytes":3}`)}
 	save(t, s, want)
+	want.Seq = 1 // the first record of the store
 	got, err := s.Get(ctx, app.KindFile, "file-abc")
 	if err != nil {
 		t.Fatalf("Get: %v", err)
@@ -133,6 +134,7 @@ func TestSaveUpsertKeepsPosition(t *testing.T) {
 	updated := app.Record{Kind: app.KindMessage, ID: "msg_a", Parent: "thread_2", Tag: "run_9", Blob: "",
 		CreatedAt: 99, Data: []byte(`{"id":"msg_a","status":"completed"}`)}
 	save(t, s, updated)
+	updated.Seq = 1 // msg_a's, kept
 
 	got, err := s.Get(ctx, app.KindMessage, "msg_a")
 	if err != nil {
@@ -404,6 +406,156 @@ func TestListFilters(t *testing.T) {
 				t.Errorf("got %v more=%v, want %v more=%v", ids(got), more, tc.want, tc.more)
 			}
 		})
+	}
+}
+
+// seqs returns the Seq of each record.
+func seqs(recs []app.Record) []int64 {
+	out := []int64{}
+	for _, r := range recs {
+		out = append(out, r.Seq)
+	}
+	return out
+}
+
+func TestSeq(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	n := unorderedIDs(6)
+	save(t, s, msg(n[0], "thread_1", "", 9))
+	save(t, s, msg(n[1], "thread_1", "", 1), msg(n[2], "thread_2", "", 5)) // one transaction
+	save(t, s, app.Record{Kind: app.KindRun, ID: "run_1", Parent: "thread_1", CreatedAt: 1, Data: []byte(`{}`)})
+	save(t, s, msg(n[3], "thread_1", "", 1))
+
+	// Seq grows with each new record, whatever its kind, created_at or id.
+	all, _, err := s.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Order: "asc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := seqs(all)
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("seqs in insertion order = %v, want them to grow", got)
+		}
+	}
+	run, err := s.Get(ctx, app.KindRun, "run_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Seq <= got[2] || run.Seq >= got[3] {
+		t.Errorf("run_1, saved between %s and %s, has seq %d; they have %d and %d", n[2], n[3], run.Seq, got[2], got[3])
+	}
+	// Get and List agree.
+	for _, r := range all {
+		g, err := s.Get(ctx, r.Kind, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Seq != r.Seq || g.Seq == 0 {
+			t.Errorf("%s: Get seq %d, List seq %d", r.ID, g.Seq, r.Seq)
+		}
+	}
+	// A replaced record keeps its Seq, even when its columns change; the
+	// next new record still gets a greater one.
+	before := all[1]
+	save(t, s, app.Record{Kind: app.KindMessage, ID: before.ID, Parent: "thread_9", Tag: "run_9", CreatedAt: 99, Data: []byte(`{}`)})
+	after, err := s.Get(ctx, app.KindMessage, before.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Seq != before.Seq || after.Parent != "thread_9" {
+		t.Errorf("after Save replaced %s: seq %d parent %s, want seq %d parent thread_9", before.ID, after.Seq, after.Parent, before.Seq)
+	}
+	save(t, s, msg(n[4], "thread_1", "", 1))
+	last, err := s.Get(ctx, app.KindMessage, n[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.Seq <= got[len(got)-1] {
+		t.Errorf("new record after a replace: seq %d, want more than %d", last.Seq, got[len(got)-1])
+	}
+	// A deleted record's Seq is not given again.
+	if err := s.Delete(ctx, app.KindMessage, n[4]); err != nil {
+		t.Fatal(err)
+	}
+	save(t, s, msg(n[5], "thread_1", "", 1))
+	if again, err := s.Get(ctx, app.KindMessage, n[5]); err != nil || again.Seq <= last.Seq {
+		t.Errorf("record after a delete: seq %d (%v), want more than %d", again.Seq, err, last.Seq)
+	}
+}
+
+func TestListSinceSeq(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	// Messages of thread_a and thread_b in turn, of runs 1, 2, 3 in turn.
+	var recs []app.Record
+	for i := range 12 {
+		r := msg(fmt.Sprintf("msg_%02d", i), []string{"thread_a", "thread_b"}[i%2], []string{"run_1", "run_2", "run_3"}[i%3], 1)
+		save(t, s, r)
+		got, err := s.Get(ctx, r.Kind, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, got)
+	}
+	pick := func(is ...int) []string {
+		out := []string{}
+		for _, i := range is {
+			out = append(out, recs[i].ID)
+		}
+		return out
+	}
+	since := recs[5].Seq
+	for _, tc := range []struct {
+		name string
+		q    app.Query
+		want []string
+		more bool
+	}{
+		{"asc", app.Query{SinceSeq: since, ListOptions: app.ListOptions{Order: "asc"}}, pick(6, 7, 8, 9, 10, 11), false},
+		{"desc", app.Query{SinceSeq: since}, pick(11, 10, 9, 8, 7, 6), false},
+		{"0 is every record", app.Query{ListOptions: app.ListOptions{Order: "asc", Limit: 3}}, pick(0, 1, 2), true},
+		{"the last seq", app.Query{SinceSeq: recs[11].Seq}, pick(), false},
+		{"past the end", app.Query{SinceSeq: recs[11].Seq + 100}, pick(), false},
+		{"before the first", app.Query{SinceSeq: recs[0].Seq - 1, ListOptions: app.ListOptions{Order: "asc", Limit: 2}}, pick(0, 1), true},
+		{"asc limited", app.Query{SinceSeq: since, ListOptions: app.ListOptions{Order: "asc", Limit: 2}}, pick(6, 7), true},
+		{"desc limited", app.Query{SinceSeq: since, ListOptions: app.ListOptions{Limit: 2}}, pick(11, 10), true},
+		{"desc, exactly the rest", app.Query{SinceSeq: since, ListOptions: app.ListOptions{Limit: 6}}, pick(11, 10, 9, 8, 7, 6), false},
+		{"parent", app.Query{Parent: "thread_a", SinceSeq: since, ListOptions: app.ListOptions{Order: "asc"}}, pick(6, 8, 10), false},
+		{"parent desc", app.Query{Parent: "thread_b", SinceSeq: since}, pick(11, 9, 7), false},
+		{"tag", app.Query{Tag: "run_1", SinceSeq: since, ListOptions: app.ListOptions{Order: "asc"}}, pick(6, 9), false},
+		{"parent and tag", app.Query{Parent: "thread_b", Tag: "run_3", SinceSeq: recs[4].Seq}, pick(11, 5), false},
+		{"parent and tag, none", app.Query{Parent: "thread_a", Tag: "run_3", SinceSeq: recs[8].Seq}, pick(), false},
+		{"after", app.Query{SinceSeq: since, ListOptions: app.ListOptions{Order: "asc", After: recs[8].ID}}, pick(9, 10, 11), false},
+		{"after a cursor before since", app.Query{SinceSeq: since, ListOptions: app.ListOptions{Order: "asc", After: recs[2].ID, Limit: 2}}, pick(6, 7), true},
+		{"desc after", app.Query{SinceSeq: since, ListOptions: app.ListOptions{After: recs[9].ID}}, pick(8, 7, 6), false},
+		{"desc after, limited", app.Query{SinceSeq: since, ListOptions: app.ListOptions{After: recs[9].ID, Limit: 2}}, pick(8, 7), true},
+		{"before", app.Query{SinceSeq: since, ListOptions: app.ListOptions{Order: "asc", Before: recs[9].ID}}, pick(6, 7, 8), false},
+		{"before, the nearest page", app.Query{SinceSeq: since, ListOptions: app.ListOptions{Order: "asc", Before: recs[10].ID, Limit: 2}}, pick(8, 9), true},
+		{"desc before", app.Query{SinceSeq: since, ListOptions: app.ListOptions{Before: recs[7].ID}}, pick(11, 10, 9, 8), false},
+		{"between, with parent", app.Query{Parent: "thread_a", SinceSeq: since, ListOptions: app.ListOptions{Order: "asc", After: recs[6].ID, Before: recs[10].ID}}, pick(8), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.q.Kind = app.KindMessage
+			got, more, err := s.List(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(ids(got), tc.want) || more != tc.more {
+				t.Errorf("got %v more=%v, want %v more=%v", ids(got), more, tc.want, tc.more)
+			}
+			for _, r := range got {
+				if r.Seq <= tc.q.SinceSeq {
+					t.Errorf("%s: seq %d, not after %d", r.ID, r.Seq, tc.q.SinceSeq)
+				}
+			}
+		})
+	}
+	// Another kind's records are not in a message list, whatever their seq.
+	save(t, s, app.Record{Kind: app.KindRun, ID: "run_x", Parent: "thread_a", CreatedAt: 1, Data: []byte(`{}`)})
+	got, _, err := s.List(ctx, app.Query{Kind: app.KindMessage, SinceSeq: recs[11].Seq})
+	if err != nil || len(got) != 0 {
+		t.Errorf("messages since the last one, with a run saved after it: %v, %v", ids(got), err)
 	}
 }
 
@@ -724,6 +876,7 @@ func TestOpenKeepsData(t *testing.T) {
 		t.Fatalf("reopen: %v", err)
 	}
 	defer s.Close()
+	want.Seq = 1
 	got, err := s.Get(ctx, app.KindMessage, "msg_1")
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("after reopen Get = %+v, %v; want %+v", got, err, want)
@@ -955,6 +1108,146 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 }
 
+// holdWrites takes the store's write lock, as a long transaction would,
+// until the returned func is called.
+func holdWrites(s *Store) (release func()) {
+	s.write <- struct{}{}
+	return func() { <-s.write }
+}
+
+// waitQueued waits until n Saves wait for the write lock.
+func waitQueued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.queue.Lock()
+		got := len(s.saves)
+		s.queue.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Saves queued, want %d", got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestQueuedSaves: Saves made while a writer holds the write lock wait
+// for it and are committed (together) once it is free; one whose record
+// the database refuses fails alone, with none of its records kept.
+func TestQueuedSaves(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	release := holdWrites(s)
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			recs := []app.Record{msg(fmt.Sprintf("msg_%d_a", i), "thread_1", "", 1), msg(fmt.Sprintf("msg_%d_b", i), "thread_1", "", 1)}
+			if i == 3 {
+				recs[1].Data = nil // NOT NULL: refused
+			}
+			errs[i] = s.Save(ctx, recs...)
+		})
+	}
+	waitQueued(t, s, n)
+	release()
+	wg.Wait()
+	for i, err := range errs {
+		for _, part := range []string{"a", "b"} {
+			_, gerr := s.Get(ctx, app.KindMessage, fmt.Sprintf("msg_%d_%s", i, part))
+			switch {
+			case i == 3 && err == nil:
+				t.Errorf("Save %d with a refused record: no error", i)
+			case i == 3 && !errors.Is(gerr, app.ErrNotFound):
+				t.Errorf("Save %d failed, but its record %s is there (%v)", i, part, gerr)
+			case i != 3 && err != nil:
+				t.Errorf("Save %d: %v", i, err)
+			case i != 3 && gerr != nil:
+				t.Errorf("Save %d, record %s: %v", i, part, gerr)
+			}
+		}
+	}
+	// The lock is free again for the next Save and for Delete.
+	save(t, s, msg("msg_after", "thread_1", "", 1))
+	if err := s.Delete(ctx, app.KindMessage, "msg_after"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSaveCancelledWhileQueued: a Save whose context ends while it waits
+// for the write lock fails, and its records are not saved later.
+func TestSaveCancelledWhileQueued(t *testing.T) {
+	s, _ := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	release := holdWrites(s)
+	errc := make(chan error, 1)
+	go func() { errc <- s.Save(ctx, msg("msg_cancelled", "thread_1", "", 1)) }()
+	waitQueued(t, s, 1)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("Save cancelled while queued: err = %v, want context.Canceled", err)
+	}
+	release()
+	save(t, s, msg("msg_next", "thread_1", "", 1))
+	if _, err := s.Get(context.Background(), app.KindMessage, "msg_cancelled"); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("the cancelled Save's record: err = %v, want ErrNotFound", err)
+	}
+	if err := s.Save(ctx, msg("msg_late", "thread_1", "", 1)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Save with an ended context: err = %v, want context.Canceled", err)
+	}
+}
+
+// TestStatementsPreparedOnce: List prepares each statement text once,
+// however many calls and values use it, and Close closes them.
+func TestStatementsPreparedOnce(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	round := func(k int) {
+		id := fmt.Sprintf("msg_%d", k)
+		save(t, s, msg(id, "thread_1", "run_1", 1), msg(id+"_x", "thread_2", "run_2", 1))
+		if _, err := s.Get(ctx, app.KindMessage, id); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []app.Query{
+			{Kind: app.KindMessage},
+			{Kind: app.KindMessage, Parent: "thread_1", ListOptions: app.ListOptions{Order: "asc", After: id}},
+			{Kind: app.KindMessage, Parent: "thread_2", Tag: "run_2", SinceSeq: int64(k), ListOptions: app.ListOptions{Before: id + "_x"}},
+		} {
+			if _, _, err := s.List(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Delete(ctx, app.KindMessage, id+"_x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.lists)
+	}
+	round(1)
+	n := count()
+	for k := 2; k < 20; k++ {
+		round(k)
+	}
+	if got := count(); got != n || n == 0 {
+		t.Errorf("statements after 19 rounds: %d; after the first: %d", got, n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != 0 {
+		t.Errorf("statements after Close: %d", got)
+	}
+	if _, err := s.Get(ctx, app.KindMessage, "msg_1"); err == nil {
+		t.Error("Get after Close: no error")
+	}
+}
+
 // The kill -9 test runs this test binary again as a child that saves in a
 // loop until it is killed.
 const (
@@ -1142,6 +1435,61 @@ func BenchmarkSaveMessage(b *testing.B) {
 		r := app.Record{Kind: app.KindMessage, ID: "msg_" + strconv.Itoa(i), Parent: "thread_bench", Tag: "run_1",
 			CreatedAt: 1_700_000_000, Data: data}
 		if err := s.Save(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchMessages saves n messages of about 1 KB in thread_bench, 500 to a
+// transaction, and returns their ids.
+func benchMessages(b *testing.B, s *Store, n int) []string {
+	b.Helper()
+	text := strings.Repeat("The mean of column x is 4.2; ", 30)
+	var ids []string
+	var recs []app.Record
+	for i := range n {
+		id := "msg_" + strconv.Itoa(i)
+		data, _ := json.Marshal(map[string]any{
+			"id": id, "object": "thread.message", "created_at": 1_700_000_000, "thread_id": "thread_bench",
+			"role": "assistant", "content": []any{map[string]any{"type": "text", "text": map[string]any{"value": text, "annotations": []any{}}}},
+			"attachments": []any{}, "metadata": map[string]any{},
+		})
+		recs = append(recs, app.Record{Kind: app.KindMessage, ID: id, Parent: "thread_bench", Tag: "run_" + strconv.Itoa(i/10),
+			CreatedAt: 1_700_000_000, Data: data})
+		ids = append(ids, id)
+		if len(recs) == 500 || i == n-1 {
+			save(b, s, recs...)
+			recs = recs[:0]
+		}
+	}
+	return ids
+}
+
+// BenchmarkListMessages measures one page of 20 messages of a thread of
+// 5,000, newest first: what the window and the API do to show a thread.
+func BenchmarkListMessages(b *testing.B) {
+	s, _ := open(b)
+	ctx := context.Background()
+	benchMessages(b, s, 5000)
+	q := app.Query{Kind: app.KindMessage, Parent: "thread_bench", ListOptions: app.ListOptions{Limit: 20}}
+	for b.Loop() {
+		recs, more, err := s.List(ctx, q)
+		if err != nil || len(recs) != 20 || !more {
+			b.Fatalf("%d records, more=%v, %v", len(recs), more, err)
+		}
+	}
+}
+
+// BenchmarkGet measures getting one message of about 1 KB by id, among
+// 5,000.
+func BenchmarkGet(b *testing.B) {
+	s, _ := open(b)
+	ctx := context.Background()
+	ids := benchMessages(b, s, 5000)
+	i := 0
+	for b.Loop() {
+		i = (i + 7919) % len(ids)
+		if _, err := s.Get(ctx, app.KindMessage, ids[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
