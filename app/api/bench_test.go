@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"plotline/app"
 	"plotline/app/modeltest"
@@ -282,4 +286,66 @@ func BenchmarkRunStream(b *testing.B) {
 				r.model.Add(benchAnswer)
 			}
 		})
+}
+
+// BenchmarkRunStreamSDK is BenchmarkRunStream with both sides read as an
+// application reads them, through the openai-go SDK: streamed runs of
+// Plotline's API against the same answer streamed from the model with the
+// SDK's Chat Completions client, which is what "calling the model
+// directly" is for code that used the hosted Assistants API.
+func BenchmarkRunStreamSDK(b *testing.B) {
+	r := newRig(b, nil, nil)
+	hc := benchClient()
+	c := openai.NewClient(option.WithBaseURL(r.srv.URL+"/v1/"), option.WithAPIKey(testKey), option.WithHTTPClient(hc), option.WithMaxRetries(0))
+	m := openai.NewClient(option.WithBaseURL(r.model.BaseURL()+"/"), option.WithAPIKey("test"), option.WithHTTPClient(hc), option.WithMaxRetries(0))
+	a, err := c.Beta.Assistants.New(context.Background(), openai.BetaAssistantNewParams{Model: "test-model", Name: openai.String("Analyst")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	question := "What is the mean of x?"
+	run := func() error {
+		s := c.Beta.Threads.NewAndRunStreaming(context.Background(), openai.BetaThreadNewAndRunParams{AssistantID: a.ID,
+			Thread: openai.BetaThreadNewAndRunParamsThread{Messages: []openai.BetaThreadNewAndRunParamsThreadMessage{{Role: "user",
+				Content: openai.BetaThreadNewAndRunParamsThreadMessageContentUnion{OfString: openai.String(question)}}}}})
+		defer s.Close()
+		var text strings.Builder
+		done := false
+		for s.Next() {
+			ev := s.Current()
+			if d, ok := ev.AsAny().(openai.AssistantStreamEventThreadMessageDelta); ok {
+				for _, part := range d.Data.Delta.Content {
+					text.WriteString(part.Text.Value)
+				}
+			}
+			done = done || ev.Event == "thread.run.completed"
+		}
+		if err := s.Err(); err != nil {
+			return err
+		}
+		if !done || text.String() != benchAnswer.Text {
+			return fmt.Errorf("run stream: completed %v, text %q", done, text.String())
+		}
+		return nil
+	}
+	direct := func() error {
+		s := m.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "test-model",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(question)}})
+		defer s.Close()
+		var acc openai.ChatCompletionAccumulator
+		for s.Next() {
+			acc.AddChunk(s.Current())
+		}
+		if err := s.Err(); err != nil {
+			return err
+		}
+		if len(acc.Choices) == 0 || acc.Choices[0].Message.Content != benchAnswer.Text {
+			return errors.New("model stream: wrong answer")
+		}
+		return nil
+	}
+	compare(b, "model-sdk", run, direct, func(n int) {
+		for range n {
+			r.model.Add(benchAnswer)
+		}
+	})
 }

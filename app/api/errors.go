@@ -60,6 +60,45 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(buf.Bytes())
 }
 
+// writeStoredList answers a page of objects that are already JSON, as
+// the store holds them: only the list around them is written here.
+func writeStoredList(w http.ResponseWriter, l *app.List[json.RawMessage]) {
+	buf := bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer release(buf)
+	buf.WriteString(`{"object":"list","data":[`)
+	for i, d := range l.Data {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(d)
+	}
+	buf.WriteString(`],"first_id":`)
+	writeID(buf, l.FirstID)
+	buf.WriteString(`,"last_id":`)
+	writeID(buf, l.LastID)
+	if l.HasMore {
+		buf.WriteString(`,"has_more":true}` + "\n")
+	} else {
+		buf.WriteString(`,"has_more":false}` + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+}
+
+// writeID writes an id as a JSON string, or null.
+func writeID(buf *bytes.Buffer, id *string) {
+	if id == nil {
+		buf.WriteString("null")
+		return
+	}
+	b, _ := json.Marshal(*id)
+	buf.Write(b)
+}
+
 // bufs are encoding buffers, reused: a page of 100 messages is hundreds
 // of KB, and growing a new buffer to that for each answer costs more
 // than encoding it.

@@ -226,6 +226,16 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !v1Shapes(apiVersion(r.Context())) {
+		// The stored JSON is the answer's: sent on without decoding.
+		l, err := s.eng.ListMessagesJSON(r.Context(), r.PathValue("thread"), r.URL.Query().Get("run_id"), o)
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
+		writeStoredList(w, l)
+		return
+	}
 	l, err := s.eng.ListMessages(r.Context(), r.PathValue("thread"), r.URL.Query().Get("run_id"), o)
 	if err != nil {
 		fail(w, r, err)

@@ -45,6 +45,8 @@ type Engine struct {
 	sessions map[string]app.Session // by thread id
 	spaces   map[string]*workspace  // by thread id
 	convs    map[string]*convCache  // by thread id
+	saving   map[string]int         // thread id: message saves under way (lockedSave)
+	saved    *sync.Cond             // on mu: a lockedSave ended
 	closed   bool
 
 	defaultMu sync.Mutex // makes the default assistant once
@@ -70,7 +72,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ToolsUnsupported == nil {
 		cfg.ToolsUnsupported = func(error) bool { return false }
 	}
-	return &Engine{cfg: cfg, Bus: &app.Bus{}, active: map[string]*activeRun{}, sessions: map[string]app.Session{}, convs: map[string]*convCache{}}, nil
+	e := &Engine{cfg: cfg, Bus: &app.Bus{}, active: map[string]*activeRun{}, sessions: map[string]app.Session{},
+		convs: map[string]*convCache{}, saving: map[string]int{}}
+	e.saved = sync.NewCond(&e.mu)
+	return e, nil
 }
 
 func (e *Engine) now() int64 { return e.cfg.Clock.Now().Unix() }
@@ -255,7 +260,9 @@ func listPage[T any](ctx context.Context, st app.Store, q app.Query, maxLimit in
 	out := &app.List[T]{Object: "list", Data: make([]T, 0, len(recs)), HasMore: more}
 	for _, r := range recs {
 		var v T
-		if err := json.Unmarshal(r.Data, &v); err != nil {
+		if raw, ok := any(&v).(*json.RawMessage); ok {
+			*raw = r.Data // served as stored: no decoding and encoding again
+		} else if err := json.Unmarshal(r.Data, &v); err != nil {
 			return nil, fmt.Errorf("app: stored %s %s: %w", r.Kind, r.ID, err)
 		}
 		out.Data = append(out.Data, v)

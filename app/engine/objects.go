@@ -284,7 +284,7 @@ func (e *Engine) newMessage(ctx context.Context, threadID string, p app.MessageP
 // CreateMessage adds a message to a thread. It fails with ErrThreadLocked
 // while a run on the thread is active.
 func (e *Engine) CreateMessage(ctx context.Context, threadID string, p app.MessageParams) (*app.Message, error) {
-	if _, err := e.GetThread(ctx, threadID); err != nil {
+	if err := e.threadExists(ctx, threadID); err != nil {
 		return nil, err
 	}
 	m, err := e.newMessage(ctx, threadID, p)
@@ -294,18 +294,40 @@ func (e *Engine) CreateMessage(ctx context.Context, threadID string, p app.Messa
 	if err := e.lockedSave(threadID, true, func() error { return e.cfg.Store.Save(ctx, messageRecord(m)) }); err != nil {
 		return nil, err
 	}
-	e.Bus.Publish(app.Event{Name: "thread.message.created", ThreadID: threadID, Data: clone(m)})
+	// m is not changed after this: the event may carry it as it is.
+	e.Bus.Publish(app.Event{Name: "thread.message.created", ThreadID: threadID, Data: m})
 	return m, nil
 }
 
-// lockedSave runs save unless the thread has an active run.
+// threadExists checks that a thread is stored, without decoding it.
+func (e *Engine) threadExists(ctx context.Context, id string) error {
+	if id == "" {
+		return &app.NotFoundError{Kind: app.KindThread}
+	}
+	_, err := e.cfg.Store.Get(ctx, app.KindThread, id)
+	return err
+}
+
+// lockedSave runs save unless the thread has an active run. The save runs
+// outside the engine's lock, so that saves of many threads go to the store
+// together; a run starting on the thread meanwhile waits for it, so that
+// the run sees what was saved.
 func (e *Engine) lockedSave(threadID string, adding bool, save func() error) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if ar := e.active[threadID]; ar != nil {
+		e.mu.Unlock()
 		return &app.LockedError{ThreadID: threadID, RunID: ar.runID, Adding: adding}
 	}
-	return save()
+	e.saving[threadID]++
+	e.mu.Unlock()
+	err := save()
+	e.mu.Lock()
+	if e.saving[threadID]--; e.saving[threadID] == 0 {
+		delete(e.saving, threadID)
+	}
+	e.saved.Broadcast()
+	e.mu.Unlock()
+	return err
 }
 
 // GetMessage returns a message of a thread.
@@ -344,10 +366,19 @@ func (e *Engine) DeleteMessage(ctx context.Context, threadID, id string) error {
 
 // ListMessages lists a thread's messages, optionally those of one run.
 func (e *Engine) ListMessages(ctx context.Context, threadID, runID string, o app.ListOptions) (*app.List[app.Message], error) {
-	if _, err := e.GetThread(ctx, threadID); err != nil {
+	if err := e.threadExists(ctx, threadID); err != nil {
 		return nil, err
 	}
 	return listPage[app.Message](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Parent: threadID, Tag: runID, ListOptions: o}, 100)
+}
+
+// ListMessagesJSON is ListMessages with each message as the store holds
+// its JSON, for the API to send on as it is.
+func (e *Engine) ListMessagesJSON(ctx context.Context, threadID, runID string, o app.ListOptions) (*app.List[json.RawMessage], error) {
+	if err := e.threadExists(ctx, threadID); err != nil {
+		return nil, err
+	}
+	return listPage[json.RawMessage](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Parent: threadID, Tag: runID, ListOptions: o}, 100)
 }
 
 // --- files ---

@@ -259,6 +259,9 @@ func (e *Engine) startRun(ctx context.Context, t *app.Thread, p app.RunParams, p
 		cancel()
 		return nil, nil, app.Errorf(app.EUNAVAILABLE, "Plotline is shutting down.")
 	}
+	for e.saving[t.ID] > 0 { // a message is being added: the run must see it
+		e.saved.Wait()
+	}
 	if other := e.active[t.ID]; other != nil {
 		e.mu.Unlock()
 		cancel()
