@@ -19,7 +19,6 @@ type archiveFile struct {
 	link       string // a symlink to this target
 	hard       bool   // a hard link (tar only)
 	dir        bool
-	size       int64 // tar: header size to claim, when not len(body)
 }
 
 func makeZip(t *testing.T, files []archiveFile) []byte {

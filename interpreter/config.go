@@ -1,6 +1,7 @@
 package interpreter
 
 import (
+	"runtime"
 	"time"
 
 	"plotline/interpreter/sandbox"
@@ -41,7 +42,7 @@ const (
 	DefaultIdleCPU     = 5 * time.Second
 	DefaultMaxLifetime = time.Hour
 	DefaultIdleTimeout = 30 * time.Minute
-	DefaultPoolSize    = 1
+	DefaultPoolSize    = 3
 )
 
 // WithDefaults returns l with every zero field set to its default.
@@ -84,8 +85,13 @@ type Config struct {
 	MaxLifetime time.Duration
 	// IdleTimeout ends a session this long after its last cell.
 	IdleTimeout time.Duration
-	// PoolSize is how many ready kernels to keep; negative means none.
+	// PoolSize is how many ready kernels to keep, DefaultPoolSize when
+	// zero; negative means none.
 	PoolSize int
+	// Admission is how many kernel starts and cells may run at once; the
+	// rest wait their turn, in the order they came. Zero or negative
+	// means one per core.
+	Admission int
 
 	fonts string // the font cache kernels copy (see fontCache)
 }
@@ -103,6 +109,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PoolSize < 0 {
 		c.PoolSize = 0
+	}
+	if c.Admission <= 0 {
+		c.Admission = max(runtime.NumCPU(), 1)
 	}
 	return c
 }

@@ -77,6 +77,7 @@ type Result struct {
 type Session struct {
 	dir    string
 	cfg    Config
+	m      *Manager // whose admission its kernel starts and cells go through
 	onEnd  func()
 	mu     sync.Mutex // held while a cell runs
 	k      *kernel
@@ -104,8 +105,11 @@ const (
 	sessionClosed
 )
 
-func newSession(cfg Config, dir string, k *kernel) *Session {
-	s := &Session{dir: dir, cfg: cfg, k: k, closed: make(chan struct{})}
+// newSession makes a session on dir with k, or with a kernel started by
+// its first cell when k is nil.
+func (m *Manager) newSession(dir string, k *kernel) *Session {
+	cfg := m.Config()
+	s := &Session{dir: dir, cfg: cfg, m: m, k: k, closed: make(chan struct{})}
 	s.snapshot()
 	s.last = time.Now()
 	s.idle = time.AfterFunc(cfg.IdleTimeout, s.endIfIdle)
@@ -193,9 +197,11 @@ func (s *Session) OpenFile(name string) (*os.File, error) {
 // Exec runs one cell and returns its result. A cell's exception, and a
 // limit it broke, are part of the result, not an error; the error is for
 // a cell that could not run (bad input, a closed session, a kernel that
-// could not start). When ctx is cancelled, the cell is interrupted (and
-// killed, after the grace period) and Exec returns the partial result with
-// ctx's error.
+// could not start). A cell, and the start of its kernel, wait their turn
+// when the machine's cores are busy (see Config.Admission). When ctx is
+// cancelled, a waiting cell returns ctx's error, and a running one is
+// interrupted (and killed, after the grace period) and Exec returns the
+// partial result with ctx's error.
 func (s *Session) Exec(ctx context.Context, code string) (*Result, error) {
 	return s.ExecStream(ctx, code, nil)
 }
@@ -217,6 +223,21 @@ func (s *Session) ExecStream(ctx context.Context, code string, onOutput func(Str
 	case sessionClosed:
 		return nil, ErrSessionClosed
 	}
+	release, err := s.m.adm.acquire(ctx, s.closed, false)
+	if err != nil {
+		if errors.Is(err, errStopped) {
+			err = ErrSessionClosed
+		}
+		return nil, err
+	}
+	// A cell keeps its turn for admissionHold at most, then runs on beside
+	// the others: one that sleeps or waits must not hold every other
+	// thread back until its timeout.
+	hold := time.AfterFunc(admissionHold, release)
+	defer func() {
+		hold.Stop()
+		release()
+	}()
 	s.idle.Stop()
 	if s.guard != nil {
 		s.guard.Stop()
@@ -241,7 +262,7 @@ func (s *Session) ExecStream(ctx context.Context, code string, onOutput func(Str
 				s.k.kill()
 				lost = true
 			}
-			k, err := startKernel(s.cfg.Python, s.dir, s.cfg.Limits, s.cfg.fonts)
+			k, err := s.m.startKernel(s.cfg, s.dir)
 			if err != nil {
 				s.k = nil
 				return nil, fmt.Errorf("%w: %w", ErrKernelStart, err)

@@ -9,7 +9,9 @@ trap 'rm -f "$out"' EXIT
 bench() { go test -run '^$' "$@" | tee -a "$out"; }
 bench -bench 'ExecWarm|PythonProcess$' -benchtime 200x ./interpreter/
 bench -bench 'NewSession|PythonProcessImports' -benchtime 15x ./interpreter/
-bench -bench 'RunStep' -benchtime 200x ./app/
+bench -bench 'FiveThreads|SixteenAtOnce' -benchtime 3x ./interpreter/
+bench -bench 'RunStep' -benchtime 200x ./app/engine/
+bench -bench 'RunInLongThread' -benchtime 100x ./app/engine/
 bench -bench 'SaveMessage|ListMessages|Get$' -benchtime 2000x ./app/sqlite/
 bench -bench 'Message|RunStream' -benchtime 3s ./app/api/
 bench -bench 'StreamToken' -benchtime 100x ./app/ui/
@@ -32,6 +34,7 @@ END {
 	row("new session to first result, pool warm", sprintf("%.2f", m["NewSessionPooled", "median-ms"]), "ms", sprintf("%.3f× a fresh `python3 -c`", m["NewSessionPooled", "median-ms"] / py))
 	row("new session to first result, cold", sprintf("%.0f", m["NewSessionCold", "median-ms"]), "ms", sprintf("%.2f× `python3 -c \"import numpy, pandas, matplotlib.pyplot\"`", m["NewSessionCold", "median-ms"] / pyi))
 	row("engine overhead per run step (in-process model, no code)", sprintf("%.2f", m["RunStep", "median-ms"]), "ms", sprintf("%.1f× one SQLite message write", m["RunStep", "median-ms"] / save))
+	row("a run in a 5,000-message thread (Ask, in-process model)", sprintf("%.2f", m["RunInLongThread", "long-thread-ms"]), "ms", sprintf("%.2f× a run in a new thread", m["RunInLongThread", "x-fresh"]))
 	row("run step through the HTTP model client", sprintf("%.2f", m["RunStepScripted", "median-ms"]), "ms", sprintf("%.2f× the in-process step", m["RunStepScripted", "median-ms"] / m["RunStep", "median-ms"]))
 	row("SQLite write of one message", sprintf("%.3f", save), "ms", "")
 	row("SQLite read of one message by id, 5,000 stored", sprintf("%.3f", m["Get", "ns/op"] / 1e6), "ms", sprintf("%.2f× one message write", m["Get", "ns/op"] / 1e6 / save))
@@ -39,7 +42,8 @@ END {
 	row("API: create a message, 32 clients", sprintf("%.0f", m["MessageCreate", "req/s"]), "req/s", sprintf("%.2f× a bare net/http server", m["MessageCreate", "x-bare"]))
 	row("API: list 20 messages, 32 clients", sprintf("%.0f", m["MessageList/limit=20", "req/s"]), "req/s", sprintf("%.2f× a bare net/http server", m["MessageList/limit=20", "x-bare"]))
 	row("API: list 100 messages, 32 clients", sprintf("%.0f", m["MessageList/limit=100", "req/s"]), "req/s", sprintf("%.2f× a bare net/http server", m["MessageList/limit=100", "x-bare"]))
-	row("API: streamed run of a one-sentence answer, 32 clients", sprintf("%.0f", m["RunStream", "req/s"]), "runs/s", sprintf("%.2f× streaming it from the model", m["RunStream", "x-model"]))
+	row("API: streamed run of a one-sentence answer, 32 clients", sprintf("%.0f", m["RunStream", "req/s"]), "runs/s", sprintf("%.2f× streaming it from the model (raw bytes)", m["RunStream", "x-model"]))
+	row("API: the same, both read with the openai-go SDK", sprintf("%.0f", m["RunStreamSDK", "req/s"]), "runs/s", sprintf("%.2f× streaming it from the model with the SDK", m["RunStreamSDK", "x-model-sdk"]))
 	row("window: a streamed token at the end of a 20,000-character answer", sprintf("%.1f", m["StreamToken", "median-ms"]), "ms", sprintf("%.0f× rendering a one-line message", m["StreamToken", "median-ms"] / m["StreamToken", "short-row-ms"]))
 	if (m["WindowStart", "median-ms"] != "") {
 		row("start to a visible window, 20 threads stored", sprintf("%.0f", m["WindowStart", "median-ms"]), "ms", sprintf("%.2f× a bare Fyne window", m["WindowStart", "median-ms"] / m["WindowStart", "bare-fyne-ms"]))

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 Plotline serves the Assistants API, which openai-go marks deprecated, on purpose.
+
 package api_test
 
 import (
@@ -121,7 +123,6 @@ func ids[T any](items []T, id func(T) string) []string {
 }
 
 func asstID(a openai.Assistant) string { return a.ID }
-func msgID(m openai.Message) string    { return m.ID }
 
 func TestAssistantsCRUDAndPagination(t *testing.T) {
 	r := newRig(t, nil, nil)

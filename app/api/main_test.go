@@ -191,11 +191,7 @@ func deref(s *string) string {
 // text is a plain text model turn.
 func text(s string) modeltest.Turn { return modeltest.Turn{Text: s} }
 
-// pythonCall is a model turn that runs code.
-func pythonCall(code string) modeltest.Turn {
-	args, _ := json.Marshal(map[string]string{"code": code})
-	return modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "python", Arguments: string(args)}}}
-}
+var pythonCall = modeltest.PythonCall
 
 func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

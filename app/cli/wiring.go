@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"plotline/interpreter"
 )
 
 // dataDir is the folder Plotline keeps its threads and files in: --data,
@@ -24,4 +26,4 @@ func dataDir(flagValue string) (string, error) {
 
 // warmKernels is how many ready kernels the long-running commands (the
 // window and serve) keep, so that new threads start at once.
-const warmKernels = 2
+const warmKernels = interpreter.DefaultPoolSize
