@@ -32,6 +32,8 @@ END {
 	print "|---|---|---|"
 	row("warm `Exec` round trip of `1 + 1`", sprintf("%.3f", m["ExecWarm", "median-ms"]), "ms", sprintf("%.4f× a fresh `python3 -c`", m["ExecWarm", "median-ms"] / py))
 	row("new session to first result, pool warm", sprintf("%.2f", m["NewSessionPooled", "median-ms"]), "ms", sprintf("%.3f× a fresh `python3 -c`", m["NewSessionPooled", "median-ms"] / py))
+	row("5 threads opened back to back, each to its first result (median), pool warm", sprintf("%.1f", m["FiveThreadsBackToBack", "median-ms"]), "ms", sprintf("%.3f× a fresh `python3 -c`", m["FiveThreadsBackToBack", "median-ms"] / py))
+	row("16 CPU-bound cells at once: when the median one ends", sprintf("%.0f", m["SixteenAtOnce", "median-ms"]), "ms", sprintf("%.2f× when the last one ends", m["SixteenAtOnce", "median-of-last"]))
 	row("new session to first result, cold", sprintf("%.0f", m["NewSessionCold", "median-ms"]), "ms", sprintf("%.2f× `python3 -c \"import numpy, pandas, matplotlib.pyplot\"`", m["NewSessionCold", "median-ms"] / pyi))
 	row("engine overhead per run step (in-process model, no code)", sprintf("%.2f", m["RunStep", "median-ms"]), "ms", sprintf("%.1f× one SQLite message write", m["RunStep", "median-ms"] / save))
 	row("a run in a 5,000-message thread (Ask, in-process model)", sprintf("%.2f", m["RunInLongThread", "long-thread-ms"]), "ms", sprintf("%.2f× a run in a new thread", m["RunInLongThread", "x-fresh"]))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"sort"
@@ -64,7 +65,7 @@ func stream(w http.ResponseWriter, r *http.Request, runID string, sub *app.Subsc
 			ctx, cancel := context.WithTimeout(r.Context(), keepAlive)
 			ev, err = sub.Next(ctx)
 			cancel()
-			if r.Context().Err() != nil {
+			if r.Context().Err() != nil || errors.Is(err, app.ErrSubscriptionClosed) {
 				return
 			}
 			if err != nil {
