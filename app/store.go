@@ -8,9 +8,14 @@ import (
 // Record is one stored object: its JSON and the few fields the store
 // indexes it by.
 type Record struct {
-	Kind      string // one of the Kind constants
-	ID        string
-	Parent    string // the thread of a message, run or step
+	Kind   string // one of the Kind constants
+	ID     string
+	Parent string // the thread of a message, run or step
+	// InThread, when set on a record with a Parent, makes Save store it
+	// only while that thread is stored: a NotFoundError for the thread
+	// otherwise. It checks, in the saving transaction, what a separate
+	// read would check a moment too early. It is not stored.
+	InThread  bool
 	Tag       string // the run of a message or step; a run's status; a file's purpose
 	Blob      string // the content hash of a file's bytes
 	CreatedAt int64
@@ -36,7 +41,8 @@ type Query struct {
 // saved and leaves nothing half-saved.
 type Store interface {
 	// Save inserts or replaces records, all in one transaction. A replaced
-	// record keeps its place in lists.
+	// record keeps its place in lists. A record marked InThread whose
+	// thread is not stored fails the Save with a NotFoundError.
 	Save(ctx context.Context, recs ...Record) error
 	// Get returns one record, or ErrNotFound.
 	Get(ctx context.Context, kind, id string) (Record, error)

@@ -284,14 +284,21 @@ func (e *Engine) newMessage(ctx context.Context, threadID string, p app.MessageP
 // CreateMessage adds a message to a thread. It fails with ErrThreadLocked
 // while a run on the thread is active.
 func (e *Engine) CreateMessage(ctx context.Context, threadID string, p app.MessageParams) (*app.Message, error) {
-	if err := e.threadExists(ctx, threadID); err != nil {
-		return nil, err
+	if threadID == "" {
+		return nil, &app.NotFoundError{Kind: app.KindThread}
 	}
 	m, err := e.newMessage(ctx, threadID, p)
 	if err != nil {
+		// As the hosted API: a missing thread is told before a bad field.
+		if terr := e.threadExists(ctx, threadID); terr != nil {
+			return nil, terr
+		}
 		return nil, err
 	}
-	if err := e.lockedSave(threadID, true, func() error { return e.cfg.Store.Save(ctx, messageRecord(m)) }); err != nil {
+	// The store checks that the thread exists as it saves the message.
+	rec := messageRecord(m)
+	rec.InThread = true
+	if err := e.lockedSave(threadID, true, func() error { return e.cfg.Store.Save(ctx, rec) }); err != nil {
 		return nil, err
 	}
 	// m is not changed after this: the event may carry it as it is.
@@ -366,19 +373,26 @@ func (e *Engine) DeleteMessage(ctx context.Context, threadID, id string) error {
 
 // ListMessages lists a thread's messages, optionally those of one run.
 func (e *Engine) ListMessages(ctx context.Context, threadID, runID string, o app.ListOptions) (*app.List[app.Message], error) {
-	if err := e.threadExists(ctx, threadID); err != nil {
-		return nil, err
+	return listOfThread[app.Message](ctx, e, threadID, app.Query{Kind: app.KindMessage, Parent: threadID, Tag: runID, ListOptions: o})
+}
+
+// listOfThread lists a page of a thread's messages. Messages are deleted
+// with their thread and saved only while it is stored, so a page that has
+// one proves the thread exists: only an empty page looks the thread up.
+func listOfThread[T any](ctx context.Context, e *Engine, threadID string, q app.Query) (*app.List[T], error) {
+	l, err := listPage[T](ctx, e.cfg.Store, q, 100)
+	if err != nil || len(l.Data) == 0 {
+		if terr := e.threadExists(ctx, threadID); terr != nil {
+			return nil, terr
+		}
 	}
-	return listPage[app.Message](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Parent: threadID, Tag: runID, ListOptions: o}, 100)
+	return l, err
 }
 
 // ListMessagesJSON is ListMessages with each message as the store holds
 // its JSON, for the API to send on as it is.
 func (e *Engine) ListMessagesJSON(ctx context.Context, threadID, runID string, o app.ListOptions) (*app.List[json.RawMessage], error) {
-	if err := e.threadExists(ctx, threadID); err != nil {
-		return nil, err
-	}
-	return listPage[json.RawMessage](ctx, e.cfg.Store, app.Query{Kind: app.KindMessage, Parent: threadID, Tag: runID, ListOptions: o}, 100)
+	return listOfThread[json.RawMessage](ctx, e, threadID, app.Query{Kind: app.KindMessage, Parent: threadID, Tag: runID, ListOptions: o})
 }
 
 // --- files ---

@@ -55,8 +55,8 @@ type Store struct {
 
 	// The statements of the hot paths, prepared once: SQLite parses and
 	// plans a statement in about as long as it takes to run a small one.
-	upsert, findBlob, del, blobUsers *sql.Stmt // on wdb
-	get, seq                         *sql.Stmt // on db
+	upsert, upsertInThread, findBlob, del, blobUsers *sql.Stmt // on wdb
+	get, seq                                         *sql.Stmt // on db
 	// lists are List's statements, one per combination of its filters,
 	// prepared as they are first used.
 	mu     sync.Mutex
@@ -173,6 +173,12 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, tag = excluded.tag,
 			blob = excluded.blob, created_at = excluded.created_at, data = excluded.data`
+	// upsertInThreadSQL saves a record only while its thread is stored
+	// (app.Record.InThread).
+	upsertInThreadSQL = `INSERT INTO objects (kind, id, parent, tag, blob, created_at, data)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM objects WHERE kind = 'thread' AND id = ?3)
+		ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, tag = excluded.tag,
+			blob = excluded.blob, created_at = excluded.created_at, data = excluded.data`
 	columns = "seq, kind, id, parent, tag, blob, created_at, data"
 )
 
@@ -194,6 +200,7 @@ func (s *Store) prepare(dsn string) error {
 		query string
 	}{
 		{wdb, &s.upsert, upsertSQL},
+		{wdb, &s.upsertInThread, upsertInThreadSQL},
 		{wdb, &s.findBlob, "SELECT blob FROM objects WHERE kind = ? AND id = ?"},
 		{wdb, &s.del, "DELETE FROM objects WHERE (kind = ? AND id = ?) OR (parent = ? AND kind != ?)"},
 		{wdb, &s.blobUsers, "SELECT count(*) FROM objects WHERE blob = ?"},
@@ -216,7 +223,7 @@ func (s *Store) Close() error {
 		delete(s.lists, q)
 	}
 	s.mu.Unlock()
-	for _, st := range []*sql.Stmt{s.upsert, s.findBlob, s.del, s.blobUsers, s.get, s.seq} {
+	for _, st := range []*sql.Stmt{s.upsert, s.upsertInThread, s.findBlob, s.del, s.blobUsers, s.get, s.seq} {
 		if st != nil {
 			st.Close()
 		}
@@ -378,8 +385,22 @@ func (s *Store) commit(batch []*pendingSave) (refused bool, err error) {
 	}
 	defer tx.Rollback()
 	upsert := tx.StmtContext(ctx, s.upsert)
+	var inThread *sql.Stmt
 	for _, p := range batch {
 		for _, r := range p.recs {
+			if r.InThread && r.Parent != "" {
+				if inThread == nil {
+					inThread = tx.StmtContext(ctx, s.upsertInThread)
+				}
+				res, err := inThread.ExecContext(ctx, r.Kind, r.ID, r.Parent, r.Tag, r.Blob, r.CreatedAt, r.Data)
+				if err != nil {
+					return true, fmt.Errorf("store: save %s %s: %w", r.Kind, r.ID, err)
+				}
+				if n, err := res.RowsAffected(); err != nil || n == 0 {
+					return true, &app.NotFoundError{Kind: app.KindThread, ID: r.Parent}
+				}
+				continue
+			}
 			_, err := upsert.ExecContext(ctx, r.Kind, r.ID, r.Parent, r.Tag, r.Blob, r.CreatedAt, r.Data)
 			if err != nil {
 				return true, fmt.Errorf("store: save %s %s: %w", r.Kind, r.ID, err)

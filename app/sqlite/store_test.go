@@ -1494,3 +1494,57 @@ func BenchmarkGet(b *testing.B) {
 		}
 	}
 }
+
+// A record marked InThread is saved only while its thread is stored: a
+// thread deleted meanwhile, even by another process, gets no orphans.
+func TestSaveInThread(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	m := msg("msg_1", "thread_x", "", 1)
+	m.InThread = true
+	err := s.Save(ctx, m)
+	var nf *app.NotFoundError
+	if !errors.As(err, &nf) || nf.Kind != app.KindThread || nf.ID != "thread_x" {
+		t.Fatalf("no thread: %v", err)
+	}
+	if _, err := s.Get(ctx, app.KindMessage, "msg_1"); !errors.Is(err, app.ErrNotFound) {
+		t.Fatalf("the message was stored: %v", err)
+	}
+	save(t, s, app.Record{Kind: app.KindThread, ID: "thread_x", CreatedAt: 1, Data: []byte(`{}`)})
+	save(t, s, m)
+	if r, err := s.Get(ctx, app.KindMessage, "msg_1"); err != nil || r.Parent != "thread_x" {
+		t.Fatalf("with its thread: %v %+v", err, r)
+	}
+	// Saves made together: only the one whose thread is gone fails.
+	if err := s.Delete(ctx, app.KindThread, "thread_x"); err != nil {
+		t.Fatal(err)
+	}
+	save(t, s, app.Record{Kind: app.KindThread, ID: "thread_y", CreatedAt: 1, Data: []byte(`{}`)})
+	errs := make(chan error, 20)
+	for i := range 20 {
+		parent := "thread_y"
+		if i%2 == 1 {
+			parent = "thread_x"
+		}
+		r := msg(fmt.Sprint("msg_b", i), parent, "", 1)
+		r.InThread = true
+		go func() { errs <- s.Save(ctx, r) }()
+	}
+	failed := 0
+	for range 20 {
+		if err := <-errs; errors.As(err, &nf) && nf.ID == "thread_x" {
+			failed++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, _, err := s.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Limit: 100}})
+	if err != nil || failed != 10 || len(recs) != 10 {
+		t.Fatalf("%d saves failed, %d messages stored: %v", failed, len(recs), err)
+	}
+	for _, r := range recs {
+		if r.Parent != "thread_y" {
+			t.Fatalf("an orphan: %+v", r)
+		}
+	}
+}
