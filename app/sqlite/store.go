@@ -62,6 +62,9 @@ type Store struct {
 	mu     sync.Mutex
 	lists  map[string]*sql.Stmt
 	closed bool
+
+	stop, stopped chan struct{} // end checkpoints
+	stopOnce      sync.Once
 }
 
 var _ app.Store = (*Store)(nil)
@@ -116,6 +119,8 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.stop, s.stopped = make(chan struct{}), make(chan struct{})
+	go s.checkpoints()
 	// Leftovers of uploads a killed app did not finish.
 	tmp, _ := os.ReadDir(filepath.Join(s.blobs, "tmp"))
 	for _, e := range tmp {
@@ -186,8 +191,12 @@ const (
 // writes go through one connection, in turn (see write): a connection
 // whose database another connection changed drops its whole page cache
 // at its next transaction, while the writer's own commits keep its cache.
+//
+// The writer does not checkpoint: a checkpoint copies the WAL into the
+// database and syncs both, and inside a commit it would hold every other
+// writer back. checkpoints does it beside them instead.
 func (s *Store) prepare(dsn string) error {
-	wdb, err := sql.Open("sqlite", dsn)
+	wdb, err := sql.Open("sqlite", dsn+"&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return fmt.Errorf("store: open: %w", err)
 	}
@@ -214,8 +223,33 @@ func (s *Store) prepare(dsn string) error {
 	return nil
 }
 
+// checkpointEvery is how often the WAL is copied into the database, when
+// it has grown.
+const checkpointEvery = 500 * time.Millisecond
+
+// checkpoints copies the WAL into the database now and then, on a reading
+// connection, without waiting for readers or holding up writers
+// (PASSIVE), until Close.
+func (s *Store) checkpoints() {
+	defer close(s.stopped)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
 // Close closes the statements and the database.
 func (s *Store) Close() error {
+	if s.stop != nil {
+		s.stopOnce.Do(func() { close(s.stop) })
+		<-s.stopped
+	}
 	s.mu.Lock()
 	s.closed = true
 	for q, st := range s.lists {
