@@ -49,6 +49,9 @@ type Store interface {
 	// Delete removes a record and, for a thread, everything under it.
 	// The bytes of a file no other record uses are removed too.
 	Delete(ctx context.Context, kind, id string) error
+	// Deletions counts the Deletes ever made on the store, by any process:
+	// what was read before is still whole while it has not changed.
+	Deletions(ctx context.Context) (int64, error)
 	// List returns a page of records in insertion order (or its reverse)
 	// and whether more follow.
 	List(ctx context.Context, q Query) ([]Record, bool, error)

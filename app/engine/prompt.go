@@ -33,6 +33,7 @@ const freshKernelNote = "Note: the Python session of this thread is new. The var
 // finished entries are kept: entries read while a run is active are not.
 type convCache struct {
 	mu      sync.Mutex
+	deletes int64 // the store's Deletions when t was read
 	t       app.Transcript
 	chat    []app.ChatMessage // t[:chatN] rendered with chatOpt
 	chatN   int
@@ -88,6 +89,15 @@ func (e *Engine) Transcript(ctx context.Context, threadID string) (app.Transcrip
 // extend reads what is newer than the cache, and keeps it if keep. c.mu
 // is held.
 func (e *Engine) extend(ctx context.Context, c *convCache, threadID string, keep bool) (app.Transcript, error) {
+	// A message deleted by another process (serve beside the window)
+	// leaves no trace to read: the count of deletions tells.
+	deletes, err := e.cfg.Store.Deletions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if deletes != c.deletes {
+		c.t, c.chat, c.chatN, c.deletes = nil, nil, 0, deletes
+	}
 	since := c.t.LastSeq()
 	msgs, mseq, err := listSince[app.Message](ctx, e.cfg.Store, app.KindMessage, threadID, since)
 	if err != nil {

@@ -467,7 +467,7 @@ func TestRequiresActionExpires(t *testing.T) {
 
 func TestTranscriptCacheFollowsEditsAndDeletes(t *testing.T) {
 	r := newScriptedRig(t, printed,
-		modeltest.Turn{Text: "A1"}, modeltest.Turn{Text: "A2"}, modeltest.Turn{Text: "A3"},
+		modeltest.Turn{Text: "A1"}, modeltest.Turn{Text: "A2"}, modeltest.Turn{Text: "A3"}, modeltest.Turn{Text: "A4"},
 	)
 	ctx := context.Background()
 	th, run, _, _ := r.e.Ask(ctx, engine.AskParams{AssistantID: r.asst.ID, Text: "Q1"})
@@ -489,6 +489,24 @@ func TestTranscriptCacheFollowsEditsAndDeletes(t *testing.T) {
 	mustCompleted(t, r.runWait(th.ID, run3.ID))
 	if got := strings.Join(lastRequest(r.model)[1:], "|"); got != "user: Q1|assistant: A1|user: Q2|assistant: A2|user: Q3" {
 		t.Fatalf("third run sent %s", got)
+	}
+	// Another process on the same data folder deletes a message: this
+	// engine's cached transcript must not keep it.
+	other := r.open()
+	q2 := ""
+	tr, _ := r.e.Transcript(ctx, th.ID)
+	for _, en := range tr {
+		if en.Message != nil && app.TextOf(en.Message.Content) == "Q2" {
+			q2 = en.Message.ID
+		}
+	}
+	if err := other.DeleteMessage(ctx, th.ID, q2); err != nil {
+		t.Fatal(err)
+	}
+	_, run4, _, _ := r.e.Ask(ctx, engine.AskParams{ThreadID: th.ID, AssistantID: r.asst.ID, Text: "Q4"})
+	mustCompleted(t, r.runWait(th.ID, run4.ID))
+	if got := strings.Join(lastRequest(r.model)[1:], "|"); got != "user: Q1|assistant: A1|assistant: A2|user: Q3|assistant: A3|user: Q4" {
+		t.Fatalf("after a delete by another process the run sent %s", got)
 	}
 }
 

@@ -55,8 +55,8 @@ type Store struct {
 
 	// The statements of the hot paths, prepared once: SQLite parses and
 	// plans a statement in about as long as it takes to run a small one.
-	upsert, upsertInThread, findBlob, del, blobUsers *sql.Stmt // on wdb
-	get, seq                                         *sql.Stmt // on db
+	upsert, upsertInThread, findBlob, del, blobUsers, countDelete *sql.Stmt // on wdb
+	get, seq, deletions                                           *sql.Stmt // on db
 	// lists are List's statements, one per combination of its filters,
 	// prepared as they are first used.
 	mu     sync.Mutex
@@ -184,7 +184,12 @@ const (
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM objects WHERE kind = 'thread' AND id = ?3)
 		ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, tag = excluded.tag,
 			blob = excluded.blob, created_at = excluded.created_at, data = excluded.data`
-	columns = "seq, kind, id, parent, tag, blob, created_at, data"
+	// The count of Deletes is a record of its own kind, kept in its
+	// created_at.
+	countDeleteSQL = `INSERT INTO objects (kind, id, created_at, data) VALUES ('plotline.deletions', 'count', 1, x'')
+		ON CONFLICT (kind, id) DO UPDATE SET created_at = created_at + 1`
+	deletionsSQL = `SELECT created_at FROM objects WHERE kind = 'plotline.deletions' AND id = 'count'`
+	columns      = "seq, kind, id, parent, tag, blob, created_at, data"
 )
 
 // prepare opens the writing connection and prepares the statements. All
@@ -210,6 +215,8 @@ func (s *Store) prepare(dsn string) error {
 	}{
 		{wdb, &s.upsert, upsertSQL},
 		{wdb, &s.upsertInThread, upsertInThreadSQL},
+		{wdb, &s.countDelete, countDeleteSQL},
+		{s.db, &s.deletions, deletionsSQL},
 		{wdb, &s.findBlob, "SELECT blob FROM objects WHERE kind = ? AND id = ?"},
 		{wdb, &s.del, "DELETE FROM objects WHERE (kind = ? AND id = ?) OR (parent = ? AND kind != ?)"},
 		{wdb, &s.blobUsers, "SELECT count(*) FROM objects WHERE blob = ?"},
@@ -257,7 +264,7 @@ func (s *Store) Close() error {
 		delete(s.lists, q)
 	}
 	s.mu.Unlock()
-	for _, st := range []*sql.Stmt{s.upsert, s.upsertInThread, s.findBlob, s.del, s.blobUsers, s.get, s.seq} {
+	for _, st := range []*sql.Stmt{s.upsert, s.upsertInThread, s.countDelete, s.deletions, s.findBlob, s.del, s.blobUsers, s.get, s.seq} {
 		if st != nil {
 			st.Close()
 		}
@@ -484,6 +491,9 @@ func (s *Store) Delete(ctx context.Context, kind, id string) error {
 	if _, err := tx.StmtContext(ctx, s.del).ExecContext(ctx, kind, id, id, app.KindFile); err != nil {
 		return fail(err)
 	}
+	if _, err := tx.StmtContext(ctx, s.countDelete).ExecContext(ctx); err != nil {
+		return fail(err)
+	}
 	var users int
 	if blob != "" {
 		if err := tx.StmtContext(ctx, s.blobUsers).QueryRowContext(ctx, blob).Scan(&users); err != nil {
@@ -497,6 +507,19 @@ func (s *Store) Delete(ctx context.Context, kind, id string) error {
 		os.Remove(s.blobPath(blob))
 	}
 	return nil
+}
+
+// Deletions counts the Deletes made on the store.
+func (s *Store) Deletions(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.deletions.QueryRowContext(ctx).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return n, nil
 }
 
 // List returns a page of records.

@@ -1548,3 +1548,40 @@ func TestSaveInThread(t *testing.T) {
 		}
 	}
 }
+
+// Deletions counts every Delete, as another store on the same folder (another
+// process) sees it.
+func TestDeletionsAreCounted(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	if n, err := s.Deletions(ctx); err != nil || n != 0 {
+		t.Fatalf("new store: %d %v", n, err)
+	}
+	save(t, s, msg("msg_1", "thread_1", "", 1), msg("msg_2", "thread_1", "", 1))
+	other, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for i, id := range []string{"msg_1", "msg_2"} {
+		if err := other.Delete(ctx, app.KindMessage, id); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Deletions(ctx); err != nil || n != int64(i+1) {
+			t.Fatalf("after %d deletes: %d %v", i+1, n, err)
+		}
+	}
+	// A Delete of nothing changes nothing.
+	if err := s.Delete(ctx, app.KindMessage, "msg_1"); !errors.Is(err, app.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if n, _ := s.Deletions(ctx); n != 2 {
+		t.Fatalf("a failed delete counted: %d", n)
+	}
+	// The count is not an object of any kind that lists show.
+	for _, kind := range []string{app.KindMessage, app.KindThread, app.KindFile} {
+		if recs, _, _ := s.List(ctx, app.Query{Kind: kind}); len(recs) != 0 {
+			t.Fatalf("%s list: %v", kind, ids(recs))
+		}
+	}
+}
