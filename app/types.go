@@ -1,12 +1,15 @@
 // Package app is Plotline's domain: the objects of the Assistants API v2
 // (assistants, threads, messages, runs, run steps, files) with their exact
-// JSON shapes, and the engine that runs them: it sends a thread to the
-// remote model, runs the Python the model writes in the thread's sandboxed
-// session, and feeds the results back until the model answers.
+// JSON shapes and parameters, errors with codes, the engine's events, the
+// transcript (the one ordering of a thread), and the interfaces of what
+// the engine uses: Store, Model and Interpreter. It imports nothing of
+// Plotline's.
 //
-// Storage and the model are behind the Store and Model interfaces, whose
-// adapters live in app/store and app/model; the window (app/ui), the local
-// API (app/api) and the command line (app/cli) all drive the same Engine.
+// The engine (app/engine) runs assistants on threads; the adapters are
+// app/sqlite (Store), app/openai (Model) and the sandboxed kernels of
+// package interpreter, wired together in app/cli/wiring; the window
+// (app/ui), the local API (app/api) and the command line (app/cli) all
+// drive the same engine.
 package app
 
 import "encoding/json"

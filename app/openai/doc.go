@@ -1,4 +1,4 @@
-// Package model is Plotline's remote model: an app.Model over the Chat
+// Package openai is Plotline's remote model: an app.Model over the Chat
 // Completions API of OpenAI, Azure OpenAI, or any compatible server
 // (Ollama, LM Studio, llama.cpp, vLLM).
 //

@@ -1,5 +1,5 @@
-// Package store keeps Plotline's objects in SQLite and file bytes in a
-// content-addressed folder beside the database.
+// Package sqlite is Plotline's Store: it keeps the objects in SQLite and
+// file bytes in a content-addressed folder beside the database.
 //
 // SQLite comes from modernc.org/sqlite: pure Go, so the binary needs no
 // C toolchain for it, and among the fastest Go drivers. The database runs
