@@ -1,5 +1,5 @@
 // Package apptest opens Plotline for tests through the one composition
-// root (app/wiring), as the app does: a real SQLite store, real sandboxed
+// root (app/cli/wiring), as the app does: a real SQLite store, real sandboxed
 // kernels and the openai-go model adapter, pointed at a scripted model
 // server (app/modeltest).
 package apptest
