@@ -65,7 +65,7 @@ func TestWindowSmoke(t *testing.T) {
 		}
 		return win != ""
 	}) {
-		t.Fatal("the window did not appear")
+		t.Fatalf("the window did not appear; its log:\n%s", readFile(logs.Name()))
 	}
 	x("xdotool", "windowsize", win, "1280", "860")
 	x("xdotool", "windowmove", win, "0", "0")

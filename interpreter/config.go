@@ -88,6 +88,10 @@ type Config struct {
 	// PoolSize is how many ready kernels to keep, DefaultPoolSize when
 	// zero; negative means none.
 	PoolSize int
+	// DeferPool leaves the pool empty until Fill or the first new
+	// session: the window fills it once it is on screen, so that the
+	// kernels' imports do not slow its start.
+	DeferPool bool
 	// Admission is how many kernel starts and cells may run at once; the
 	// rest wait their turn, in the order they came. Zero or negative
 	// means one per core.

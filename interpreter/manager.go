@@ -60,10 +60,17 @@ func NewManager(cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	cfg.fonts = fontCache(context.Background(), cfg.Python)
 	m := &Manager{cfg: cfg, adm: newAdmission(cfg.Admission), done: make(chan struct{})}
+	if !cfg.DeferPool {
+		m.Fill()
+	}
+	return m, nil
+}
+
+// Fill starts filling the pool, if it is not full, and returns at once.
+func (m *Manager) Fill() {
 	m.mu.Lock()
 	m.refill()
 	m.mu.Unlock()
-	return m, nil
 }
 
 // Config is the manager's configuration, defaults applied.

@@ -242,3 +242,24 @@ func TestIdleCellDoesNotHoldOthersBack(t *testing.T) {
 	cancel()
 	<-slept
 }
+
+// With DeferPool the pool starts filling at Fill, not at NewManager.
+func TestDeferPoolFillsOnFill(t *testing.T) {
+	t.Parallel()
+	m := newTestManager(t, func(c *Config) { c.PoolSize = 1; c.DeferPool = true })
+	m.mu.Lock()
+	starting, ready := m.starting, len(m.pool)
+	m.mu.Unlock()
+	if starting != 0 || ready != 0 || m.starts.Load() != 0 {
+		t.Fatalf("before Fill: %d starting, %d ready", starting, ready)
+	}
+	m.Fill()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := m.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.starts.Load(); n != 1 {
+		t.Fatalf("%d kernels started, want 1", n)
+	}
+}

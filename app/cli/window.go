@@ -91,8 +91,8 @@ func Window(args []string, s Streams) int {
 
 	a := fyneapp.NewWithID("app.plotline.desktop")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	sys, err := wiring.Open(context.Background(), wiring.Options{Data: dir, PoolSize: warmKernels, Model: sw,
-		DefaultModel: defModel, Limits: limitsOf(cfg)})
+	sys, err := wiring.Open(context.Background(), wiring.Options{Data: dir, PoolSize: warmKernels, DeferPool: true,
+		Model: sw, DefaultModel: defModel, Limits: limitsOf(cfg)})
 	if err != nil {
 		showFatal(a, err)
 		return exitNoStart
@@ -123,6 +123,8 @@ func Window(args []string, s Streams) int {
 	if cfgErr != nil {
 		fmt.Fprintf(s.Err, "plotline: %v\n", cfgErr)
 	}
+	// The warm kernels start once the window is on screen.
+	a.Lifecycle().SetOnStarted(sys.Kernels.Fill)
 	u.Window().ShowAndRun()
 	u.Close()
 	return exitOK

@@ -33,6 +33,9 @@ type Options struct {
 	// PoolSize is the number of warm kernels to keep; 0 keeps none (for
 	// one-shot commands).
 	PoolSize int
+	// DeferPool leaves the pool empty until Kernels.Fill (the window
+	// calls it once it is on screen) or the first new thread.
+	DeferPool bool
 	// Limits bound each kernel.
 	Limits interpreter.Limits
 	// Interp, when set, runs the code instead of the sandboxed kernels:
@@ -95,7 +98,7 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	}
 	code := o.Interp
 	if code == nil {
-		icfg := interpreter.Config{Python: sys.Python, Root: filepath.Join(o.Data, "work"), PoolSize: pool, Limits: o.Limits}
+		icfg := interpreter.Config{Python: sys.Python, Root: filepath.Join(o.Data, "work"), PoolSize: pool, DeferPool: o.DeferPool, Limits: o.Limits}
 		if o.Interpreter != nil {
 			o.Interpreter(&icfg)
 		}
