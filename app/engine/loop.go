@@ -142,7 +142,7 @@ func (l *loop) start() error {
 	}
 	l.choice, _, _ = parseToolChoice(r.ToolChoice, r.Tools)
 	l.noTools = l.e.cfg.NoTools
-	t, cache, err := l.e.runTranscript(l.ctx, l.ar.threadID)
+	rc, err := l.e.runTranscript(l.ctx, l.ar.threadID)
 	if err != nil {
 		return err
 	}
@@ -151,11 +151,11 @@ func (l *loop) start() error {
 		if err != nil {
 			return &runFailure{app.LastError{Code: app.ErrCodeServer, Message: err.Error()}}
 		}
-		if err := l.ws.materialize(l.ctx, l.inputFiles(t)); err != nil {
+		if err := l.ws.materialize(l.ctx, l.inputFiles(rc.t)); err != nil {
 			return &runFailure{app.LastError{Code: app.ErrCodeServer, Message: err.Error()}}
 		}
 	}
-	l.conv = l.e.buildContext(l.run, t, cache, l.ws, l.noTools)
+	l.conv = l.e.buildContext(l.run, rc, l.ws, l.noTools)
 	return nil
 }
 

@@ -34,9 +34,11 @@ const freshKernelNote = "Note: the Python session of this thread is new. The var
 type convCache struct {
 	mu      sync.Mutex
 	deletes int64 // the store's Deletions when t was read
+	gen     int   // counts the times t was read again from the start
 	t       app.Transcript
-	chat    []app.ChatMessage // t[:chatN] rendered with chatOpt
+	chat    []app.ChatMessage // t[:chatN] of generation chatGen, rendered with chatOpt
 	chatN   int
+	chatGen int
 	chatOpt chatKey
 }
 
@@ -96,7 +98,8 @@ func (e *Engine) extend(ctx context.Context, c *convCache, threadID string, keep
 		return nil, err
 	}
 	if deletes != c.deletes {
-		c.t, c.chat, c.chatN, c.deletes = nil, nil, 0, deletes
+		c.t, c.deletes = nil, deletes
+		c.gen++
 	}
 	since := c.t.LastSeq()
 	msgs, mseq, err := listSince[app.Message](ctx, e.cfg.Store, app.KindMessage, threadID, since)
@@ -117,22 +120,32 @@ func (e *Engine) extend(ctx context.Context, c *convCache, threadID string, keep
 // runTranscript returns the thread's transcript at the start of a run and
 // its rendering for the model. The run has made nothing yet but its
 // messages, which are final, so everything read is kept.
-func (e *Engine) runTranscript(ctx context.Context, threadID string) (app.Transcript, *convCache, error) {
+func (e *Engine) runTranscript(ctx context.Context, threadID string) (runConv, error) {
 	c := e.convOf(threadID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, err := e.extend(ctx, c, threadID, true)
-	return t, c, err
+	return runConv{t: t, c: c, gen: c.gen}, err
 }
 
-// render returns the model's view of t (a transcript c holds), rendering
-// only the entries it has not rendered before with the same options.
-func (c *convCache) render(t app.Transcript, opt app.ChatOptions) []app.ChatMessage {
+// runConv is a run's transcript, with the cache it came from.
+type runConv struct {
+	t   app.Transcript
+	c   *convCache
+	gen int // the cache's generation t belongs to
+}
+
+// render returns the model's view of rc.t, rendering only the entries the
+// cache has not rendered before for the same generation and options.
+func (rc runConv) render(opt app.ChatOptions) []app.ChatMessage {
+	c, t := rc.c, rc.t
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := chatKey{files: opt.Attached != nil, noTools: opt.NoTools}
-	if key != c.chatOpt || c.chatN > len(t) {
-		c.chat, c.chatN, c.chatOpt = nil, 0, key
+	if key != c.chatOpt || rc.gen != c.chatGen || c.chatN > len(t) {
+		// Another rendering, or a transcript read again from the start
+		// (something was deleted): render it all.
+		c.chat, c.chatN, c.chatOpt, c.chatGen = nil, 0, key, rc.gen
 	}
 	for _, en := range t[c.chatN:] {
 		c.chat = append(c.chat, en.Chat(opt)...)
@@ -145,7 +158,8 @@ func (c *convCache) render(t app.Transcript, opt app.ChatOptions) []app.ChatMess
 // run: the system prompt, then the transcript; and, when the thread's
 // kernel is new and earlier code ran, a note saying so before the run's
 // question.
-func (e *Engine) buildContext(run *app.Run, t app.Transcript, c *convCache, ws *workspace, noTools bool) []app.ChatMessage {
+func (e *Engine) buildContext(run *app.Run, rc runConv, ws *workspace, noTools bool) []app.ChatMessage {
+	t := rc.t
 	var sys []string
 	if strings.TrimSpace(run.Instructions) != "" {
 		sys = append(sys, run.Instructions)
@@ -159,7 +173,7 @@ func (e *Engine) buildContext(run *app.Run, t app.Transcript, c *convCache, ws *
 		sys = append(sys, ws.describeFiles())
 		opt.Attached = ws.attachedName
 	}
-	body := c.render(t, opt)
+	body := rc.render(opt)
 	conv := make([]app.ChatMessage, 0, len(body)+2)
 	conv = append(conv, app.ChatMessage{Role: "system", Content: strings.Join(sys, "\n\n")})
 	if ws != nil && ws.freshKernel() && t.HasCode() {
