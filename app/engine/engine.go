@@ -276,22 +276,32 @@ func listPage[T any](ctx context.Context, st app.Store, q app.Query, maxLimit in
 // listAll returns every record of q in insertion order (order "asc") or
 // its reverse ("desc").
 func listAll[T any](ctx context.Context, st app.Store, q app.Query, order string) ([]T, error) {
-	q.Order, q.Limit = order, 100
+	q.Order = order
+	out, _, err := listWithSeqs[T](ctx, st, q)
+	return out, err
+}
+
+// listWithSeqs returns every record of q, paging through the store, with
+// the records' sequence numbers.
+func listWithSeqs[T any](ctx context.Context, st app.Store, q app.Query) ([]T, []int64, error) {
+	q.Limit = 100
 	var out []T
+	var seqs []int64
 	for {
 		recs, more, err := st.List(ctx, q)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, r := range recs {
 			var v T
 			if err := json.Unmarshal(r.Data, &v); err != nil {
-				return nil, fmt.Errorf("app: stored %s %s: %w", r.Kind, r.ID, err)
+				return nil, nil, fmt.Errorf("engine: stored %s %s: %w", r.Kind, r.ID, err)
 			}
 			out = append(out, v)
+			seqs = append(seqs, r.Seq)
 		}
 		if !more || len(recs) == 0 {
-			return out, nil
+			return out, seqs, nil
 		}
 		q.After = recs[len(recs)-1].ID
 	}

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -193,27 +191,7 @@ func (e *Engine) buildContext(run *app.Run, rc runConv, ws *workspace, noTools b
 // listSince returns the records of kind in thread newer than seq, in
 // order, with their sequence numbers.
 func listSince[T any](ctx context.Context, st app.Store, kind, threadID string, seq int64) ([]T, []int64, error) {
-	q := app.Query{Kind: kind, Parent: threadID, SinceSeq: seq, ListOptions: app.ListOptions{Order: "asc", Limit: 100}}
-	var out []T
-	var seqs []int64
-	for {
-		recs, more, err := st.List(ctx, q)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, r := range recs {
-			var v T
-			if err := json.Unmarshal(r.Data, &v); err != nil {
-				return nil, nil, fmt.Errorf("engine: stored %s %s: %w", r.Kind, r.ID, err)
-			}
-			out = append(out, v)
-			seqs = append(seqs, r.Seq)
-		}
-		if !more || len(recs) == 0 {
-			return out, seqs, nil
-		}
-		q.After = recs[len(recs)-1].ID
-	}
+	return listWithSeqs[T](ctx, st, app.Query{Kind: kind, Parent: threadID, SinceSeq: seq, ListOptions: app.ListOptions{Order: "asc"}})
 }
 
 var fencedPython = regexp.MustCompile("(?s)```(?:python|py|python3)[ \\t]*\\r?\\n(.*?)```")
