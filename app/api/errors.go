@@ -53,6 +53,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		buf.Reset()
 		buf.WriteString(`{"error":{"message":"The server could not encode its answer.","type":"server_error","param":null,"code":null}}` + "\n")
 	}
+	writeBody(w, status, buf)
+}
+
+// writeBody sends a whole JSON answer in one write, with its length.
+func writeBody(w http.ResponseWriter, status int, buf *bytes.Buffer) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
@@ -82,11 +87,7 @@ func writeStoredList(w http.ResponseWriter, l *app.List[json.RawMessage]) {
 	} else {
 		buf.WriteString(`,"has_more":false}` + "\n")
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
+	writeBody(w, http.StatusOK, buf)
 }
 
 // writeID writes an id as a JSON string, or null.
