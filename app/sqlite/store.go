@@ -429,22 +429,19 @@ func (s *Store) commit(batch []*pendingSave) (refused bool, err error) {
 	var inThread *sql.Stmt
 	for _, p := range batch {
 		for _, r := range p.recs {
-			if r.InThread && r.Parent != "" {
+			st, checked := upsert, r.InThread && r.Parent != ""
+			if checked {
 				if inThread == nil {
 					inThread = tx.StmtContext(ctx, s.upsertInThread)
 				}
-				res, err := inThread.ExecContext(ctx, r.Kind, r.ID, r.Parent, r.Tag, r.Blob, r.CreatedAt, r.Data)
-				if err != nil {
-					return true, fmt.Errorf("store: save %s %s: %w", r.Kind, r.ID, err)
-				}
-				if n, err := res.RowsAffected(); err != nil || n == 0 {
-					return true, &app.NotFoundError{Kind: app.KindThread, ID: r.Parent}
-				}
-				continue
+				st = inThread
 			}
-			_, err := upsert.ExecContext(ctx, r.Kind, r.ID, r.Parent, r.Tag, r.Blob, r.CreatedAt, r.Data)
+			res, err := st.ExecContext(ctx, r.Kind, r.ID, r.Parent, r.Tag, r.Blob, r.CreatedAt, r.Data)
 			if err != nil {
 				return true, fmt.Errorf("store: save %s %s: %w", r.Kind, r.ID, err)
+			}
+			if n, err := res.RowsAffected(); checked && (err != nil || n == 0) {
+				return true, &app.NotFoundError{Kind: app.KindThread, ID: r.Parent}
 			}
 		}
 	}
