@@ -121,14 +121,14 @@ func (e *Engine) Ask(ctx context.Context, p AskParams) (*app.Thread, *app.Run, *
 	var sub *app.Subscription
 	if t == nil {
 		md := app.Metadata{"title": Title(text), "assistant_id": a.ID}
-		run, sub, err = e.CreateThreadAndRun(ctx, app.ThreadRunParams{RunParams: rp,
-			Thread: &app.ThreadParams{Messages: []app.MessageParams{msg}, Metadata: &md}})
+		var recs []app.Record
+		t, recs, err = e.newThread(ctx, app.ThreadParams{Messages: []app.MessageParams{msg}, Metadata: &md})
 		if err == nil {
-			t, err = e.GetThread(ctx, run.ThreadID)
+			run, sub, err = e.startRun(ctx, t, rp, recs)
 		}
 	} else {
 		rp.AdditionalMessages = []app.MessageParams{msg}
-		run, sub, err = e.CreateRun(ctx, t.ID, rp)
+		run, sub, err = e.startRun(ctx, t, rp, nil)
 		if err == nil && t.Metadata["assistant_id"] != a.ID {
 			md := app.Metadata{}
 			for k, v := range t.Metadata {
