@@ -835,11 +835,7 @@ func (p *pkg) scanSheet(name string, rows int) (*xSheet, error) {
 			cell.hasIS = true
 		case !inIS:
 		case s.is("rPh"):
-			if s.kind == tagStart {
-				rph++
-			} else if s.kind == tagEnd {
-				rph--
-			}
+			rph += s.depthStep()
 		case s.is("t"):
 			s.keepText = s.kind == tagStart && rph == 0
 			if s.kind == tagEnd && rph == 0 {
@@ -903,11 +899,7 @@ func (p *pkg) sharedStrings(sheets []*xSheet) (map[int]string, error) {
 			return i < last || s.kind == tagStart
 		case !want:
 		case s.is("rPh"):
-			if s.kind == tagStart {
-				rph++
-			} else if s.kind == tagEnd {
-				rph--
-			}
+			rph += s.depthStep()
 		case s.is("t"):
 			s.keepText = s.kind == tagStart && rph == 0
 			if s.kind == tagEnd && rph == 0 && len(text) <= 4*maxFieldBytes {
@@ -1383,6 +1375,18 @@ func (s *xmlScanner) skipPast(end string, text bool) error {
 
 // is tells whether the current tag's local name is name.
 func (s *xmlScanner) is(name string) bool { return string(s.local) == name }
+
+// depthStep is +1 at a start tag, -1 at an end tag and 0 for an empty one:
+// how the current element changes the nesting it is counted in.
+func (s *xmlScanner) depthStep() int {
+	switch s.kind {
+	case tagStart:
+		return 1
+	case tagEnd:
+		return -1
+	}
+	return 0
+}
 
 // unexpected reports the input ending inside markup.
 func unexpected(err error) error {
