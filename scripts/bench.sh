@@ -13,7 +13,8 @@ bench -bench 'FiveThreads|SixteenAtOnce' -benchtime 3x ./interpreter/
 bench -bench 'RunStep' -benchtime 200x ./app/engine/
 bench -bench 'RunInLongThread' -benchtime 100x ./app/engine/
 bench -bench 'SaveMessage|ListMessages|Get$' -benchtime 2000x ./app/sqlite/
-bench -bench 'Message|RunStream' -benchtime 3s ./app/api/
+bench -bench 'Message|RunStream$|RunStreamSDK' -benchtime 3s ./app/api/
+bench -bench 'RunStreamPaced' -benchtime 512x ./app/api/
 bench -bench 'StreamToken' -benchtime 100x ./app/ui/
 if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
 	bench -bench 'WindowStart' -benchtime 5x .
@@ -46,6 +47,7 @@ END {
 	row("API: list 100 messages, 32 clients", sprintf("%.0f", m["MessageList/limit=100", "req/s"]), "req/s", sprintf("%.2f× a bare net/http server", m["MessageList/limit=100", "x-bare"]))
 	row("API: streamed run of a one-sentence answer, 32 clients", sprintf("%.0f", m["RunStream", "req/s"]), "runs/s", sprintf("%.2f× streaming it from the model (raw bytes)", m["RunStream", "x-model"]))
 	row("API: the same, both read with the openai-go SDK", sprintf("%.0f", m["RunStreamSDK", "req/s"]), "runs/s", sprintf("%.2f× streaming it from the model with the SDK", m["RunStreamSDK", "x-model-sdk"]))
+	row("API: streamed run, the model at a hosted model's pace (first text 300 ms, a piece every 20 ms), 32 clients", sprintf("%.1f", m["RunStreamPaced", "req/s"]), "runs/s", sprintf("%.2f× streaming it from the model; first text %.1f ms later", m["RunStreamPaced", "x-model"], m["RunStreamPaced", "added-first-text-ms"]))
 	row("window: a streamed token at the end of a 20,000-character answer", sprintf("%.1f", m["StreamToken", "median-ms"]), "ms", sprintf("%.0f× rendering a one-line message", m["StreamToken", "median-ms"] / m["StreamToken", "short-row-ms"]))
 	if (m["WindowStart", "median-ms"] != "") {
 		row("start to a visible window, 20 threads stored", sprintf("%.0f", m["WindowStart", "median-ms"]), "ms", sprintf("%.2f× a bare Fyne window", m["WindowStart", "median-ms"] / m["WindowStart", "bare-fyne-ms"]))

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -255,19 +256,27 @@ func BenchmarkMessageList(b *testing.B) {
 // a sentence in pieces of a few tokens.
 var benchAnswer = modeltest.Turn{Text: "The mean of column x is 4.2 and its median is 3.9, over 1,000 rows.", ChunkSize: 8}
 
+// streamBodies makes an assistant and returns the bodies of the streamed
+// benchmarks' requests: a run of a new thread with one question, and the
+// same question streamed straight from the model.
+func streamBodies(b *testing.B, r *rig, c *http.Client) (run, chat []byte) {
+	var asst struct{ ID string }
+	if err := request(c, "POST", r.srv.URL+"/v1/assistants", []byte(`{"model":"test-model","name":"Analyst"}`),
+		func(got []byte) error { return json.Unmarshal(got, &asst) }); err != nil {
+		b.Fatal(err)
+	}
+	run = []byte(`{"assistant_id":"` + asst.ID + `","stream":true,"thread":{"messages":[{"role":"user","content":"What is the mean of x?"}]}}`)
+	chat = []byte(`{"model":"test-model","stream":true,"messages":[{"role":"user","content":"What is the mean of x?"}]}`)
+	return run, chat
+}
+
 // BenchmarkRunStream creates streamed runs, each on a new thread with one
 // message, and reads their events to the end; the reference is the same
 // clients streaming the same answer straight from the scripted model.
 func BenchmarkRunStream(b *testing.B) {
 	r := newRig(b, nil, nil)
 	c := benchClient()
-	var asst struct{ ID string }
-	if err := request(c, "POST", r.srv.URL+"/v1/assistants", []byte(`{"model":"test-model","name":"Analyst"}`),
-		func(got []byte) error { return json.Unmarshal(got, &asst) }); err != nil {
-		b.Fatal(err)
-	}
-	run := []byte(`{"assistant_id":"` + asst.ID + `","stream":true,"thread":{"messages":[{"role":"user","content":"What is the mean of x?"}]}}`)
-	chat := []byte(`{"model":"test-model","stream":true,"messages":[{"role":"user","content":"What is the mean of x?"}]}`)
+	run, chat := streamBodies(b, r, c)
 	checkRun := func(got []byte) error {
 		if !bytes.Contains(got, []byte("event: thread.run.completed\n")) || !bytes.HasSuffix(got, []byte("data: [DONE]\n\n")) {
 			return errors.New("the run's stream did not complete: " + string(got))
@@ -288,6 +297,83 @@ func BenchmarkRunStream(b *testing.B) {
 				r.model.Add(benchAnswer)
 			}
 		})
+}
+
+// pacedAnswer is benchAnswer streamed at the pace of a hosted model: a
+// first token after 300 ms, then a piece every 20 ms (about 100 tokens a
+// second).
+var pacedAnswer = modeltest.Turn{Text: benchAnswer.Text, ChunkSize: benchAnswer.ChunkSize,
+	Delay: 300 * time.Millisecond, ChunkDelay: 20 * time.Millisecond}
+
+// BenchmarkRunStreamPaced is BenchmarkRunStream with the model answering
+// at a real model's pace: what an analyst's script sees. It reports the
+// rate against streaming from the model directly (x-model), and how much
+// later the answer's first text reaches the client through a run than
+// straight from the model (added-first-text-ms, the medians' difference).
+func BenchmarkRunStreamPaced(b *testing.B) {
+	r := newRig(b, nil, nil)
+	c := benchClient()
+	run, chat := streamBodies(b, r, c)
+	var mu sync.Mutex
+	var viaRun, direct []time.Duration
+	// first streams a request and records when the first text came.
+	first := func(url string, body []byte, text, end string, into *[]time.Duration) func() error {
+		return func() error {
+			req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			req.Header.Set("Content-Type", "application/json")
+			start := time.Now()
+			resp, err := c.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			var got bytes.Buffer
+			var at time.Duration
+			buf := make([]byte, 4096)
+			for {
+				n, err := resp.Body.Read(buf)
+				got.Write(buf[:n])
+				if at == 0 && bytes.Contains(got.Bytes(), []byte(text)) {
+					at = time.Since(start)
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if at == 0 || !bytes.HasSuffix(got.Bytes(), []byte(end)) {
+				return fmt.Errorf("stream from %s did not complete: %s", url, got.Bytes())
+			}
+			mu.Lock()
+			*into = append(*into, at)
+			mu.Unlock()
+			return nil
+		}
+	}
+	compare(b, "model",
+		first(r.srv.URL+"/v1/threads/runs", run, `"value":"The mean`, "event: done\ndata: [DONE]\n\n", &viaRun),
+		first(r.model.BaseURL()+"/chat/completions", chat, `"content":"The mean`, "data: [DONE]\n\n", &direct),
+		func(n int) {
+			for range n {
+				r.model.Add(pacedAnswer)
+			}
+		})
+	b.ReportMetric(float64(median(viaRun)-median(direct))/1e6, "added-first-text-ms")
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // BenchmarkRunStreamSDK is BenchmarkRunStream with both sides read as an

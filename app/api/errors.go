@@ -65,6 +65,17 @@ func writeBody(w http.ResponseWriter, status int, buf *bytes.Buffer) {
 	w.Write(buf.Bytes())
 }
 
+// writeStored answers one object that is already JSON, as the store
+// holds it.
+func writeStored(w http.ResponseWriter, data json.RawMessage) {
+	buf := bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer release(buf)
+	buf.Write(data)
+	buf.WriteByte('\n')
+	writeBody(w, http.StatusOK, buf)
+}
+
 // writeStoredList answers a page of objects that are already JSON, as
 // the store holds them: only the list around them is written here.
 func writeStoredList(w http.ResponseWriter, l *app.List[json.RawMessage]) {

@@ -213,12 +213,16 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &p) {
 		return
 	}
-	m, err := s.eng.CreateMessage(r.Context(), r.PathValue("thread"), p)
+	m, stored, err := s.eng.CreateMessageJSON(r.Context(), r.PathValue("thread"), p)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	reply(w, r, m)
+	if v1Shapes(apiVersion(r.Context())) {
+		reply(w, r, m)
+		return
+	}
+	writeStored(w, stored)
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {

@@ -284,26 +284,33 @@ func (e *Engine) newMessage(ctx context.Context, threadID string, p app.MessageP
 // CreateMessage adds a message to a thread. It fails with ErrThreadLocked
 // while a run on the thread is active.
 func (e *Engine) CreateMessage(ctx context.Context, threadID string, p app.MessageParams) (*app.Message, error) {
+	m, _, err := e.CreateMessageJSON(ctx, threadID, p)
+	return m, err
+}
+
+// CreateMessageJSON is CreateMessage that also returns the message's JSON
+// as stored, for the API to send on without encoding it again.
+func (e *Engine) CreateMessageJSON(ctx context.Context, threadID string, p app.MessageParams) (*app.Message, json.RawMessage, error) {
 	if threadID == "" {
-		return nil, &app.NotFoundError{Kind: app.KindThread}
+		return nil, nil, &app.NotFoundError{Kind: app.KindThread}
 	}
 	m, err := e.newMessage(ctx, threadID, p)
 	if err != nil {
 		// As the hosted API: a missing thread is told before a bad field.
 		if terr := e.threadExists(ctx, threadID); terr != nil {
-			return nil, terr
+			return nil, nil, terr
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	// The store checks that the thread exists as it saves the message.
 	rec := messageRecord(m)
 	rec.InThread = true
 	if err := e.lockedSave(threadID, true, func() error { return e.cfg.Store.Save(ctx, rec) }); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// m is not changed after this: the event may carry it as it is.
 	e.Bus.Publish(app.Event{Name: "thread.message.created", ThreadID: threadID, Data: m})
-	return m, nil
+	return m, rec.Data, nil
 }
 
 // threadExists checks that a thread is stored, without decoding it.

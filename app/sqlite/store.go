@@ -185,9 +185,12 @@ const (
 		ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent, tag = excluded.tag,
 			blob = excluded.blob, created_at = excluded.created_at, data = excluded.data`
 	// The count of Deletes is a record of its own kind, kept in its
-	// created_at.
-	countDeleteSQL = `INSERT INTO objects (kind, id, created_at, data) VALUES ('plotline.deletions', 'count', 1, x'')
-		ON CONFLICT (kind, id) DO UPDATE SET created_at = created_at + 1`
+	// created_at. Each Delete also moves it to a seq above every other
+	// record's, before it deletes anything: seq has no AUTOINCREMENT, so
+	// this is what keeps a deleted record's seq from being given again.
+	countDeleteSQL = `INSERT INTO objects (seq, kind, id, created_at, data)
+		VALUES ((SELECT max(seq) FROM objects) + 1, 'plotline.deletions', 'count', 1, x'')
+		ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, created_at = created_at + 1`
 	deletionsSQL = `SELECT created_at FROM objects WHERE kind = 'plotline.deletions' AND id = 'count'`
 	columns      = "seq, kind, id, parent, tag, blob, created_at, data"
 )
@@ -485,10 +488,10 @@ func (s *Store) Delete(ctx context.Context, kind, id string) error {
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := tx.StmtContext(ctx, s.del).ExecContext(ctx, kind, id, id, app.KindFile); err != nil {
+	if _, err := tx.StmtContext(ctx, s.countDelete).ExecContext(ctx); err != nil {
 		return fail(err)
 	}
-	if _, err := tx.StmtContext(ctx, s.countDelete).ExecContext(ctx); err != nil {
+	if _, err := tx.StmtContext(ctx, s.del).ExecContext(ctx, kind, id, id, app.KindFile); err != nil {
 		return fail(err)
 	}
 	var users int
@@ -589,7 +592,17 @@ func (s *Store) List(ctx context.Context, q app.Query) ([]app.Record, bool, erro
 			order = "DESC"
 		}
 	}
-	st, err := s.listStmt(ctx, "SELECT "+columns+" FROM objects WHERE "+where.String()+" ORDER BY seq "+order+" LIMIT ?")
+	// The columns the filters fix are not read back: a row's every column
+	// costs the driver a few calls.
+	cols := "seq, id"
+	if q.Parent == "" {
+		cols += ", parent"
+	}
+	if q.Tag == "" {
+		cols += ", tag"
+	}
+	cols += ", blob, created_at, data"
+	st, err := s.listStmt(ctx, "SELECT "+cols+" FROM objects WHERE "+where.String()+" ORDER BY seq "+order+" LIMIT ?")
 	if err != nil {
 		return nil, false, fmt.Errorf("store: list %s: %w", q.Kind, err)
 	}
@@ -599,9 +612,18 @@ func (s *Store) List(ctx context.Context, q app.Query) ([]app.Record, bool, erro
 	}
 	defer rows.Close()
 	out := make([]app.Record, 0, min(limit+1, 101))
+	r := app.Record{Kind: q.Kind, Parent: q.Parent, Tag: q.Tag}
+	dest := make([]any, 0, 7)
+	dest = append(dest, &r.Seq, &r.ID)
+	if q.Parent == "" {
+		dest = append(dest, &r.Parent)
+	}
+	if q.Tag == "" {
+		dest = append(dest, &r.Tag)
+	}
+	dest = append(dest, &r.Blob, &r.CreatedAt, &r.Data)
 	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, false, err
 		}
 		out = append(out, r)

@@ -1585,3 +1585,63 @@ func TestDeletionsAreCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationFromAutoincrement opens a folder written by the first
+// schema, whose seq had AUTOINCREMENT, and whose newest record was
+// deleted: the records keep their seqs, and the deleted one's seq is not
+// given again.
+func TestMigrationFromAutoincrement(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "plotline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := migrations.ReadFile("migrations/0001_objects.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{string(first), "PRAGMA user_version = 1",
+		`INSERT INTO objects (kind, id, parent, created_at, data) VALUES ('thread', 'thread_1', '', 1, x'7b7d')`,
+		`INSERT INTO objects (kind, id, parent, created_at, data) VALUES ('thread.message', 'msg_1', 'thread_1', 2, x'7b7d')`,
+		`INSERT INTO objects (kind, id, parent, created_at, data) VALUES ('thread.message', 'msg_2', 'thread_1', 3, x'7b7d')`,
+		`DELETE FROM objects WHERE id = 'msg_2'`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m1, err := s.Get(ctx, app.KindMessage, "msg_1")
+	if err != nil || m1.Seq != 2 || m1.Parent != "thread_1" || string(m1.Data) != "{}" {
+		t.Fatalf("msg_1 after the migration: %+v %v", m1, err)
+	}
+	save(t, s, msg("msg_3", "thread_1", "", 4))
+	m3, err := s.Get(ctx, app.KindMessage, "msg_3")
+	if err != nil || m3.Seq <= 3 {
+		t.Fatalf("msg_3 after the migration: seq %d %v, want more than 3 (msg_2's)", m3.Seq, err)
+	}
+	if n, err := s.Deletions(ctx); err != nil || n != 0 {
+		t.Errorf("deletions after the migration: %d %v", n, err)
+	}
+	var auto int
+	if err := s.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'objects' AND sql LIKE '%AUTOINCREMENT%'`).Scan(&auto); err != nil || auto != 0 {
+		t.Errorf("objects still has AUTOINCREMENT (%d, %v)", auto, err)
+	}
+	// The deletions that follow still keep seqs from being given again.
+	if err := s.Delete(ctx, app.KindMessage, "msg_3"); err != nil {
+		t.Fatal(err)
+	}
+	save(t, s, msg("msg_4", "thread_1", "", 5))
+	if m4, err := s.Get(ctx, app.KindMessage, "msg_4"); err != nil || m4.Seq <= m3.Seq {
+		t.Errorf("msg_4: seq %d %v, want more than %d", m4.Seq, err, m3.Seq)
+	}
+	if n, _ := s.Deletions(ctx); n != 1 {
+		t.Errorf("deletions = %d, want 1", n)
+	}
+}
