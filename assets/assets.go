@@ -1,5 +1,6 @@
 // Package assets holds the files embedded in the plotline binary: the
-// Python half of the kernel and the application icon.
+// Python half of the kernel, the application icon and the text Plotline
+// tells the model.
 package assets
 
 import _ "embed"
@@ -13,3 +14,25 @@ var Kernel string
 //
 //go:embed icon.png
 var Icon []byte
+
+// The text Plotline tells the model, given to the engine by the
+// composition root (app/cli/wiring).
+var (
+	// PromptCode says what the python tool is and where it runs.
+	//
+	//go:embed prompts/code.txt
+	PromptCode string
+	// PromptFenced replaces the python tool for models without tools.
+	//
+	//go:embed prompts/fenced.txt
+	PromptFenced string
+	// PromptFreshKernel tells the model, once, that its thread's code
+	// ran in a kernel that is gone.
+	//
+	//go:embed prompts/fresh-kernel.txt
+	PromptFreshKernel string
+	// PromptAnalyst is the instructions of the default assistant.
+	//
+	//go:embed prompts/analyst.txt
+	PromptAnalyst string
+)

@@ -16,10 +16,6 @@ const DefaultModel = "gpt-4o"
 // when given none, so that it is made once per data folder.
 const defaultAssistantKey = "plotline_default"
 
-const defaultInstructions = "You are a careful data analyst. Answer the user's questions about their data by " +
-	"running Python. Look at the data before you analyse it, check your results, and explain what you found in " +
-	"plain words. When you make a chart, give it a title and labelled axes."
-
 // IsDefaultAssistant reports whether a is the data-analyst assistant that
 // Ask uses when given none.
 func IsDefaultAssistant(a *app.Assistant) bool {
@@ -40,7 +36,7 @@ func (e *Engine) DefaultAssistant(ctx context.Context) (*app.Assistant, error) {
 			return &all[i], nil
 		}
 	}
-	name, instr := "Data analyst", defaultInstructions
+	name, instr := "Data analyst", e.cfg.Prompts.Analyst
 	return e.CreateAssistant(ctx, app.AssistantParams{Name: &name, Instructions: &instr,
 		Tools:    &[]app.Tool{{Type: app.ToolCodeInterpreter}},
 		Metadata: &app.Metadata{defaultAssistantKey: "data-analyst"}})

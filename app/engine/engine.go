@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,17 @@ type Config struct {
 	ToolsUnsupported func(error) bool
 	// Clock tells the time and waits; tests may replace it with a fake.
 	Clock Clock
+	// Prompts is the text told to the model (from assets).
+	Prompts Prompts
+}
+
+// Prompts is the text the engine tells the model. The composition root
+// gives it from the assets package, where it is kept as text files.
+type Prompts struct {
+	Code        string // what the python tool is and where it runs
+	Fenced      string // for models without tools: write fenced python blocks
+	FreshKernel string // the thread's earlier variables are gone
+	Analyst     string // the default assistant's instructions
 }
 
 // Engine runs assistants on threads. Its methods are what the window, the
@@ -56,6 +68,12 @@ type Engine struct {
 func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil || cfg.Model == nil || cfg.Interpreter == nil {
 		return nil, errors.New("app: an engine needs a store, a model and an interpreter")
+	}
+	p := &cfg.Prompts
+	for _, t := range []*string{&p.Code, &p.Fenced, &p.FreshKernel, &p.Analyst} {
+		if *t = strings.TrimSpace(*t); *t == "" {
+			return nil, errors.New("app: an engine needs the text it tells the model (engine.Prompts)")
+		}
 	}
 	if cfg.MaxSteps <= 0 {
 		cfg.MaxSteps = 24

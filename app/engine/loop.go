@@ -222,7 +222,7 @@ func (l *loop) ask() (*app.ChatResult, error) {
 		// A model or server that refuses tools: run the python blocks of
 		// its answers instead, for the rest of this run.
 		l.noTools = true
-		l.conv[0].Content += "\n\n" + fencedInstructions
+		l.conv[0].Content += "\n\n" + l.e.cfg.Prompts.Fenced
 		return l.ask()
 	}
 	if out.failed != nil {

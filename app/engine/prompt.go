@@ -9,23 +9,6 @@ import (
 	"plotline/app"
 )
 
-// codePreamble tells the model what its python tool is and where it runs.
-const codePreamble = `You can run Python with the python tool, in a stateful sandbox with numpy, pandas and matplotlib. ` +
-	`The working directory is /mnt/data; the user's files are there. Save files you make for the user in /mnt/data ` +
-	`and link to them as sandbox:/mnt/data/NAME. Charts you draw with matplotlib are shown to the user; do not save ` +
-	`them unless asked. If code fails, read the error, fix the code and try again. There is no internet access.`
-
-// fencedInstructions replace the python tool for models that cannot call
-// tools.
-const fencedInstructions = `This model cannot call tools, so write the Python you want to run in a fenced block ` +
-	"(```python … ```). Plotline runs every such block of your answer in the sandbox and replies with its output; " +
-	`then go on. When you have the final answer, write it without a python block.`
-
-// freshKernelNote tells the model, once, that its thread's code ran in a
-// kernel that is gone.
-const freshKernelNote = "Note: the Python session of this thread is new. The variables, imports and " +
-	"functions that the code above made are gone; the files in /mnt/data are kept. Run again what you need."
-
 // convCache is a thread's transcript, read from the store once and then
 // extended with what is new, and its rendering for the model. Only
 // finished entries are kept: entries read while a run is active are not.
@@ -164,9 +147,9 @@ func (e *Engine) buildContext(run *app.Run, rc runConv, ws *workspace, noTools b
 	}
 	opt := app.ChatOptions{NoTools: noTools}
 	if ws != nil {
-		sys = append(sys, codePreamble)
+		sys = append(sys, e.cfg.Prompts.Code)
 		if noTools {
-			sys = append(sys, fencedInstructions)
+			sys = append(sys, e.cfg.Prompts.Fenced)
 		}
 		sys = append(sys, ws.describeFiles())
 		opt.Attached = ws.attachedName
@@ -182,7 +165,7 @@ func (e *Engine) buildContext(run *app.Run, rc runConv, ws *workspace, noTools b
 			at--
 		}
 		conv = append(conv, body[:at]...)
-		conv = append(conv, app.ChatMessage{Role: "system", Content: freshKernelNote})
+		conv = append(conv, app.ChatMessage{Role: "system", Content: e.cfg.Prompts.FreshKernel})
 		return append(conv, body[at:]...)
 	}
 	return append(conv, body...)

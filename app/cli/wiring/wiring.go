@@ -15,6 +15,7 @@ import (
 	"plotline/app/engine"
 	"plotline/app/openai"
 	"plotline/app/sqlite"
+	"plotline/assets"
 	"plotline/interpreter"
 )
 
@@ -109,6 +110,8 @@ func Open(ctx context.Context, o Options) (*System, error) {
 		code = Kernels(sys.Kernels)
 	}
 	ecfg := engine.Config{Store: st, Model: m, Interpreter: code, DefaultModel: o.DefaultModel,
+		Prompts: engine.Prompts{Code: assets.PromptCode, Fenced: assets.PromptFenced,
+			FreshKernel: assets.PromptFreshKernel, Analyst: assets.PromptAnalyst},
 		ToolsUnsupported: openai.ToolsUnsupported, NoTools: os.Getenv("PLOTLINE_NO_TOOLS") == "1"}
 	if o.Engine != nil {
 		o.Engine(&ecfg)
