@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 
@@ -116,7 +117,7 @@ func (e *Engine) Ask(ctx context.Context, p AskParams) (*app.Thread, *app.Run, *
 	var run *app.Run
 	var sub *app.Subscription
 	if t == nil {
-		md := app.Metadata{"title": Title(text), "assistant_id": a.ID}
+		md := app.Metadata{"title": e.uniqueTitle(ctx, Title(text)), "assistant_id": a.ID}
 		var recs []app.Record
 		t, recs, err = e.newThread(ctx, app.ThreadParams{Messages: []app.MessageParams{msg}, Metadata: &md})
 		if err == nil {
@@ -141,11 +142,50 @@ func (e *Engine) Ask(ctx context.Context, p AskParams) (*app.Thread, *app.Run, *
 	return t, run, sub, err
 }
 
-// Title makes a thread's title from its first question.
+// titleLength is about as much of a title as the thread list shows.
+const titleLength = 48
+
+// Title makes a thread's title from its first question: its first line,
+// cut at a word before titleLength characters.
 func Title(question string) string {
-	t := strings.Join(strings.Fields(question), " ")
-	if r := []rune(t); len(r) > 60 {
-		t = string(r[:59]) + "…"
+	line := question
+	for _, l := range strings.Split(question, "\n") {
+		if strings.TrimSpace(l) != "" {
+			line = l
+			break
+		}
 	}
-	return t
+	t := strings.Join(strings.Fields(line), " ")
+	r := []rune(t)
+	if len(r) <= titleLength {
+		if t == "" {
+			return "New thread"
+		}
+		return t
+	}
+	cut := string(r[:titleLength-1])
+	if i := strings.LastIndexByte(cut, ' '); i > titleLength/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,;:-–—") + "…"
+}
+
+// uniqueTitle is title, or title with a number when another thread has it.
+func (e *Engine) uniqueTitle(ctx context.Context, title string) string {
+	threads, err := e.AllThreads(ctx)
+	if err != nil {
+		return title
+	}
+	taken := map[string]bool{}
+	for _, t := range threads {
+		taken[t.Metadata["title"]] = true
+	}
+	if !taken[title] {
+		return title
+	}
+	for n := 2; ; n++ {
+		if s := fmt.Sprintf("%s (%d)", title, n); !taken[s] {
+			return s
+		}
+	}
 }

@@ -27,3 +27,21 @@ func TestNewIDSortsByTime(t *testing.T) {
 		prev = id
 	}
 }
+
+func TestTitle(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"What is the total revenue by region?", "What is the total revenue by region?"},
+		{"  plot   revenue\tby month ", "plot revenue by month"},
+		{"\n\nFirst line\nsecond line", "First line"},
+		{"", "New thread"},
+		{"Compare the monthly revenue of every region against last year's budget, and chart it", "Compare the monthly revenue of every region…"},
+		{strings.Repeat("x", 80), strings.Repeat("x", 47) + "…"},
+	} {
+		if got := Title(c.in); got != c.want {
+			t.Errorf("Title(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if n := len([]rune(Title(c.in))); n > titleLength {
+			t.Errorf("Title(%q) has %d characters", c.in, n)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -577,5 +578,21 @@ func TestAskIsOneStep(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d default assistants", n)
+	}
+}
+
+func TestAskTitlesAreUnique(t *testing.T) {
+	r := newScriptedRig(t, nil, modeltest.Turn{Text: "One."}, modeltest.Turn{Text: "Two."}, modeltest.Turn{Text: "Three."})
+	ctx := context.Background()
+	var titles []string
+	for range 3 {
+		th, _, _, err := r.e.Ask(ctx, engine.AskParams{Text: "Revenue by region?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		titles = append(titles, th.Metadata["title"])
+	}
+	if want := []string{"Revenue by region?", "Revenue by region? (2)", "Revenue by region? (3)"}; !reflect.DeepEqual(titles, want) {
+		t.Fatalf("titles %q, want %q", titles, want)
 	}
 }

@@ -51,7 +51,7 @@ func (u *UI) bridge() {
 			fyne.Do(func() { u.handle(batch) })
 		case <-tick.C:
 			fyne.Do(func() {
-				if u.run.id != "" && u.run.phase == "Running code" {
+				if u.run.id != "" {
 					u.showPhase()
 				}
 			})
@@ -61,12 +61,21 @@ func (u *UI) bridge() {
 	}
 }
 
-// Pump handles the events waiting, and waits up to d for more until done
-// holds; it is for a caller that set Services.Manual (tests), on the
-// goroutine that owns the widgets.
+// Pump handles the events waiting, and the work posted for Fyne's
+// goroutine, and waits up to d for more until done holds; it is for a
+// caller that set Services.Manual (tests), on the goroutine that owns the
+// widgets.
 func (u *UI) Pump(d time.Duration, done func() bool) bool {
 	deadline := time.Now().Add(d)
 	for {
+		for posted := true; posted; {
+			select {
+			case fn := <-u.uiq:
+				fn()
+			default:
+				posted = false
+			}
+		}
 		if done() {
 			return true
 		}
@@ -74,16 +83,29 @@ func (u *UI) Pump(d time.Duration, done func() bool) bool {
 		if left <= 0 {
 			return false
 		}
-		ctx, cancel := context.WithTimeout(u.ctx, min(left, 50*time.Millisecond))
+		ctx, cancel := context.WithTimeout(u.ctx, min(left, 20*time.Millisecond))
 		ev, err := u.sub.Next(ctx)
 		cancel()
 		if err == nil {
 			u.handle([]app.Event{ev})
 		}
-		if u.run.id != "" && u.run.phase == "Running code" {
+		if u.run.id != "" {
 			u.showPhase()
 		}
 	}
+}
+
+// post runs fn on Fyne's goroutine: through fyne.Do, or, when the caller
+// pumps events itself (Services.Manual), in its next Pump.
+func (u *UI) post(fn func()) {
+	if u.svc.Manual {
+		select {
+		case u.uiq <- fn:
+		case <-u.ctx.Done():
+		}
+		return
+	}
+	fyne.Do(fn)
 }
 
 // onUI runs fn on Fyne's goroutine, for work that finishes on another
@@ -94,26 +116,33 @@ func onUI(fn func()) { fyne.Do(fn) }
 func (u *UI) handle(batch []app.Event) {
 	changed := map[int]bool{}
 	added := false
-	threadsChanged := false
+	threadsChanged, runsChanged := false, false
 	for _, ev := range batch {
 		if ev.Name == "thread.created" {
 			threadsChanged = true
 		}
 		if ev.Name == "thread.message.created" || ev.Name == "thread.message.completed" {
-			delete(u.textIndex, ev.ThreadID) // searched again from the store
+			u.forgetText(ev.ThreadID) // searched again from the store
+		}
+		if u.follow(ev) {
+			runsChanged = true
 		}
 		if ev.ThreadID != u.current || u.tl == nil {
 			continue
 		}
-		c, a := u.tl.apply(ev)
-		for _, i := range c {
-			changed[i] = true
+		if !endedRow(u.tl, ev) {
+			c, a := u.tl.apply(ev)
+			for _, i := range c {
+				changed[i] = true
+			}
+			added = added || a
 		}
-		added = added || a
 		u.runEvent(ev)
 	}
 	if threadsChanged {
 		u.reloadThreads()
+	} else if runsChanged {
+		u.sidebar.Refresh()
 	}
 	if added {
 		u.conv.Refresh()
@@ -131,41 +160,33 @@ func (u *UI) handle(batch []app.Event) {
 
 // runEvent follows the current thread's run in the status bar.
 func (u *UI) runEvent(ev app.Event) {
+	if ev.RunID == "" {
+		return
+	}
 	switch ev.Name {
-	case "thread.run.created", "thread.run.queued", "thread.run.in_progress":
-		if u.run.id != ev.RunID {
-			u.setStatus(runState{id: ev.RunID, phase: "Thinking…", started: time.Now()})
-		} else {
-			u.run.phase = "Thinking…"
-			u.showPhase()
-		}
-	case "thread.run.step.created":
-		if st, ok := ev.Data.(*app.RunStep); ok && st.Type == app.StepToolCalls {
-			u.run.phase, u.run.started = "Running code", time.Now()
-			u.showPhase()
-		}
-	case "thread.run.step.completed":
-		u.run.phase = "Thinking…"
-		u.showPhase()
-	case "thread.message.created":
-		u.run.phase = "Writing…"
-		u.showPhase()
-	case "thread.run.requires_action":
-		u.run.phase = "Waiting for tool outputs"
-		u.showPhase()
-	case "thread.run.cancelling":
-		u.status.SetText("Stopping…")
 	case "thread.run.completed", "thread.run.cancelled", "thread.run.expired", "thread.run.incomplete":
 		u.setStatus(runState{})
 		if ev.Name == "thread.run.cancelled" {
 			u.status.SetText("Stopped.")
 		}
+		return
 	case "thread.run.failed":
 		u.setStatus(runState{})
 		if r, ok := ev.Data.(*app.Run); ok && r.LastError != nil {
 			u.showRetryBanner(explainError(r.LastError), r.LastError.Code != app.ErrCodeRateLimit)
 		}
+		return
 	}
+	s := u.liveState(u.current)
+	if s.id == "" {
+		return // a run the window saw start before it opened: refreshRunState covers it
+	}
+	if s.id != u.run.id {
+		u.setStatus(s)
+		return
+	}
+	u.run.phase, u.run.started = s.phase, s.started
+	u.showPhase()
 }
 
 // explainError says what went wrong in plain words.

@@ -10,8 +10,9 @@ import (
 // starts a new line, as in chat apps.
 type composerEntry struct {
 	widget.Entry
-	onSend func()
-	shift  bool
+	onSend   func()
+	onEscape func()
+	shift    bool
 }
 
 func newComposer(onSend func()) *composerEntry {
@@ -39,12 +40,31 @@ func (e *composerEntry) KeyUp(k *fyne.KeyEvent) {
 }
 
 // TypedKey sends on Enter; with Shift held, the entry adds a new line.
+// Escape goes to the window.
 func (e *composerEntry) TypedKey(k *fyne.KeyEvent) {
-	if (k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter) && !e.shift {
+	switch {
+	case (k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter) && !e.shift:
+		if e.onSend != nil {
+			e.onSend()
+		}
+	case k.Name == fyne.KeyEscape && e.onEscape != nil:
+		e.onEscape()
+	default:
+		e.Entry.TypedKey(k)
+	}
+}
+
+// TypedShortcut sends on Ctrl+Enter (Cmd+Enter on macOS) too.
+func (e *composerEntry) TypedShortcut(s fyne.Shortcut) {
+	if c, ok := s.(*desktop.CustomShortcut); ok && (c.KeyName == fyne.KeyReturn || c.KeyName == fyne.KeyEnter) &&
+		c.Modifier == fyne.KeyModifierShortcutDefault {
 		if e.onSend != nil {
 			e.onSend()
 		}
 		return
 	}
-	e.Entry.TypedKey(k)
+	e.Entry.TypedShortcut(s)
 }
+
+// AcceptsTab is false: Tab moves to the next control, as in a form.
+func (e *composerEntry) AcceptsTab() bool { return false }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -55,20 +56,25 @@ type UI struct {
 	eng *engine.Engine
 	cfg settings.Settings
 
-	threads   []app.Thread // all, newest first
-	shown     []app.Thread // after search
-	query     string
-	matches   map[string]bool   // thread ids whose text matches query
-	textIndex map[string]string // thread id → its text, for search
-	current   string            // thread id
-	tl        *timeline
-	assts     []app.Assistant
-	asstID    string
-	attached  []string // file paths waiting to be sent
+	threads       []app.Thread // all, newest first
+	shown         []app.Thread // after search
+	query         string
+	searchGen     int                 // counts queries: only the newest one's result is shown
+	searching     sync.WaitGroup      // filterThreads' goroutines
+	index         *searchIndex        // the threads' text, for search
+	live          map[string]*liveRun // by thread id: the runs the window follows
+	uiq           chan func()         // work for Fyne's goroutine, when Manual
+	current       string              // thread id
+	pendingDelete string              // a thread deleted, waiting for its undo time
+	indexed       bool                // the search index is being filled
+	tl            *timeline
+	assts         []app.Assistant
+	asstID        string
+	attached      []string // file paths waiting to be sent
 
 	// widgets
 	sidebar     *widget.List
-	search      *widget.Entry
+	search      *escEntry
 	conv        *widget.List
 	convStack   *fyne.Container
 	composer    *composerEntry
@@ -91,15 +97,15 @@ type UI struct {
 // runState is what the status bar shows about the current thread's run.
 type runState struct {
 	id      string
-	phase   string // thinking, running code, waiting
+	phase   string // phaseThinking, phaseCode, …
 	started time.Time
-	ticker  *time.Ticker
 }
 
 // New builds the window. Call Show (or ShowAndRun on the app) after.
 func New(a fyne.App, svc Services) *UI {
-	u := &UI{app: a, svc: svc, eng: svc.Engine, matches: map[string]bool{}, rowsHeights: map[int]float32{}}
+	u := &UI{app: a, svc: svc, eng: svc.Engine, rowsHeights: map[int]float32{}, live: map[string]*liveRun{}, uiq: make(chan func(), 64)}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
+	u.index = newSearchIndex(u.ctx, u.eng)
 	u.cfg, _ = settings.Load(svc.DataDir)
 	applyTheme(a, u.cfg.Theme)
 	u.win = a.NewWindow("Plotline")
@@ -109,7 +115,7 @@ func New(a fyne.App, svc Services) *UI {
 	u.win.Resize(fyne.NewSize(1200, 780))
 	u.win.SetOnDropped(u.dropped)
 	u.win.SetCloseIntercept(func() {
-		u.cancel()
+		u.Close()
 		u.win.Close()
 	})
 	u.reloadAssistants()
@@ -134,27 +140,59 @@ func (u *UI) dropped(_ fyne.Position, uris []fyne.URI) {
 // Window is the main window.
 func (u *UI) Window() fyne.Window { return u.win }
 
-// Close stops the bridge.
-func (u *UI) Close() { u.cancel() }
+// Close finishes a delete waiting for its undo time, and stops the bridge.
+func (u *UI) Close() {
+	if u.ctx.Err() == nil {
+		u.flushDeletes()
+	}
+	u.cancel()
+	u.searching.Wait()
+}
 
 func (u *UI) build() {
 	// Sidebar: search, new thread, the threads.
-	u.search = widget.NewEntry()
-	u.search.SetPlaceHolder("Search threads")
+	u.search = newEscEntry(func() {
+		u.search.SetText("")
+		u.win.Canvas().Focus(u.composer)
+	})
+	u.search.SetPlaceHolder("Search threads (" + modifierName() + "K)")
+	u.search.onFocus = func() {
+		// Read the threads' text before the first keystroke needs it.
+		if !u.indexed {
+			u.indexed = true
+			threads := u.threads
+			u.searching.Add(1)
+			go func() {
+				defer u.searching.Done()
+				u.index.fill(threads)
+			}()
+		}
+	}
 	u.search.OnChanged = func(q string) { u.setQuery(q) }
 	newThread := widget.NewButtonWithIcon("New thread", theme.ContentAddIcon(), u.newThread)
 	newThread.Importance = widget.HighImportance
 	u.sidebar = widget.NewList(
 		func() int { return len(u.shown) },
 		func() fyne.CanvasObject {
-			l := widget.NewLabel("thread title")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
+			title := widget.NewLabel("thread title")
+			title.Truncation = fyne.TextTruncateEllipsis
+			sub := widget.NewLabel("when")
+			sub.SizeName = theme.SizeNameCaptionText
+			sub.Importance = widget.LowImportance
+			return container.New(tightVBox{}, title, sub)
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id < len(u.shown) {
-				o.(*widget.Label).SetText(threadTitle(u.shown[id]))
+			if id >= len(u.shown) {
+				return
 			}
+			t := u.shown[id]
+			c := o.(*fyne.Container)
+			c.Objects[0].(*widget.Label).SetText(threadTitle(t))
+			sub := threadWhen(time.Unix(t.CreatedAt, 0), time.Now())
+			if u.running(t.ID) {
+				sub = "● running · " + sub
+			}
+			c.Objects[1].(*widget.Label).SetText(sub)
 		})
 	u.sidebar.OnSelected = func(id widget.ListItemID) {
 		if id < len(u.shown) && u.shown[id].ID != u.current {
@@ -184,6 +222,7 @@ func (u *UI) build() {
 
 	// Composer.
 	u.composer = newComposer(u.sendMessage)
+	u.composer.onEscape = u.escape
 	u.composer.SetPlaceHolder("Ask about your data… (Enter sends, Shift+Enter for a new line)")
 	u.composer.SetMinRowsVisible(3)
 	attach := widget.NewButtonWithIcon("", theme.ContentAddIcon(), u.pickAttachment)
@@ -218,17 +257,37 @@ func (u *UI) build() {
 	split := container.NewHSplit(sidebar, main)
 	split.Offset = 0.22
 	u.win.SetContent(split)
+	sc := map[string]shortcut{}
+	for _, k := range u.shortcuts() {
+		sc[k.what] = k
+	}
 	u.win.SetMainMenu(fyne.NewMainMenu(
 		fyne.NewMenu("File",
-			fyne.NewMenuItem("New thread", u.newThread),
-			fyne.NewMenuItem("Attach a file…", u.pickAttachment),
+			u.menuItem("New thread", sc["New thread"]),
+			u.menuItem("Attach files…", sc["Attach files"]),
+			u.menuItem("Export…", sc["Export the thread"]),
 			fyne.NewMenuItemSeparator(),
-			fyne.NewMenuItem("Export as Markdown…", func() { u.exportMarkdown() }),
-			fyne.NewMenuItem("Export as notebook…", func() { u.exportNotebook() }),
+			u.menuItem("Settings…", sc["Settings"]),
+		),
+		fyne.NewMenu("Thread",
+			u.menuItem("Search threads", sc["Search threads"]),
+			fyne.NewMenuItem("Regenerate the last answer", u.regenerate),
+			fyne.NewMenuItem("Edit the last question", u.editLastQuestion),
 			fyne.NewMenuItemSeparator(),
-			fyne.NewMenuItem("Settings…", u.showSettings),
+			fyne.NewMenuItem("Rename…", u.renameThread),
+			fyne.NewMenuItem("Delete…", u.deleteThread),
+			fyne.NewMenuItemSeparator(),
+			fyne.NewMenuItem("Stop the answer (Esc)", u.stopRun),
+		),
+		fyne.NewMenu("Help",
+			u.menuItem("Keyboard shortcuts", sc["Keyboard shortcuts"]),
 		),
 	))
+	u.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			u.escape()
+		}
+	})
 }
 
 // --- threads ---
@@ -240,25 +299,104 @@ func threadTitle(t app.Thread) string {
 	return "New thread"
 }
 
+// threadWhen says when a thread was made, in the thread list's words.
+func threadWhen(t, now time.Time) string {
+	y1, m1, d1 := t.Date()
+	y2, m2, d2 := now.Date()
+	switch {
+	case y1 == y2 && m1 == m2 && d1 == d2:
+		return "Today " + t.Format("15:04")
+	case now.Sub(t) < 48*time.Hour && now.AddDate(0, 0, -1).Day() == d1:
+		return "Yesterday " + t.Format("15:04")
+	case now.Sub(t) < 6*24*time.Hour:
+		return t.Format("Monday 15:04")
+	case y1 == y2:
+		return t.Format("2 Jan")
+	}
+	return t.Format("2 Jan 2006")
+}
+
+// tightVBox stacks objects with no space between them.
+type tightVBox struct{}
+
+func (tightVBox) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objs {
+		m := o.MinSize()
+		s.Width = max(s.Width, m.Width)
+		s.Height += m.Height
+	}
+	// The labels' own padding is enough between title and date.
+	return fyne.NewSize(s.Width, s.Height-theme.Padding()*2)
+}
+
+func (tightVBox) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	y := float32(0)
+	for i, o := range objs {
+		h := o.MinSize().Height
+		if i > 0 {
+			y -= theme.Padding() * 2
+		}
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h
+	}
+}
+
 func (u *UI) reloadThreads() {
 	all, err := u.eng.AllThreads(u.ctx)
 	if err != nil {
 		u.showBanner("Could not list the threads: "+err.Error(), nil)
 		return
 	}
+	if u.pendingDelete != "" {
+		kept := all[:0:0]
+		for _, t := range all {
+			if t.ID != u.pendingDelete {
+				kept = append(kept, t)
+			}
+		}
+		all = kept
+	}
 	u.threads = all
 	u.filterThreads()
 }
 
+// filterThreads shows the threads that match the search box. The
+// filtering runs off Fyne's goroutine; a newer query's result wins.
 func (u *UI) filterThreads() {
-	u.shown = u.shown[:0]
+	u.searchGen++
+	gen, threads, current := u.searchGen, u.threads, u.current
 	q := strings.ToLower(strings.TrimSpace(u.query))
-	for _, t := range u.threads {
-		if q == "" || strings.Contains(strings.ToLower(threadTitle(t)), q) || u.matches[t.ID] {
-			u.shown = append(u.shown, t)
-		}
+	if q == "" {
+		u.showThreads(threads, -1)
+		return
 	}
+	u.searching.Add(1)
+	go func() {
+		defer u.searching.Done()
+		shown, pos := u.index.filter(threads, q, current)
+		u.post(func() {
+			if gen != u.searchGen {
+				return
+			}
+			if u.current != current {
+				pos = -1
+			}
+			u.showThreads(shown, pos)
+		})
+	}()
+}
+
+// showThreads puts threads in the thread list; pos, if not -1, is the
+// current thread's place among them.
+func (u *UI) showThreads(threads []app.Thread, pos int) {
+	u.shown = threads
 	u.sidebar.Refresh()
+	if pos >= 0 {
+		u.sidebar.Select(pos)
+		return
+	}
 	u.selectCurrentInSidebar()
 }
 
@@ -272,44 +410,14 @@ func (u *UI) selectCurrentInSidebar() {
 	u.sidebar.UnselectAll()
 }
 
-// setQuery filters threads by title at once, and by message text too.
+// setQuery filters threads by title and by message text.
 func (u *UI) setQuery(q string) {
 	u.query = q
-	u.matches = map[string]bool{}
-	if ql := strings.ToLower(strings.TrimSpace(q)); ql != "" {
-		for _, t := range u.threads {
-			if strings.Contains(u.searchText(t.ID), ql) {
-				u.matches[t.ID] = true
-			}
-		}
-	}
 	u.filterThreads()
 }
 
-// searchText is a thread's messages' text, lower-cased, read from the
-// store once and kept until the thread's messages change (see handle), so
-// that typing in the search box reads nothing.
-func (u *UI) searchText(threadID string) string {
-	if s, ok := u.textIndex[threadID]; ok {
-		return s
-	}
-	tr, err := u.eng.Transcript(u.ctx, threadID)
-	if err != nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, e := range tr {
-		if e.Message != nil {
-			b.WriteString(strings.ToLower(messageText(*e.Message)))
-			b.WriteByte('\n')
-		}
-	}
-	if u.textIndex == nil {
-		u.textIndex = map[string]string{}
-	}
-	u.textIndex[threadID] = b.String()
-	return u.textIndex[threadID]
-}
+// forgetText drops a thread's indexed text after its messages changed.
+func (u *UI) forgetText(threadID string) { u.index.forget(threadID) }
 
 func messageText(m app.Message) string {
 	var parts []string
@@ -353,7 +461,7 @@ func (u *UI) openThread(id string) {
 func (u *UI) showThread(id string, tr app.Transcript) {
 	u.current = id
 	u.rowsHeights = map[int]float32{}
-	u.tl = buildTimeline(id, tr)
+	u.tl = u.withLive(id, tr)
 	if t, err := u.eng.GetThread(u.ctx, id); err == nil {
 		if a := t.Metadata["assistant_id"]; a != "" {
 			u.setAssistantByID(a)
@@ -375,13 +483,20 @@ func (u *UI) renameThread() {
 	if err != nil {
 		return
 	}
-	e := widget.NewEntry()
+	id := u.current
+	e := newEscEntry(nil)
 	e.SetText(threadTitle(*t))
-	dialog.ShowForm("Rename thread", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", e)}, func(ok bool) {
-		if ok {
-			u.setThreadTitle(u.current, e.Text)
+	d := dialog.NewForm("Rename thread", "Rename", "Cancel", []*widget.FormItem{widget.NewFormItem("Title", e)}, func(ok bool) {
+		if ok && strings.TrimSpace(e.Text) != "" {
+			u.setThreadTitle(id, e.Text)
 		}
 	}, u.win)
+	e.onEscape = d.Hide
+	e.onSubmit = d.Submit
+	d.Resize(fyne.NewSize(480, d.MinSize().Height))
+	d.Show()
+	u.win.Canvas().Focus(e)
+	e.DoubleTapped(nil) // selects the old title, so typing replaces it
 }
 
 func (u *UI) setThreadTitle(id, title string) error {
@@ -407,16 +522,61 @@ func (u *UI) deleteThread() {
 		return
 	}
 	id := u.current
-	dialog.ShowConfirm("Delete thread", "Delete this thread, its messages and its files? This cannot be undone.", func(ok bool) {
+	title := u.currentTitle()
+	msg := widget.NewLabel("Delete “" + title + "”, its messages and its files?")
+	msg.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm("Delete thread", "Delete", "Cancel", msg, func(ok bool) {
 		if ok {
-			u.doDeleteThread(id)
+			u.deleteLater(id, title)
 		}
 	}, u.win)
+	d.Resize(fyne.NewSize(420, d.MinSize().Height))
+	d.Show()
 }
 
+// undoTime is how long a deleted thread can be brought back.
+const undoTime = 10 * time.Second
+
+// deleteLater takes a thread out of the window at once, and deletes it
+// when undoTime has passed without Undo, or when the window closes.
+func (u *UI) deleteLater(id, title string) {
+	u.flushDeletes() // one undo at a time
+	u.pendingDelete = id
+	if u.current == id {
+		u.newThread()
+	}
+	u.reloadThreads()
+	undo := func() {
+		if u.pendingDelete == id {
+			u.pendingDelete = ""
+			u.clearBanner()
+			u.reloadThreads()
+			u.openThread(id)
+		}
+	}
+	u.showNotice("Deleted “"+title+"”.", "Undo", undo)
+	time.AfterFunc(undoTime, func() {
+		u.post(func() {
+			if u.pendingDelete == id {
+				u.flushDeletes()
+				u.clearBanner()
+			}
+		})
+	})
+}
+
+// flushDeletes deletes the thread waiting for its undo time, if any.
+func (u *UI) flushDeletes() {
+	if id := u.pendingDelete; id != "" {
+		u.pendingDelete = ""
+		u.doDeleteThread(id)
+	}
+}
+
+// doDeleteThread deletes a thread from the store.
 func (u *UI) doDeleteThread(id string) {
-	if err := u.eng.DeleteThread(u.ctx, id); err != nil {
-		u.showBanner(err.Error(), nil)
+	if err := u.eng.DeleteThread(u.ctx, id); err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+		u.showBanner("Could not delete the thread: "+err.Error(), nil)
 		return
 	}
 	if u.current == id {
@@ -556,17 +716,19 @@ func (u *UI) sendMessage() {
 	u.clearBanner()
 	if u.current != th.ID {
 		// A new thread: its question comes from the transcript. What the
-		// run made so far does not: its events wait in the window's
-		// subscription, and would show its first deltas twice.
+		// run made so far comes from its events, which wait in the
+		// window's subscription: the window follows the run from here.
 		tr, err := u.eng.Transcript(u.ctx, th.ID)
 		if err != nil {
 			u.showBanner("Could not open the thread: "+err.Error(), nil)
 		}
 		u.current = th.ID
+		u.follow(app.Event{Name: "thread.run.created", ThreadID: th.ID, RunID: run.ID})
 		u.reloadThreads()
-		u.showThread(th.ID, withoutRun(tr, run.ID))
+		u.showThread(th.ID, tr)
 	}
-	u.setStatus(runState{id: run.ID, phase: "Thinking…", started: time.Now()})
+	u.follow(app.Event{Name: "thread.run.created", ThreadID: th.ID, RunID: run.ID})
+	u.setStatus(u.liveState(th.ID))
 }
 
 func (u *UI) stopRun() {
@@ -578,31 +740,34 @@ func (u *UI) stopRun() {
 		u.refreshRunState()
 		return
 	}
-	u.status.SetText("Stopping…")
+	u.status.SetText(phaseStopping + "…")
 }
 
-// refreshRunState shows whether the current thread has an active run.
+// refreshRunState shows whether the current thread has an active run: as
+// the window followed it, or, for a run it saw start before it opened, as
+// the engine has it.
 func (u *UI) refreshRunState() {
+	if s := u.liveState(u.current); s.id != "" {
+		u.setStatus(s)
+		return
+	}
 	r := u.eng.ActiveRun(u.current)
 	if r == nil {
 		u.setStatus(runState{})
 		return
 	}
-	phase := "Thinking…"
+	phase := phaseThinking
 	switch r.Status {
 	case app.RunRequiresAction:
-		phase = "Waiting for tool outputs"
+		phase = phaseWaiting
 	case app.RunCancelling:
-		phase = "Stopping…"
+		phase = phaseStopping
 	}
-	u.setStatus(runState{id: r.ID, phase: phase, started: time.Now()})
+	u.setStatus(runState{id: r.ID, phase: phase, started: time.Unix(r.CreatedAt, 0)})
 }
 
 // setStatus shows the run's phase, with a Stop button while it runs.
 func (u *UI) setStatus(s runState) {
-	if u.run.ticker != nil {
-		u.run.ticker.Stop()
-	}
 	u.run = s
 	if s.id == "" {
 		u.status.SetText("")
@@ -615,10 +780,14 @@ func (u *UI) setStatus(s runState) {
 	u.showPhase()
 }
 
+// showPhase shows the run's phase and how long it has lasted.
 func (u *UI) showPhase() {
 	text := u.run.phase
-	if u.run.phase == "Running code" {
-		text = fmt.Sprintf("Running code (%d s)", int(time.Since(u.run.started).Seconds()))
+	if text != phaseWaiting {
+		text += "…"
+	}
+	if secs := int(time.Since(u.run.started).Seconds()); secs > 0 && u.run.phase != phaseStopping {
+		text = fmt.Sprintf("%s (%d s)", text, secs)
 	}
 	u.status.SetText(text)
 }
@@ -664,7 +833,8 @@ func (u *UI) startRun() {
 		return
 	}
 	u.clearBanner()
-	u.setStatus(runState{id: run.ID, phase: "Thinking…", started: time.Now()})
+	u.follow(app.Event{Name: "thread.run.created", ThreadID: u.current, RunID: run.ID})
+	u.setStatus(u.liveState(u.current))
 }
 
 // showRunError says why a question or a run was refused, by the error's
@@ -680,6 +850,61 @@ func (u *UI) showRunError(err error) {
 		u.showBanner("Plotline cannot run this now: "+err.Error(), nil)
 	default:
 		u.showBanner(err.Error(), nil)
+	}
+}
+
+// showNotice shows a message that is not an error, with one action.
+func (u *UI) showNotice(msg, label string, action func()) {
+	u.banner.Objects = nil
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	buttons := container.NewHBox(widget.NewButton(label, action), widget.NewButtonWithIcon("", theme.CancelIcon(), u.clearBanner))
+	u.banner.Add(container.NewBorder(nil, nil, nil, buttons, l))
+	u.banner.Refresh()
+}
+
+// regenerate runs the thread's assistant again for its last question,
+// in place of the answer it gave.
+func (u *UI) regenerate() {
+	if u.current == "" || u.run.id != "" || u.tl == nil {
+		return
+	}
+	// The answer is the assistant messages after the last question.
+	var answer []string
+	for i := len(u.tl.rows) - 1; i >= 0; i-- {
+		r := u.tl.rows[i]
+		if r.kind == rowUser {
+			break
+		}
+		if r.kind == rowAssistant {
+			answer = append(answer, r.id)
+		}
+	}
+	for _, id := range answer {
+		if err := u.eng.DeleteMessage(u.ctx, u.current, id); err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+			u.showBanner("Could not remove the old answer: "+err.Error(), nil)
+			return
+		}
+	}
+	if len(answer) > 0 {
+		u.openThread(u.current)
+	}
+	u.startRun()
+}
+
+// editLastQuestion puts the thread's last question in the composer, to be
+// changed and sent again.
+func (u *UI) editLastQuestion() {
+	if u.tl == nil {
+		return
+	}
+	for i := len(u.tl.rows) - 1; i >= 0; i-- {
+		if r := u.tl.rows[i]; r.kind == rowUser {
+			u.composer.SetText(r.text)
+			u.composer.CursorRow = len(strings.Split(r.text, "\n")) - 1
+			u.win.Canvas().Focus(u.composer)
+			return
+		}
 	}
 }
 

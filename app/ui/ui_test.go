@@ -290,13 +290,16 @@ func TestRenameDeleteAndSearchThreads(t *testing.T) {
 		t.Fatalf("titles after rename = %s", got)
 	}
 	// Search by title, then by message text.
+	shows := func(want string) bool {
+		return w.u.Pump(10*time.Second, func() bool { return strings.Join(titles(), ",") == want })
+	}
 	test.Type(w.u.search, "q3")
-	if got := strings.Join(titles(), ","); got != "Sales Q3" {
-		t.Fatalf("search by title: %s", got)
+	if !shows("Sales Q3") {
+		t.Fatalf("search by title: %s", strings.Join(titles(), ","))
 	}
 	w.u.search.SetText("weather answer")
-	if got := strings.Join(titles(), ","); got != "Rain in Oslo" {
-		t.Fatalf("search by text: %s", got)
+	if !shows("Rain in Oslo") {
+		t.Fatalf("search by text: %s", strings.Join(titles(), ","))
 	}
 	w.u.search.SetText("")
 	// Delete (the confirmation's action).
