@@ -73,6 +73,7 @@ type UI struct {
 	attached      []string // file paths waiting to be sent
 
 	// widgets
+	split       *container.Split
 	sidebar     *widget.List
 	search      *escEntry
 	conv        *widget.List
@@ -86,6 +87,7 @@ type UI struct {
 	asstSelect  *widget.Select
 	files       *filesPanel
 	welcome     fyne.CanvasObject
+	empty       fyne.CanvasObject // a new thread's start
 	images      *imageCache
 	run         runState
 	ctx         context.Context
@@ -111,8 +113,10 @@ func New(a fyne.App, svc Services) *UI {
 	u.win = a.NewWindow("Plotline")
 	u.win.SetIcon(a.Metadata().Icon)
 	u.images = newImageCache(u.eng)
+	st := loadState(svc.DataDir)
 	u.build()
-	u.win.Resize(fyne.NewSize(1200, 780))
+	u.split.Offset = st.Sidebar
+	u.win.Resize(fyne.NewSize(st.Width, st.Height))
 	u.win.SetOnDropped(u.dropped)
 	u.win.SetCloseIntercept(func() {
 		u.Close()
@@ -121,6 +125,16 @@ func New(a fyne.App, svc Services) *UI {
 	u.reloadAssistants()
 	u.reloadThreads()
 	u.showWelcomeIfNeeded()
+	if st.Thread != "" && !u.welcomeShown() {
+		for _, t := range u.threads {
+			if t.ID == st.Thread {
+				u.openThread(t.ID)
+			}
+		}
+	}
+	if st.Files {
+		u.toggleFiles()
+	}
 	u.sub = u.eng.Bus.Subscribe("")
 	if !svc.Manual {
 		go u.bridge()
@@ -140,10 +154,12 @@ func (u *UI) dropped(_ fyne.Position, uris []fyne.URI) {
 // Window is the main window.
 func (u *UI) Window() fyne.Window { return u.win }
 
-// Close finishes a delete waiting for its undo time, and stops the bridge.
+// Close saves the window's state, finishes a delete waiting for its undo
+// time, and stops the bridge.
 func (u *UI) Close() {
 	if u.ctx.Err() == nil {
 		u.flushDeletes()
+		saveState(u.svc.DataDir, u.state())
 	}
 	u.cancel()
 	u.searching.Wait()
@@ -228,8 +244,10 @@ func (u *UI) build() {
 	attach := widget.NewButtonWithIcon("", theme.ContentAddIcon(), u.pickAttachment)
 	u.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), u.sendMessage)
 	u.send.Importance = widget.HighImportance
-	u.chips = container.NewHBox()
+	chipsLayout := &wrapLayout{cell: fyne.NewSize(220, widget.NewButton("x", nil).MinSize().Height)}
+	u.chips = container.New(chipsLayout)
 	composer := container.NewBorder(u.chips, nil, attach, u.send, u.composer)
+	chipsLayout.relayout = func() { u.post(func() { u.win.Content().Refresh() }) }
 
 	// Status bar and error banner.
 	u.status = widget.NewLabel("")
@@ -254,9 +272,8 @@ func (u *UI) build() {
 	u.files = newFilesPanel(u)
 	u.files.box.Hide()
 	main := container.NewBorder(nil, nil, nil, u.files.box, center)
-	split := container.NewHSplit(sidebar, main)
-	split.Offset = 0.22
-	u.win.SetContent(split)
+	u.split = container.NewHSplit(sidebar, main)
+	u.win.SetContent(u.split)
 	sc := map[string]shortcut{}
 	for _, k := range u.shortcuts() {
 		sc[k.what] = k
@@ -433,6 +450,9 @@ func (u *UI) newThread() {
 	u.current = ""
 	u.tl = nil
 	u.conv.Refresh()
+	if !u.welcomeShown() {
+		u.hideWelcome()
+	}
 	u.sidebar.UnselectAll()
 	u.files.refresh()
 	u.setStatus(runState{})
@@ -660,21 +680,30 @@ func (u *UI) attach(path string) {
 func (u *UI) refreshChips() {
 	u.chips.Objects = nil
 	for _, p := range u.attached {
-		p := p
 		name := p[strings.LastIndexAny(p, `/\`)+1:]
-		chip := widget.NewButtonWithIcon(name, theme.CancelIcon(), func() {
-			for i, q := range u.attached {
-				if q == p {
-					u.attached = append(u.attached[:i], u.attached[i+1:]...)
-					break
-				}
-			}
-			u.refreshChips()
-		})
-		chip.Importance = widget.LowImportance
+		label := widget.NewLabel(name)
+		label.Truncation = fyne.TextTruncateEllipsis
+		remove := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { u.detach(p) })
+		remove.Importance = widget.LowImportance
+		chip := container.NewBorder(nil, nil, widget.NewIcon(theme.FileIcon()), remove, label)
 		u.chips.Add(chip)
 	}
 	u.chips.Refresh()
+	if u.chips.MinSize().Height != u.chips.Size().Height {
+		// A row of chips more or less: the composer's height changes.
+		u.win.Content().Refresh()
+	}
+}
+
+// detach takes a file off the question.
+func (u *UI) detach(path string) {
+	for i, q := range u.attached {
+		if q == path {
+			u.attached = append(u.attached[:i], u.attached[i+1:]...)
+			break
+		}
+	}
+	u.refreshChips()
 }
 
 // sendMessage sends the composer's text and attachments, then runs the

@@ -23,6 +23,35 @@ func (u *UI) welcomeView() fyne.CanvasObject {
 	return container.NewCenter(container.NewGridWrap(fyne.NewSize(560, 300), card))
 }
 
+// examples are questions an analyst might start with.
+var examples = []string{
+	"What columns does this file have, and what is in them?",
+	"Chart revenue by month.",
+	"Which region grew fastest this year?",
+	"Find rows that look like outliers, and explain why.",
+}
+
+// emptyView is what a new thread shows before its first question: where
+// files go, and questions to start from.
+func (u *UI) emptyView() fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("Ask about your data", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	drop := widget.NewLabel("Drop CSV or Excel files anywhere on this window, or attach them with + (" +
+		modifierName() + "O). Then ask a question in plain words.")
+	drop.Wrapping = fyne.TextWrapWord
+	drop.Alignment = fyne.TextAlignCenter
+	box := container.NewVBox(title, drop, widget.NewSeparator())
+	for _, q := range examples {
+		b := widget.NewButton(q, func() {
+			u.composer.SetText(q)
+			u.win.Canvas().Focus(u.composer)
+		})
+		b.Importance = widget.LowImportance
+		b.Alignment = widget.ButtonAlignLeading
+		box.Add(b)
+	}
+	return container.NewCenter(container.NewGridWrap(fyne.NewSize(560, box.MinSize().Height), box))
+}
+
 // showWelcomeIfNeeded shows the welcome in place of the conversation when
 // no model is configured.
 func (u *UI) showWelcomeIfNeeded() {
@@ -34,8 +63,16 @@ func (u *UI) showWelcomeIfNeeded() {
 	u.convStack.Refresh()
 }
 
+// hideWelcome shows the conversation, or the new thread's start.
 func (u *UI) hideWelcome() {
-	u.convStack.Objects = []fyne.CanvasObject{u.conv}
+	var view fyne.CanvasObject = u.conv
+	if u.current == "" {
+		if u.empty == nil {
+			u.empty = u.emptyView()
+		}
+		view = u.empty
+	}
+	u.convStack.Objects = []fyne.CanvasObject{view}
 	u.convStack.Refresh()
 }
 
