@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -14,57 +13,84 @@ import (
 	"plotline/app/export"
 )
 
-// showExport offers the two export formats.
+// Export formats, as the export dialog names them.
+const (
+	formatMarkdown = "Markdown, with its charts in a folder beside it (.md)"
+	formatNotebook = "Jupyter notebook (.ipynb)"
+)
+
+// showExport asks for a format, then where to save.
 func (u *UI) showExport() {
 	if u.current == "" {
 		u.showBanner("Open a thread to export it.", nil)
 		return
 	}
-	dialog.ShowCustomConfirm("Export thread", "Markdown", "Notebook",
-		container1("Export this thread as Markdown (with its charts beside it), or as a Jupyter notebook?"),
-		func(markdown bool) {
-			if markdown {
-				u.exportMarkdown()
-			} else {
-				u.exportNotebook()
-			}
-		}, u.win)
+	format := widget.NewRadioGroup([]string{formatMarkdown, formatNotebook}, nil)
+	format.SetSelected(formatMarkdown)
+	format.Required = true
+	d := dialog.NewCustomConfirm("Export “"+u.currentTitle()+"”", "Export…", "Cancel", format, func(ok bool) {
+		if !ok {
+			return
+		}
+		if format.Selected == formatNotebook {
+			u.exportNotebook()
+		} else {
+			u.exportMarkdown()
+		}
+	}, u.win)
+	d.Show()
+}
+
+// saveDialog asks where to save a file, starting from name; it is sized
+// to the window, so that long folder names read whole.
+func (u *UI) saveDialog(name string, save func(fyne.URIWriteCloser)) {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			u.showBanner("Could not save there: "+err.Error(), nil)
+			return
+		}
+		if w == nil {
+			return // cancelled
+		}
+		defer w.Close()
+		save(w)
+	}, u.win)
+	d.SetFileName(name)
+	d.Resize(dialogSize(u.win))
+	d.Show()
+}
+
+// dialogSize is a file dialog's size: most of the window.
+func dialogSize(w fyne.Window) fyne.Size {
+	s := w.Canvas().Size()
+	return fyne.NewSize(max(s.Width*0.85, 600), max(s.Height*0.85, 420))
 }
 
 func (u *UI) exportMarkdown() {
 	if u.current == "" {
 		return
 	}
-	dialog.ShowFolderOpen(func(dir fyne.ListableURI, err error) {
-		if err != nil || dir == nil {
-			return
-		}
-		p, err := u.writeMarkdown(dir.Path())
-		if err != nil {
+	u.saveDialog(exportBase(u.currentTitle())+".md", func(w fyne.URIWriteCloser) {
+		p := w.URI().Path()
+		if err := u.writeMarkdown(w, p); err != nil {
 			u.showBanner("Export failed: "+err.Error(), nil)
 			return
 		}
 		u.status.SetText("Exported to " + p)
-	}, u.win)
+	})
 }
 
 func (u *UI) exportNotebook() {
 	if u.current == "" {
 		return
 	}
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		defer w.Close()
+	u.saveDialog(exportBase(u.currentTitle())+".ipynb", func(w fyne.URIWriteCloser) {
 		if err := u.writeNotebook(w); err != nil {
 			u.showBanner("Export failed: "+err.Error(), nil)
 			return
 		}
 		u.status.SetText("Exported to " + w.URI().Path())
-	}, u.win)
-	d.SetFileName(exportBase(u.currentTitle()) + ".ipynb")
-	d.Show()
+	})
 }
 
 func (u *UI) currentTitle() string {
@@ -76,44 +102,48 @@ func (u *UI) currentTitle() string {
 	return "thread"
 }
 
-// exportBase makes a file name from a title.
+// exportBase makes a file name from a title that is valid on Linux,
+// macOS and Windows: no path separators, none of Windows' reserved
+// characters or names, no control characters, no dots or spaces at the
+// ends.
 func exportBase(title string) string {
 	var b strings.Builder
 	for _, r := range title {
 		switch {
-		case r == '/' || r == '\\' || r == ':' || r == 0 || r < 32:
-			b.WriteRune('-')
+		case r < 32 || r == 127 || strings.ContainsRune(`<>:"/\|?*`, r):
+			b.WriteRune(' ')
 		default:
 			b.WriteRune(r)
 		}
 	}
-	s := strings.Trim(strings.TrimSpace(b.String()), ".")
-	if s == "" {
-		s = "thread"
+	s := strings.Join(strings.Fields(b.String()), " ")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:60])
 	}
-	if len([]rune(s)) > 60 {
-		s = string([]rune(s)[:60])
+	s = strings.Trim(s, ". ")
+	switch up := strings.ToUpper(s); {
+	case s == "":
+		s = "thread"
+	case up == "CON" || up == "PRN" || up == "AUX" || up == "NUL" ||
+		len(up) == 4 && (strings.HasPrefix(up, "COM") || strings.HasPrefix(up, "LPT")) && up[3] >= '0' && up[3] <= '9':
+		s += " thread"
 	}
 	return s
 }
 
-// writeMarkdown writes the thread as NAME.md with its images in NAME-files.
-func (u *UI) writeMarkdown(dir string) (string, error) {
+// writeMarkdown writes the thread to w, which is saved at path, with its
+// images in NAME-files beside it.
+func (u *UI) writeMarkdown(w io.Writer, path string) error {
 	th, err := u.exportThread()
 	if err != nil {
-		return "", err
+		return err
 	}
-	base := exportBase(th.Title)
-	mdPath := filepath.Join(dir, base+".md")
-	f, err := os.Create(mdPath)
-	if err != nil {
-		return "", err
+	dir := filepath.Dir(path)
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if err := exportMarkdown(w, th, u.exportFiles(), dir, filepath.Join(dir, base+"-files")); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer f.Close()
-	if err := exportMarkdown(f, th, u.exportFiles(), dir, filepath.Join(dir, base+"-files")); err != nil {
-		return "", fmt.Errorf("write %s: %w", mdPath, err)
-	}
-	return mdPath, nil
+	return nil
 }
 
 func (u *UI) writeNotebook(w io.Writer) error {
@@ -145,10 +175,4 @@ func (u *UI) exportFiles() export.Files {
 		}
 		return f.Filename, rc, nil
 	}
-}
-
-func container1(text string) fyne.CanvasObject {
-	l := widget.NewLabel(text)
-	l.Wrapping = fyne.TextWrapWord
-	return l
 }

@@ -112,6 +112,8 @@ func texts(o fyne.CanvasObject) string {
 			b.WriteString(v.String() + "\n")
 		case *widget.Button:
 			b.WriteString("[" + v.Text + "]\n")
+		case *widget.RadioGroup:
+			b.WriteString("(" + strings.Join(v.Options, ")\n(") + ")\n")
 		case *fyne.Container:
 			for _, c := range v.Objects {
 				walk(c)
