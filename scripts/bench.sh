@@ -16,6 +16,7 @@ bench -bench 'SaveMessage|ListMessages|Get$' -benchtime 2000x ./app/sqlite/
 bench -bench 'Message|RunStream$|RunStreamSDK' -benchtime 3s ./app/api/
 bench -bench 'RunStreamPaced' -benchtime 512x ./app/api/
 bench -bench 'StreamToken' -benchtime 100x ./app/ui/
+bench -bench 'SearchKeystroke' -benchtime 5x ./app/ui/
 if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
 	bench -bench 'WindowStart' -benchtime 5x .
 fi
@@ -49,6 +50,8 @@ END {
 	row("API: the same, both read with the openai-go SDK", sprintf("%.0f", m["RunStreamSDK", "req/s"]), "runs/s", sprintf("%.2f× streaming it from the model with the SDK", m["RunStreamSDK", "x-model-sdk"]))
 	row("API: streamed run, the model at a hosted model's pace (first text 300 ms, a piece every 20 ms), 32 clients", sprintf("%.1f", m["RunStreamPaced", "req/s"]), "runs/s", sprintf("%.2f× streaming it from the model; first text %.1f ms later", m["RunStreamPaced", "x-model"], m["RunStreamPaced", "added-first-text-ms"]))
 	row("window: a streamed token at the end of a 20,000-character answer", sprintf("%.1f", m["StreamToken", "median-ms"]), "ms", sprintf("%.0f× rendering a one-line message", m["StreamToken", "median-ms"] / m["StreamToken", "short-row-ms"]))
+	row("window: first search keystroke, 1,000 threads stored, on Fyne's goroutine", sprintf("%.2f", m["SearchKeystroke", "median-ms"]), "ms", sprintf("%.3f× a 60 Hz frame (16.7 ms)", m["SearchKeystroke", "median-ms"] / 16.7))
+	row("window: the same, until the matching thread is listed (nothing read yet)", sprintf("%.0f", m["SearchKeystroke", "result-ms"]), "ms", "")
 	if (m["WindowStart", "median-ms"] != "") {
 		row("start to a visible window, 20 threads stored", sprintf("%.0f", m["WindowStart", "median-ms"]), "ms", sprintf("%.2f× a bare Fyne window", m["WindowStart", "median-ms"] / m["WindowStart", "bare-fyne-ms"]))
 		row("idle memory (RSS) of the window", sprintf("%.0f", m["WindowStart", "idle-rss-MB"]), "MB", sprintf("%.2f× a bare Fyne window", m["WindowStart", "idle-rss-MB"] / m["WindowStart", "bare-fyne-rss-MB"]))
