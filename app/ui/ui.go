@@ -13,6 +13,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -657,17 +660,38 @@ func (u *UI) selectAssistant(name string) {
 
 // --- composer and runs ---
 
+// attachable are the kinds of file the attach dialog lists: data, the
+// documents and archives the sandbox can read, and images.
+var attachable = []string{".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".json", ".jsonl", ".parquet", ".xml",
+	".html", ".md", ".pdf", ".docx", ".pptx", ".zip", ".tar", ".gz", ".tgz", ".sqlite", ".db", ".png", ".jpg", ".jpeg"}
+
 func (u *UI) pickAttachment() {
-	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil || r == nil {
 			return
 		}
 		r.Close()
 		u.attach(r.URI().Path())
 	}, u.win)
+	d.SetFilter(storage.NewExtensionFileFilter(attachable))
+	d.SetConfirmText("Attach")
+	d.Resize(dialogSize(u.win))
+	d.Show()
+}
+
+// Attach puts files on the next question, as dropping them on the
+// window does: for `plotline FILE…`, and a file manager's "Open with".
+func (u *UI) Attach(paths ...string) {
+	for _, p := range paths {
+		u.attach(p)
+	}
 }
 
 func (u *UI) attach(path string) {
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		u.showBanner("Only files can be attached: "+filepath.Base(path)+" is not one.", nil)
+		return
+	}
 	for _, p := range u.attached {
 		if p == path {
 			return
