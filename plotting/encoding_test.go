@@ -101,13 +101,13 @@ func TestReadCSVWarnings(t *testing.T) {
 			[]string{"Line 5 has 1 field, the header has 2"}, 0},
 		{"a quote never closed", "a,b\n1,2\n3,\"open\n4,5\n",
 			[][]string{{"1", "2"}, {"3", "open\n4,5\n"}},
-			[]string{"Line 3 opens a quote that never closes: the rest of the text is read as one field"}, 0},
+			[]string{"Line 3: a quote never closes"}, 0},
 		{"a stray quote in a quoted field", "a,b\n\"say \"hi\" now\",2\n",
 			[][]string{{`say "hi" now`, "2"}},
-			[]string{"Line 2 has a quote inside a quoted field that does not end it"}, 0},
+			[]string{"Line 2: a stray quote in a quoted field"}, 0},
 		{"a stray quote on a later line of its field", "a,b\n\"one\ntwo \"x\",2\n",
 			[][]string{{"one\ntwo \"x", "2"}},
-			[]string{"Line 3 has a quote inside a quoted field that does not end it"}, 0},
+			[]string{"Line 3: a stray quote in a quoted field"}, 0},
 		{"warnings capped", "a,b\n" + strings.Repeat("1\n", 12),
 			[][]string{{"1"}, {"1"}, {"1"}, {"1"}, {"1"}, {"1"}, {"1"}, {"1"}, {"1"}, {"1"}, {"1"}, {"1"}},
 			[]string{"Line 2 has 1 field, the header has 2", "Line 3 has 1 field, the header has 2", "Line 4 has 1 field, the header has 2",
@@ -133,7 +133,7 @@ func TestReadCSVDecimalComma(t *testing.T) {
 		{"a;b\n1,5;2\n3;4,25\n", true},
 		{"a;b\n-1.234,5;x\n", true},
 		{"a\tb\n0,75\t\n", true},
-		{"a;b\n1,234;2\n", false},     // a thousands comma as much as a decimal one
+		{"a;b\n1,234;2\n", false},      // a thousands comma as much as a decimal one
 		{"a;b\n1,5;2\n1.5;3\n", false}, // decimal points too
 		{"a;b\n1,5 €;2\n", false},      // not a number
 		{"a,b\n\"1,5\",2\n", false},    // pandas cannot have decimal=',' with sep=','

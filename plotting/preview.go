@@ -405,9 +405,9 @@ func ReadCSV(r io.Reader, rows int) (*Table, error) {
 		}
 		switch {
 		case s.unclosed:
-			t.warn("Line %d opens a quote that never closes: the rest of the text is read as one field", s.start)
+			t.warn("Line %d: a quote never closes", s.start)
 		case s.stray > 0:
-			t.warn("Line %d has a quote inside a quoted field that does not end it", s.stray)
+			t.warn("Line %d: a stray quote in a quoted field", s.stray)
 		}
 		if cut {
 			break
