@@ -84,6 +84,18 @@ func TestPreviewBounded(t *testing.T) {
 		{"a quoted row field of 50 MB", "quoted.csv",
 			func(p string) { writeRepeat(t, p, "id,text\n1,\"", "x", "\"\n2,y\n", 50_000_000) },
 			"columns (2): id, text\n  … preview stops after the first 1.0 MB\n"},
+		{"UTF-16 LE, 32 MiB of separators", "commas16.csv",
+			func(p string) { writeRepeat(t, p, "\xff\xfe", ",\x00", "", 32<<20) },
+			"read_csv: encoding='utf-16'\ncolumns (524288): " + commas + "… 524258 more\n  … preview stops after the first 1.0 MB\n"},
+		{"UTF-16 BE without BOM, one field of 50 MB", "field16.csv",
+			func(p string) { writeRepeat(t, p, "", "\x00x", "", 50_000_000) },
+			"read_csv: encoding='utf-16-be'\ncolumns (1): " + strings.Repeat("x", 40) + "…\n  … preview stops after the first 1.0 MB\n"},
+		{"UTF-16 LE, 32 MiB of quotes", "quotes16.csv",
+			func(p string) { writeRepeat(t, p, "\xff\xfe", "\"\x00", "", 32<<20) },
+			"read_csv: encoding='utf-16'\ncolumns (1): " + strings.Repeat(`"`, 40) + "…\n  … preview stops after the first 1.0 MB\n"},
+		{"Windows-1252, a quoted row field of 50 MB of €", "euro.csv",
+			func(p string) { writeRepeat(t, p, "id,text\n1,\"", "\x80", "\"\n2,y\n", 50_000_000) },
+			"read_csv: encoding='cp1252'\ncolumns (2): id, text\n  … preview stops after the first 1.0 MB\n"},
 		{"100,000 columns", "wide.csv",
 			func(p string) {
 				os.WriteFile(p, []byte(strings.Join(wideHead, ",")+"\n"+strings.Join(wideRow, ",")+"\n"), 0o600)

@@ -27,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/transform"
 )
 
 // Caps on what a preview keeps and reads.
@@ -176,6 +177,33 @@ type Table struct {
 	// Stopped says why the preview ended before the table or its row cap,
 	// or is "".
 	Stopped string
+
+	// Encoding names the encoding a text table was read in (EncodingUTF8,
+	// EncodingUTF16LE, …); it is "" for a workbook's sheet.
+	Encoding string
+	// Separator is the field separator a text table was read with (',',
+	// ';', '\t' or '|'), or 0 for a workbook's sheet.
+	Separator byte
+	// DecimalComma says the numbers the preview holds are written with a
+	// decimal comma (1,5 or 1.234,5).
+	DecimalComma bool
+	// Warnings says what the preview found wrong with the text (rows of the
+	// wrong length, quotes that do not balance), a line each, at most 5;
+	// MoreWarnings counts those left out.
+	Warnings     []string
+	MoreWarnings int
+
+	python string // the codec pandas reads the text with, or "" for its default
+}
+
+const maxWarnings = 5
+
+func (t *Table) warn(format string, args ...any) {
+	if len(t.Warnings) == maxWarnings {
+		t.MoreWarnings++
+		return
+	}
+	t.Warnings = append(t.Warnings, fmt.Sprintf(format, args...))
 }
 
 func (t *Table) addRow(cells []string, more int) {
@@ -195,9 +223,15 @@ func (t *Table) stop(why string) {
 	t.Stopped = why
 }
 
-// String writes the table as "columns: …" and one line per row.
+// String writes the table as "columns: …" and one line per row. A text
+// table pandas would not read right with its defaults starts with the
+// options it needs ("read_csv: encoding='utf-16', sep=';'"), and what the
+// preview found wrong ends it.
 func (t *Table) String() string {
 	var b strings.Builder
+	if opts := t.ReadOptions(); opts != "" {
+		fmt.Fprintf(&b, "read_csv: %s\n", opts)
+	}
 	fmt.Fprintf(&b, "columns (%d): %s\n", len(t.Columns)+t.MoreColumns, strings.Join(clip(t.Columns, t.MoreColumns), ", "))
 	for i, r := range t.Rows {
 		more := 0
@@ -209,7 +243,34 @@ func (t *Table) String() string {
 	if t.Stopped != "" {
 		fmt.Fprintf(&b, "  … %s\n", t.Stopped)
 	}
+	for _, w := range t.Warnings {
+		fmt.Fprintf(&b, "  warning: %s\n", w)
+	}
+	if t.MoreWarnings > 0 {
+		fmt.Fprintf(&b, "  warning: … and %d more\n", t.MoreWarnings)
+	}
 	return b.String()
+}
+
+// ReadOptions gives the arguments pandas.read_csv needs, past the file, to
+// read a text table as the preview read it ("encoding='cp1252', sep=';',
+// decimal=','"), or "" when its defaults do.
+func (t *Table) ReadOptions() string {
+	var opts []string
+	if t.python != "" {
+		opts = append(opts, "encoding='"+t.python+"'")
+	}
+	switch t.Separator {
+	case 0, ',':
+	case '\t':
+		opts = append(opts, `sep='\t'`)
+	default:
+		opts = append(opts, "sep='"+string(t.Separator)+"'")
+	}
+	if t.DecimalComma {
+		opts = append(opts, "decimal=','")
+	}
+	return strings.Join(opts, ", ")
 }
 
 // clip shortens long cells and long rows for a preview; more counts cells
@@ -279,18 +340,30 @@ func (c *capReader) Read(p []byte) (int, error) {
 
 // ReadCSV reads the header and up to rows rows (at most 200) of a CSV (or
 // TSV, or semicolon-separated) text, guessing the separator from the first
-// line. It reads at most 1 MiB of r; a table that goes on says so in
-// Stopped.
+// line. It reads the text in its encoding (UTF-8 with or without a byte
+// order mark, UTF-16, or else Windows-1252 or Latin-1), which Encoding
+// names. It reads at most 1 MiB of r; a table that goes on says so in
+// Stopped. Rows of the wrong length and quotes that do not balance are
+// read as well as they can be, and said in Warnings.
 func ReadCSV(r io.Reader, rows int) (*Table, error) {
 	rows = rowCap(rows)
-	br := bufio.NewReaderSize(&capReader{r: r, n: maxCSVBytes}, 64<<10)
-	head, err := br.Peek(64 << 10)
+	raw := bufio.NewReaderSize(&capReader{r: r, n: maxCSVBytes}, 64<<10)
+	head, err := raw.Peek(64 << 10)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull && !errors.Is(err, errCut) {
 		return nil, err
 	}
-	if !utf8.Valid(bytes.TrimRight(head[:lastRuneStart(head)], "\x00")) {
-		return nil, fmt.Errorf("not UTF-8 text")
+	enc, err := detectEncoding(head)
+	if err != nil {
+		return nil, err
 	}
+	raw.Discard(enc.bom)
+	br := raw
+	if enc.dec != nil {
+		// The cap counts the bytes of the file: 1 MiB of UTF-16 is at most
+		// 1.5 MiB of UTF-8.
+		br = bufio.NewReaderSize(transform.NewReader(raw, enc.dec.NewDecoder()), 64<<10)
+	}
+	head, _ = br.Peek(64 << 10) // an error shows again on the first read
 	first := head
 	if i := bytes.IndexByte(head, '\n'); i >= 0 {
 		first = head[:i]
@@ -302,8 +375,9 @@ func ReadCSV(r io.Reader, rows int) (*Table, error) {
 			sep, best = c, n
 		}
 	}
-	s := &csvScanner{r: br, comma: sep}
-	t := &Table{}
+	s := &csvScanner{r: br, comma: sep, valid: enc.dec != nil}
+	t := &Table{Encoding: enc.name, Separator: sep, python: enc.python}
+	width := 0 // the header's fields
 	for i := 0; i <= rows; i++ {
 		rec, more, err := s.record()
 		if err == io.EOF {
@@ -322,14 +396,103 @@ func ReadCSV(r io.Reader, rows int) (*Table, error) {
 		if i == 0 {
 			t.Columns, t.MoreColumns = rec, more
 			t.Columns[0] = strings.TrimPrefix(t.Columns[0], "\ufeff")
+			width = len(rec) + more
 		} else {
 			t.addRow(rec, more)
+			if n := len(rec) + more; n != width {
+				t.warn("Line %d has %d %s, the header has %d", s.start, n, plural(n, "field"), width)
+			}
+		}
+		switch {
+		case s.unclosed:
+			t.warn("Line %d: a quote never closes", s.start)
+		case s.stray > 0:
+			t.warn("Line %d: a stray quote in a quoted field", s.stray)
 		}
 		if cut {
 			break
 		}
 	}
+	t.DecimalComma = sep != ',' && decimalComma(t)
 	return t, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// decimalComma tells whether a column of the preview holds numbers with a
+// decimal comma (1,5 or 1.234,56), and none with a decimal point.
+func decimalComma(t *Table) bool {
+	for col := range t.Columns {
+		comma, ok := false, true
+		for _, r := range t.Rows {
+			if col >= len(r) {
+				continue
+			}
+			c, p, num := numberStyle(r[col])
+			if !num || p {
+				ok = false
+				break
+			}
+			comma = comma || c
+		}
+		if ok && comma {
+			return true
+		}
+	}
+	return false
+}
+
+// numberStyle reads s as a number: whether it has a decimal comma, whether
+// it has a decimal point, and whether it is a number at all. A blank is a
+// number with neither; "1,234" and "1.234", which could be either one, are
+// numbers with neither.
+func numberStyle(s string) (comma, point, num bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return false, false, true
+	}
+	s = strings.TrimLeft(s, "+-")
+	digits := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	// grouped is "1.234.567": digits in groups of three after the first.
+	grouped := func(s string) bool {
+		parts := strings.Split(s, ".")
+		for i, p := range parts {
+			if !digits(p) || i > 0 && len(p) != 3 || i == 0 && len(p) > 3 {
+				return false
+			}
+		}
+		return len(parts) > 1
+	}
+	whole, frac, hasComma := strings.Cut(s, ",")
+	if hasComma {
+		if !digits(frac) || !digits(whole) && !grouped(whole) {
+			return false, false, false
+		}
+		return len(frac) != 3 || grouped(whole), false, true
+	}
+	if digits(s) || grouped(s) {
+		return false, false, true
+	}
+	whole, frac, _ = strings.Cut(s, ".")
+	if digits(whole) && digits(frac) {
+		return false, true, true
+	}
+	return false, false, false
 }
 
 func lastRuneStart(b []byte) int {
@@ -351,6 +514,14 @@ type csvScanner struct {
 	r     *bufio.Reader
 	comma byte
 	field []byte
+	valid bool // the text is valid UTF-8 (a decoder wrote it)
+	line  int  // lines read
+	// Of the last record: the line it starts on, whether its last quoted
+	// field runs to the end of the text, and the line of the first quote
+	// inside a quoted field that does not end it (0 if none).
+	start    int
+	unclosed bool
+	stray    int
 }
 
 // next gives the next byte with "\r\n" read as "\n" and a "\r" ending the
@@ -358,6 +529,9 @@ type csvScanner struct {
 func (s *csvScanner) next() (byte, error) {
 	c, err := s.r.ReadByte()
 	if err != nil || c != '\r' {
+		if c == '\n' && err == nil {
+			s.line++
+		}
 		return c, err
 	}
 	d, err := s.r.ReadByte()
@@ -367,6 +541,7 @@ func (s *csvScanner) next() (byte, error) {
 	case err != nil:
 		return '\r', nil // the cap or a read error shows on the next byte
 	case d == '\n':
+		s.line++
 		return '\n', nil
 	}
 	s.r.UnreadByte()
@@ -390,6 +565,7 @@ func (s *csvScanner) record() (rec []string, more int, err error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	s.start, s.unclosed, s.stray = s.line+1, false, 0
 	n := 0
 	for {
 		s.field = s.field[:0]
@@ -400,6 +576,7 @@ func (s *csvScanner) record() (rec []string, more int, err error) {
 		case c == '"':
 			for {
 				if c, err = s.next(); err != nil {
+					s.unclosed = err == io.EOF
 					end = true
 					break
 				}
@@ -424,6 +601,9 @@ func (s *csvScanner) record() (rec []string, more int, err error) {
 				}
 				s.add('"') // a bare quote in a quoted field is kept, as LazyQuotes does
 				s.add(c)
+				if s.stray == 0 {
+					s.stray = s.line + 1
+				}
 			}
 		default:
 			for c != s.comma {
@@ -439,7 +619,11 @@ func (s *csvScanner) record() (rec []string, more int, err error) {
 			}
 		}
 		if n < maxPreviewColumns {
-			rec = append(rec, clipField(string(s.field), maxFieldBytes))
+			f := clipField(string(s.field), maxFieldBytes)
+			if !s.valid && !utf8.ValidString(f) {
+				f = strings.ToValidUTF8(f, "\uFFFD") // past the bytes the encoding was told from
+			}
+			rec = append(rec, f)
 		}
 		n++
 		if end {
