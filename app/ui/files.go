@@ -1,16 +1,13 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
@@ -22,79 +19,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"plotline/app"
-	"plotline/app/engine"
 	"plotline/plotting"
 )
-
-// imageCache keeps the bytes of the images the conversation shows.
-type imageCache struct {
-	eng   *engine.Engine
-	mu    sync.Mutex
-	res   map[string]fyne.Resource
-	names map[string]string
-}
-
-func newImageCache(eng *engine.Engine) *imageCache {
-	return &imageCache{eng: eng, res: map[string]fyne.Resource{}, names: map[string]string{}}
-}
-
-const maxPreviewBytes = 64 << 20
-
-func (c *imageCache) resource(id string) (fyne.Resource, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r, ok := c.res[id]; ok {
-		return r, nil
-	}
-	f, rc, err := c.eng.OpenFile(context.Background(), id)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	if f.Bytes > maxPreviewBytes {
-		return nil, fmt.Errorf("%s is too large to show", f.Filename)
-	}
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, err
-	}
-	r := fyne.NewStaticResource(path.Base(f.Filename), b)
-	c.res[id] = r
-	c.names[id] = path.Base(f.Filename)
-	return r, nil
-}
-
-// name is the file's base name, for buttons and dialogs.
-func (c *imageCache) name(id string) string {
-	c.mu.Lock()
-	n, ok := c.names[id]
-	c.mu.Unlock()
-	if ok {
-		return n
-	}
-	f, err := c.eng.GetFile(context.Background(), id)
-	if err != nil {
-		return id
-	}
-	n = path.Base(f.Filename)
-	c.mu.Lock()
-	c.names[id] = n
-	c.mu.Unlock()
-	return n
-}
-
-func (c *imageCache) tempFile(id string) (string, error) {
-	r, err := c.resource(id)
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "plotline-copy-")
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, filepath.Base(r.Name()))
-	return p, os.WriteFile(p, r.Content(), 0o600)
-}
 
 // saveFile asks where to save a stored file, and saves it there.
 func (u *UI) saveFile(id string) {

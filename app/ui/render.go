@@ -2,11 +2,9 @@ package ui
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -26,9 +24,9 @@ func (u *UI) renderRow(id widget.ListItemID, box *fyne.Container) {
 	var content fyne.CanvasObject
 	switch r.kind {
 	case rowUser:
-		content = u.userView(r)
+		content = u.messageView(r, "You", theme.AccountIcon())
 	case rowAssistant:
-		content = u.assistantView(r)
+		content = u.messageView(r, "Assistant", theme.ComputerIcon())
 	case rowCode:
 		content = u.codeView(id, r)
 	case rowFunction:
@@ -48,58 +46,109 @@ func (u *UI) renderRow(id widget.ListItemID, box *fyne.Container) {
 	}
 }
 
-func heading(text string, icon fyne.Resource) fyne.CanvasObject {
+// heading is a message's or a block's first line: an icon and a bold
+// title, with its actions on the right.
+func heading(text string, icon fyne.Resource, actions ...fyne.CanvasObject) fyne.CanvasObject {
 	l := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	return container.NewHBox(widget.NewIcon(icon), l)
+	return container.NewBorder(nil, nil, container.NewHBox(widget.NewIcon(icon), l), container.NewHBox(actions...))
 }
 
-func (u *UI) userView(r *row) fyne.CanvasObject {
-	parts := []fyne.CanvasObject{heading("You", theme.AccountIcon())}
-	parts = append(parts, u.markdownView(r.text, nil)...)
-	if len(r.attachments) > 0 {
-		chips := container.NewHBox()
-		for _, id := range r.attachments {
-			name := u.images.name(id)
-			chips.Add(widget.NewButtonWithIcon(name, theme.FileIcon(), func() { u.saveFile(id) }))
-		}
-		parts = append(parts, chips)
+// smallButton is a quiet button for a block's action.
+func smallButton(text string, icon fyne.Resource, tapped func()) *widget.Button {
+	b := widget.NewButtonWithIcon(text, icon, tapped)
+	b.Importance = widget.LowImportance
+	return b
+}
+
+// copyText puts text on the clipboard and says what was copied.
+func (u *UI) copyText(text, what string) {
+	u.app.Clipboard().SetContent(text)
+	if u.status != nil {
+		u.status.SetText(what + " copied.")
 	}
-	return container.NewVBox(parts...)
 }
 
-func (u *UI) assistantView(r *row) fyne.CanvasObject {
-	parts := []fyne.CanvasObject{heading("Assistant", theme.ComputerIcon())}
+// messageView shows a user's or the assistant's message: its images, its
+// Markdown (prose, tables, fenced code) and attachments, with a Copy
+// action and a context menu.
+func (u *UI) messageView(r *row, who string, icon fyne.Resource) fyne.CanvasObject {
+	text := r.text
+	if r.kind == rowAssistant && r.status == app.MessageInProgress && text == "" {
+		text = "…"
+	}
+	blocks := splitMarkdown(text)
+	cp := smallButton("Copy", theme.ContentCopyIcon(), func() { u.copyText(r.text, "Message") })
+	parts := []fyne.CanvasObject{heading(who, icon, cp)}
 	for _, id := range r.images {
 		parts = append(parts, u.imageView(id))
 	}
-	text := r.text
-	if r.status == app.MessageInProgress && text == "" {
-		text = "…"
+	parts = append(parts, u.markdownBlocks(blocks, r.annotations)...)
+	if len(r.attachments) > 0 {
+		chips := container.NewHBox()
+		for _, id := range r.attachments {
+			chips.Add(widget.NewButtonWithIcon(u.images.name(id), theme.FileIcon(), func() { u.saveFile(id) }))
+		}
+		parts = append(parts, chips)
 	}
-	parts = append(parts, u.markdownView(text, r.annotations)...)
-	if r.status == app.MessageIncomplete {
+	if r.kind == rowAssistant && r.status == app.MessageIncomplete {
 		l := widget.NewLabel("(stopped before the answer was complete)")
 		l.Importance = widget.WarningImportance
 		parts = append(parts, l)
 	}
-	return container.NewVBox(parts...)
+	return withMenu(container.NewVBox(parts...), u.messageMenu(r.text, blocks)...)
 }
 
-// markdownView renders Markdown: prose with RichText, tables as grids;
-// sandbox:/mnt/data links become buttons that save the linked file.
-func (u *UI) markdownView(text string, anns []app.Annotation) []fyne.CanvasObject {
+// messageMenu is a message's context menu: its text as Markdown, each of
+// its tables as TSV, each of its code blocks.
+func (u *UI) messageMenu(text string, blocks []block) []*fyne.MenuItem {
+	items := []*fyne.MenuItem{fyne.NewMenuItem("Copy text", func() { u.copyText(text, "Message") })}
+	var tables, codes []block
+	for _, b := range blocks {
+		switch {
+		case b.table != nil:
+			tables = append(tables, b)
+		case b.code != nil:
+			codes = append(codes, b)
+		}
+	}
+	for i, b := range tables {
+		label := "Copy table as TSV"
+		if len(tables) > 1 {
+			label = fmt.Sprintf("Copy table %d as TSV", i+1)
+		}
+		tsv := tableTSV(b.table)
+		items = append(items, fyne.NewMenuItem(label, func() { u.copyText(tsv, "Table") }))
+	}
+	for i, b := range codes {
+		label := "Copy code"
+		if len(codes) > 1 {
+			label = fmt.Sprintf("Copy code block %d", i+1)
+		}
+		code := *b.code
+		items = append(items, fyne.NewMenuItem(label, func() { u.copyText(code, "Code") }))
+	}
+	return items
+}
+
+// markdownBlocks renders Markdown: prose with RichText, tables as grids
+// and fenced code as code blocks; sandbox:/mnt/data links become buttons
+// that save the linked file.
+func (u *UI) markdownBlocks(blocks []block, anns []app.Annotation) []fyne.CanvasObject {
 	var out []fyne.CanvasObject
-	for _, b := range splitMarkdown(text) {
-		if b.table != nil {
-			out = append(out, tableView(b.table))
-			continue
+	for _, b := range blocks {
+		switch {
+		case b.table != nil:
+			out = append(out, u.tableView(b.table, b.align))
+		case b.code != nil:
+			out = append(out, u.codeBlock(b.lang, *b.code, "Copy code", "Code"))
+		default:
+			rt := widget.NewRichTextFromMarkdown(b.text)
+			rt.Wrapping = fyne.TextWrapWord
+			for _, seg := range rt.Segments {
+				u.linkSegments(seg, anns)
+			}
+			out = append(out, rt)
 		}
-		rt := widget.NewRichTextFromMarkdown(b.text)
-		rt.Wrapping = fyne.TextWrapWord
-		for _, seg := range rt.Segments {
-			u.linkSegments(seg, anns)
-		}
-		out = append(out, rt)
 	}
 	return out
 }
@@ -131,60 +180,102 @@ func (u *UI) linkSegments(seg widget.RichTextSegment, anns []app.Annotation) {
 	}
 }
 
-// tableView draws a GFM table as a grid of labels, header in bold.
-func tableView(t [][]string) fyne.CanvasObject {
-	cols := len(t[0])
-	grid := container.NewGridWithColumns(cols)
-	for r, row := range t {
-		for _, cell := range row {
-			l := widget.NewLabelWithStyle(cell, fyne.TextAlignLeading, fyne.TextStyle{Bold: r == 0})
-			l.Truncation = fyne.TextTruncateEllipsis
-			grid.Add(l)
-		}
+// tableView draws a GFM table with a Copy as TSV action.
+func (u *UI) tableView(t [][]string, align []colAlign) fyne.CanvasObject {
+	tsv := tableTSV(t)
+	cp := smallButton("Copy as TSV", theme.ContentCopyIcon(), func() { u.copyText(tsv, "Table") })
+	return container.NewVBox(newTable(t, align), container.NewHBox(cp))
+}
+
+// codeBlock shows code or output in a monospace, selectable label on a
+// background of its own, under a caption with a copy action.
+func (u *UI) codeBlock(caption, text, copyLabel, what string) fyne.CanvasObject {
+	l := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	l.Selectable = true
+	l.Wrapping = fyne.TextWrapBreak
+	capt := widget.NewLabelWithStyle(caption, fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
+	capt.SizeName = theme.SizeNameCaptionText
+	cp := smallButton(copyLabel, theme.ContentCopyIcon(), func() { u.copyText(text, what) })
+	head := container.NewBorder(nil, nil, capt, cp)
+	return container.NewStack(newSurface(themeColor(theme.ColorNameInputBackground), 6), container.NewVBox(head, l))
+}
+
+// stepState says how a code step ended: running, stopped, failed (the
+// run failed), error (the code raised; with the error), or ran.
+func stepState(r *row) string {
+	switch r.status {
+	case app.StepInProgress:
+		return "running"
+	case app.StepCancelled:
+		return "stopped"
+	case app.StepFailed:
+		return "failed"
+	case app.StepExpired:
+		return "expired"
 	}
-	return container.NewVBox(grid, widget.NewSeparator())
+	if r.err != "" {
+		e := []rune(r.err)
+		if len(e) > 80 {
+			e = append(e[:79], '…')
+		}
+		return "error: " + string(e)
+	}
+	return "ran"
+}
+
+// codeTitle is a code step's one-line summary.
+func codeTitle(r *row) string {
+	lines := strings.Count(strings.TrimRight(r.code, "\n"), "\n") + 1
+	title := fmt.Sprintf("Python, %d lines", lines)
+	if lines == 1 {
+		title = "Python, 1 line"
+	}
+	charts := ""
+	if len(r.images) > 0 {
+		charts = fmt.Sprintf("%d chart(s)", len(r.images))
+	}
+	state := stepState(r)
+	switch {
+	case charts == "":
+		return title + ", " + state
+	case r.err != "" && strings.HasPrefix(state, "error: "):
+		// The error last, where its own commas cannot be mistaken.
+		return title + ", " + charts + ", " + state
+	}
+	return title + ", " + state + ", " + charts
 }
 
 func (u *UI) codeView(id widget.ListItemID, r *row) fyne.CanvasObject {
-	lines := strings.Count(strings.TrimRight(r.code, "\n"), "\n") + 1
-	state := "ran"
-	switch r.status {
-	case app.StepInProgress:
-		state = "running"
-	case app.StepCancelled:
-		state = "stopped"
-	case app.StepFailed:
-		state = "failed"
-	}
-	title := fmt.Sprintf("Python, %d lines, %s", lines, state)
-	if len(r.images) > 0 {
-		title += fmt.Sprintf(", %d chart(s)", len(r.images))
-	}
-	code := widget.NewRichText(&widget.TextSegment{Style: widget.RichTextStyleCodeBlock, Text: r.code})
-	code.Wrapping = fyne.TextWrapBreak
-	details := []fyne.CanvasObject{code}
-	if r.logs != "" {
-		logs := widget.NewRichText(&widget.TextSegment{Style: widget.RichTextStyleCodeBlock, Text: strings.TrimRight(r.logs, "\n")})
-		logs.Wrapping = fyne.TextWrapBreak
-		details = append(details, widget.NewLabelWithStyle("Output", fyne.TextAlignLeading, fyne.TextStyle{Italic: true}), logs)
-	}
-	for _, img := range r.images {
-		details = append(details, u.imageView(img))
-	}
 	icon := theme.MenuExpandIcon()
 	if r.expanded {
 		icon = theme.MenuDropDownIcon()
 	}
-	toggle := widget.NewButtonWithIcon(title, icon, func() {
+	toggle := widget.NewButtonWithIcon(codeTitle(r), icon, func() {
 		r.expanded = !r.expanded
 		u.conv.RefreshItem(id)
 	})
 	toggle.Alignment = widget.ButtonAlignLeading
 	toggle.Importance = widget.LowImportance
-	if !r.expanded {
-		return toggle
+	var head fyne.CanvasObject = toggle
+	if r.err != "" && r.status == app.StepCompleted {
+		head = container.NewBorder(nil, nil, nil, widget.NewIcon(theme.NewErrorThemedResource(theme.ErrorIcon())), toggle)
 	}
-	return container.NewVBox(append([]fyne.CanvasObject{toggle}, details...)...)
+	code, logs := r.code, strings.TrimRight(r.logs, "\n")
+	items := []*fyne.MenuItem{fyne.NewMenuItem("Copy code", func() { u.copyText(code, "Code") })}
+	if logs != "" {
+		items = append(items, fyne.NewMenuItem("Copy output", func() { u.copyText(logs, "Output") }))
+	}
+	if !r.expanded {
+		return withMenu(head, items...)
+	}
+	details := []fyne.CanvasObject{head, u.codeBlock("python", code, "Copy code", "Code")}
+	if logs != "" {
+		details = append(details, u.codeBlock("Output", logs, "Copy output", "Output"))
+	}
+	for _, img := range r.images {
+		details = append(details, u.imageView(img))
+	}
+	return withMenu(container.NewVBox(details...), items...)
 }
 
 func (u *UI) functionView(r *row) fyne.CanvasObject {
@@ -195,51 +286,184 @@ func (u *UI) functionView(r *row) fyne.CanvasObject {
 	}
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
+	l.Selectable = true
 	return l
 }
 
-// imageView shows an image at a readable size, with save, copy and
-// open-full-size.
-func (u *UI) imageView(fileID string) fyne.CanvasObject {
-	res, err := u.images.resource(fileID)
-	if err != nil {
-		return widget.NewLabel("(image not available: " + err.Error() + ")")
-	}
-	img := canvas.NewImageFromResource(res)
-	img.FillMode = canvas.ImageFillContain
-	img.ScaleMode = canvas.ImageScaleSmooth
-	img.SetMinSize(fyne.NewSize(560, 400))
-	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { u.saveFile(fileID) })
-	open := widget.NewButtonWithIcon("Full size", theme.ZoomInIcon(), func() { u.openFullSize(fileID) })
-	cp := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { u.copyImage(fileID) })
-	for _, b := range []*widget.Button{save, open, cp} {
-		b.Importance = widget.LowImportance
-	}
-	return container.NewVBox(container.NewHBox(img), container.NewHBox(save, cp, open))
+// withMenu puts content over a contextMenu: a secondary tap (right click)
+// anywhere on it that a child does not take opens the menu there. Behind
+// the content rather than around it, it costs the layout nothing.
+func withMenu(content fyne.CanvasObject, items ...*fyne.MenuItem) *fyne.Container {
+	return container.NewStack(newContextMenu(items...), content)
 }
 
-func (u *UI) openFullSize(fileID string) {
-	res, err := u.images.resource(fileID)
-	if err != nil {
-		return
-	}
-	w := u.app.NewWindow(u.images.name(fileID))
-	img := canvas.NewImageFromResource(res)
-	img.FillMode = canvas.ImageFillOriginal
-	w.SetContent(container.NewScroll(img))
-	w.Resize(fyne.NewSize(1000, 760))
-	w.Show()
+// contextMenu is an empty area that shows a menu of actions on a
+// secondary tap.
+type contextMenu struct {
+	widget.BaseWidget
+	items []*fyne.MenuItem
 }
 
-// copyImage puts the image on the clipboard as a file: Fyne's clipboard
-// carries text, so the image is saved to a temporary file whose path is
-// copied, which file managers and most editors accept as a paste.
-func (u *UI) copyImage(fileID string) {
-	p, err := u.images.tempFile(fileID)
-	if err != nil {
-		u.showBanner("Could not copy the image: "+err.Error(), nil)
+func newContextMenu(items ...*fyne.MenuItem) *contextMenu {
+	c := &contextMenu{items: items}
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+func (c *contextMenu) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewWithoutLayout())
+}
+
+// TappedSecondary opens the menu where the tap was.
+func (c *contextMenu) TappedSecondary(ev *fyne.PointEvent) {
+	cv := fyne.CurrentApp().Driver().CanvasForObject(c)
+	if cv == nil || len(c.items) == 0 {
 		return
 	}
-	u.app.Clipboard().SetContent((&url.URL{Scheme: "file", Path: p}).String())
-	u.status.SetText("Image copied.")
+	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", c.items...), cv, ev.AbsolutePosition)
+}
+
+// newTable lays a GFM table out as a grid of labels: the header in bold
+// above a rule, a thin rule between rows, figures right-aligned (unless
+// the delimiter row aligns the column), every cell cut with an ellipsis
+// at its column's edge. Columns take their widest cell's width; when the
+// table is wider than its place, the widest columns give way first.
+func newTable(t [][]string, align []colAlign) *fyne.Container {
+	rows, cols := len(t), len(t[0])
+	numeric := numericColumns(t)
+	l := &tableLayout{rows: rows, cols: cols, natural: make([]float32, cols)}
+	var objs []fyne.CanvasObject
+	for r, row := range t {
+		for c, cell := range row {
+			st := plainCell(cell)
+			lb := widget.NewLabelWithStyle(st.text, cellAlign(align, numeric, c), fyne.TextStyle{Bold: r == 0 || st.bold, Monospace: st.monospace})
+			l.natural[c] = max(l.natural[c], lb.MinSize().Width)
+			lb.Truncation = fyne.TextTruncateEllipsis
+			lb.Refresh()
+			objs = append(objs, lb)
+		}
+	}
+	for r := 0; r < rows-1; r++ {
+		fill := themeColor(theme.ColorNameInputBorder)
+		if r == 0 {
+			fill = themeColor(theme.ColorNameForeground)
+		}
+		objs = append(objs, newSurface(fill, 0))
+	}
+	return container.New(l, objs...)
+}
+
+// cellAlign is column c's alignment.
+func cellAlign(align []colAlign, numeric []bool, c int) fyne.TextAlign {
+	a := alignNone
+	if c < len(align) {
+		a = align[c]
+	}
+	switch {
+	case a == alignRight, a == alignNone && numeric[c]:
+		return fyne.TextAlignTrailing
+	case a == alignCenter:
+		return fyne.TextAlignCenter
+	}
+	return fyne.TextAlignLeading
+}
+
+// tableLayout places a table's cells (row by row) and then its rules
+// (one under each row but the last).
+type tableLayout struct {
+	rows, cols int
+	natural    []float32 // each column's widest cell
+}
+
+const (
+	minColumn   float32 = 36
+	headerRule  float32 = 2
+	rowRule     float32 = 1
+	columnSlack float32 = 1
+)
+
+// widths fits the columns in avail: all at their natural width if they
+// fit, else the narrow ones keep theirs and the others share the rest.
+func (l *tableLayout) widths(avail float32) []float32 {
+	w := make([]float32, l.cols)
+	var total float32
+	for c, n := range l.natural {
+		w[c] = n + columnSlack
+		total += w[c]
+	}
+	if total <= avail {
+		return w
+	}
+	fixed := make([]bool, l.cols)
+	left, open := avail, l.cols
+	for changed := true; changed && open > 0; {
+		changed = false
+		share := left / float32(open)
+		for c := range w {
+			if !fixed[c] && w[c] <= share {
+				fixed[c], changed = true, true
+				left -= w[c]
+				open--
+			}
+		}
+	}
+	if open > 0 {
+		share := max(left/float32(open), minColumn)
+		for c := range w {
+			if !fixed[c] {
+				w[c] = share
+			}
+		}
+	}
+	return w
+}
+
+func (l *tableLayout) rowHeight(objs []fyne.CanvasObject) float32 {
+	var h float32
+	for _, o := range objs[:l.rows*l.cols] {
+		h = max(h, o.MinSize().Height)
+	}
+	return h
+}
+
+func (l *tableLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	w := l.widths(size.Width)
+	var total float32
+	for _, x := range w {
+		total += x
+	}
+	rh := l.rowHeight(objs)
+	var y float32
+	for r := 0; r < l.rows; r++ {
+		var x float32
+		for c := 0; c < l.cols; c++ {
+			o := objs[r*l.cols+c]
+			o.Move(fyne.NewPos(x, y))
+			o.Resize(fyne.NewSize(w[c], rh))
+			x += w[c]
+		}
+		y += rh
+		if r < l.rows-1 {
+			th := rowRule
+			if r == 0 {
+				th = headerRule
+			}
+			rule := objs[l.rows*l.cols+r]
+			rule.Move(fyne.NewPos(0, y))
+			rule.Resize(fyne.NewSize(total, th))
+			y += th
+		}
+	}
+}
+
+func (l *tableLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w float32
+	for _, n := range l.natural {
+		w += min(n+columnSlack, minColumn)
+	}
+	h := float32(l.rows) * l.rowHeight(objs)
+	if l.rows > 1 {
+		h += headerRule + float32(l.rows-2)*rowRule
+	}
+	return fyne.NewSize(w, h)
 }

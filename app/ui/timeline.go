@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"plotline/app"
@@ -29,6 +30,8 @@ type row struct {
 	code        string
 	logs        string
 	status      string
+	err         string // a code row's error, the last line of its traceback
+	runID       string // the run that made a code or function row
 	function    *app.FunctionCallOutput
 	expanded    bool // a code row's details are shown
 }
@@ -39,10 +42,11 @@ type timeline struct {
 	threadID string
 	rows     []*row
 	index    map[string]int
+	steps    map[string][]int // step id → its rows
 }
 
 func newTimeline(threadID string) *timeline {
-	return &timeline{threadID: threadID, index: map[string]int{}}
+	return &timeline{threadID: threadID, index: map[string]int{}, steps: map[string][]int{}}
 }
 
 // buildTimeline lays out a thread's transcript: each message as its row,
@@ -112,36 +116,122 @@ func (t *timeline) setMessage(m *app.Message) int {
 	return i
 }
 
-// setStep puts a step's tool calls in their rows.
+// stepRow returns the row of a step's call, adding it if new.
+func (t *timeline) stepRow(stepID, runID string, call int, kind rowKind) (*row, int) {
+	r, i, added := t.add(&row{kind: kind, id: fmt.Sprintf("%s#%d", stepID, call), status: app.StepInProgress})
+	if added {
+		t.steps[stepID] = append(t.steps[stepID], i)
+	}
+	if runID != "" {
+		r.runID = runID
+	}
+	return r, i
+}
+
+// setStep puts a step's tool calls in their rows. What the step does not
+// carry is kept from its deltas: a step stopped mid-cell may come without
+// the output that streamed, or without the calls that were still being
+// written. Every row of the step takes its status.
 func (t *timeline) setStep(s *app.RunStep) []int {
 	var changed []int
 	for ci, tc := range s.StepDetails.ToolCalls {
-		id := fmt.Sprintf("%s#%d", s.ID, ci)
 		switch {
 		case tc.CodeInterpreter != nil:
-			r, i, _ := t.add(&row{kind: rowCode, id: id})
-			r.code, r.logs, r.images = tc.CodeInterpreter.Input, "", nil
+			r, _ := t.stepRow(s.ID, s.RunID, ci, rowCode)
+			var logs string
+			var images []string
 			for _, o := range tc.CodeInterpreter.Outputs {
 				switch o.Type {
 				case "logs":
-					r.logs += o.Logs
+					logs += o.Logs
 				case "image":
 					if o.Image != nil {
-						r.images = append(r.images, o.Image.FileID)
+						images = append(images, o.Image.FileID)
 					}
 				}
 			}
-			r.status = s.Status
-			changed = append(changed, i)
+			if tc.CodeInterpreter.Input != "" {
+				r.code = tc.CodeInterpreter.Input
+			}
+			if logs != "" {
+				r.logs = logs
+			}
+			if len(images) > 0 {
+				r.images = images
+			}
+			r.err = ""
+			if s.Status == app.StepCompleted {
+				r.err = cellError(r.logs)
+			}
 		case tc.Function != nil:
-			r, i, _ := t.add(&row{kind: rowFunction, id: id})
+			r, _ := t.stepRow(s.ID, s.RunID, ci, rowFunction)
 			f := *tc.Function
-			r.function, r.status = &f, s.Status
+			r.function = &f
+		}
+	}
+	for _, i := range t.steps[s.ID] {
+		t.rows[i].status = s.Status
+		changed = append(changed, i)
+	}
+	return changed
+}
+
+// settleRun gives a run's rows still running the status its end implies,
+// should a step's own end not have come.
+func (t *timeline) settleRun(run *app.Run) []int {
+	status := ""
+	switch run.Status {
+	case app.RunCancelled:
+		status = app.StepCancelled
+	case app.RunFailed:
+		status = app.StepFailed
+	case app.RunExpired:
+		status = app.StepExpired
+	case app.RunCompleted, app.RunIncomplete:
+		status = app.StepCompleted
+	default:
+		return nil
+	}
+	var changed []int
+	for i, r := range t.rows {
+		if (r.kind == rowCode || r.kind == rowFunction) && r.runID == run.ID && r.status == app.StepInProgress {
+			r.status = status
 			changed = append(changed, i)
 		}
 	}
 	return changed
 }
+
+// cellError is the error a cell's output ends with, as the kernel reports
+// it: the exception's line after the last traceback (or the cell's frame
+// of a syntax error), as "KeyError: 'x'"; "" when the cell raised none.
+func cellError(logs string) string {
+	lines := strings.Split(strings.TrimRight(logs, "\n"), "\n")
+	start := -1
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], "Traceback (most recent call last):") || strings.HasPrefix(lines[i], `  File "<cell `) {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return ""
+	}
+	for _, l := range lines[start+1:] {
+		if l == "" || l[0] == ' ' || l[0] == '\t' {
+			continue
+		}
+		if exceptionLine.MatchString(l) {
+			return strings.TrimSpace(l)
+		}
+		return ""
+	}
+	return ""
+}
+
+// exceptionLine is Python's last traceback line: "KeyError: 'x'",
+// "pandas.errors.ParserError: …", "KeyboardInterrupt".
+var exceptionLine = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*(: .*)?$`)
 
 // apply takes one engine event and returns the rows it changed, and
 // whether rows were added (the view then re-counts and scrolls).
@@ -174,10 +264,9 @@ func (t *timeline) apply(ev app.Event) (changed []int, added bool) {
 			if tc.Index != nil {
 				idx = *tc.Index
 			}
-			id := fmt.Sprintf("%s#%d", d.ID, idx)
 			switch {
 			case tc.CodeInterpreter != nil:
-				r, i, _ := t.add(&row{kind: rowCode, id: id, status: app.StepInProgress})
+				r, i := t.stepRow(d.ID, ev.RunID, idx, rowCode)
 				r.code += tc.CodeInterpreter.Input
 				for _, o := range tc.CodeInterpreter.Outputs {
 					r.logs += o.Logs
@@ -187,7 +276,7 @@ func (t *timeline) apply(ev app.Event) (changed []int, added bool) {
 				}
 				changed = append(changed, i)
 			case tc.Function != nil:
-				r, i, _ := t.add(&row{kind: rowFunction, id: id, status: app.StepInProgress})
+				r, i := t.stepRow(d.ID, ev.RunID, idx, rowFunction)
 				if r.function == nil {
 					r.function = &app.FunctionCallOutput{}
 				}
@@ -198,6 +287,8 @@ func (t *timeline) apply(ev app.Event) (changed []int, added bool) {
 				changed = append(changed, i)
 			}
 		}
+	case *app.Run:
+		changed = t.settleRun(d)
 	}
 	return changed, len(t.rows) > n
 }
