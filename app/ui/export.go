@@ -41,22 +41,34 @@ func (u *UI) showExport() {
 	d.Show()
 }
 
-// saveDialog asks where to save a file, starting from name; it is sized
-// to the window, so that long folder names read whole.
-func (u *UI) saveDialog(name string, save func(fyne.URIWriteCloser)) {
+// saveDialog asks where to save a file, starting from name, over win; it
+// is sized to the window, so that long folder names read whole. save
+// writes the file; its error, or the dialog's (a typed path whose folder
+// does not exist), is shown in plain words.
+func (u *UI) saveDialog(win fyne.Window, name string, save func(fyne.URIWriteCloser) error) {
+	failed := func(err error) {
+		dialog.ShowError(fmt.Errorf("%s was not saved: %w. Choose the folder in the list, and type only the file's name", name, err), win)
+	}
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
-			u.showBanner("Could not save there: "+err.Error(), nil)
+			failed(err)
 			return
 		}
 		if w == nil {
 			return // cancelled
 		}
-		defer w.Close()
-		save(w)
-	}, u.win)
+		err = save(w)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			failed(err)
+			return
+		}
+		u.status.SetText("Saved " + w.URI().Path())
+	}, win)
 	d.SetFileName(name)
-	d.Resize(dialogSize(u.win))
+	d.Resize(dialogSize(win))
 	d.Show()
 }
 
@@ -70,13 +82,8 @@ func (u *UI) exportMarkdown() {
 	if u.current == "" {
 		return
 	}
-	u.saveDialog(exportBase(u.currentTitle())+".md", func(w fyne.URIWriteCloser) {
-		p := w.URI().Path()
-		if err := u.writeMarkdown(w, p); err != nil {
-			u.showBanner("Export failed: "+err.Error(), nil)
-			return
-		}
-		u.status.SetText("Exported to " + p)
+	u.saveDialog(u.win, exportBase(u.currentTitle())+".md", func(w fyne.URIWriteCloser) error {
+		return u.writeMarkdown(w, w.URI().Path())
 	})
 }
 
@@ -84,12 +91,8 @@ func (u *UI) exportNotebook() {
 	if u.current == "" {
 		return
 	}
-	u.saveDialog(exportBase(u.currentTitle())+".ipynb", func(w fyne.URIWriteCloser) {
-		if err := u.writeNotebook(w); err != nil {
-			u.showBanner("Export failed: "+err.Error(), nil)
-			return
-		}
-		u.status.SetText("Exported to " + w.URI().Path())
+	u.saveDialog(u.win, exportBase(u.currentTitle())+".ipynb", func(w fyne.URIWriteCloser) error {
+		return u.writeNotebook(w)
 	})
 }
 

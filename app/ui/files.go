@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -24,20 +23,7 @@ import (
 
 // saveFile asks where to save a stored file, and saves it there.
 func (u *UI) saveFile(id string) {
-	name := u.images.name(id)
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		defer w.Close()
-		if err := u.copyFileTo(id, w); err != nil {
-			u.showBanner("Could not save "+name+": "+err.Error(), nil)
-			return
-		}
-		u.status.SetText("Saved " + w.URI().Path())
-	}, u.win)
-	d.SetFileName(name)
-	d.Show()
+	u.saveDialog(u.win, u.images.name(id), func(w fyne.URIWriteCloser) error { return u.copyFileTo(id, w) })
 }
 
 func (u *UI) copyFileTo(id string, w io.Writer) error {

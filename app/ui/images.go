@@ -21,7 +21,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"golang.design/x/clipboard"
@@ -251,23 +250,14 @@ func chartTitle(code string, i, n int) string {
 
 // saveImage asks, over win, where to save an image, offering name.
 func (u *UI) saveImage(fileID, name string, win fyne.Window) {
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		defer w.Close()
+	u.saveDialog(win, name, func(w fyne.URIWriteCloser) error {
 		res, err := u.images.resource(fileID)
-		if err == nil {
-			_, err = w.Write(res.Content())
-		}
 		if err != nil {
-			dialog.ShowError(fmt.Errorf("could not save %s: %w", name, err), win)
-			return
+			return err
 		}
-		u.status.SetText("Saved " + w.URI().Path())
-	}, win)
-	d.SetFileName(name)
-	d.Show()
+		_, err = w.Write(res.Content())
+		return err
+	})
 }
 
 // imageView shows an image at a readable size on a rounded card that

@@ -34,7 +34,10 @@ var examples = []string{
 // emptyView is what a new thread shows before its first question: where
 // files go, and questions to start from.
 func (u *UI) emptyView() fyne.CanvasObject {
-	title := widget.NewLabelWithStyle("Ask about your data", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	// A larger size rather than bold: a window that starts here then
+	// loads no bold face (fonts are most of its memory).
+	title := widget.NewLabelWithStyle("Ask about your data", fyne.TextAlignCenter, fyne.TextStyle{})
+	title.SizeName = theme.SizeNameSubHeadingText
 	drop := widget.NewLabel("Drop CSV or Excel files anywhere on this window, or attach them with + (" +
 		modifierName() + "O). Then ask a question in plain words.")
 	drop.Wrapping = fyne.TextWrapWord
