@@ -225,17 +225,7 @@ func (u *UI) build() {
 	sidebar := container.NewBorder(sideTop, sideBottom, nil, nil, u.sidebar)
 
 	// Conversation.
-	u.conv = widget.NewList(
-		func() int {
-			if u.tl == nil {
-				return 0
-			}
-			return len(u.tl.rows)
-		},
-		func() fyne.CanvasObject { return container.NewStack() },
-		func(id widget.ListItemID, o fyne.CanvasObject) { u.renderRow(id, o.(*fyne.Container)) },
-	)
-	u.conv.OnSelected = func(id widget.ListItemID) { u.conv.UnselectAll() }
+	u.conv = u.newConvList()
 	u.welcome = u.welcomeView()
 	u.convStack = container.NewStack(u.conv)
 
@@ -308,6 +298,42 @@ func (u *UI) build() {
 			u.escape()
 		}
 	})
+}
+
+// newConvList makes the conversation's list: a row per timeline row,
+// each as high as its content at the list's width.
+func (u *UI) newConvList() *widget.List {
+	l := widget.NewList(
+		func() int {
+			if u.tl == nil {
+				return 0
+			}
+			return len(u.tl.rows)
+		},
+		func() fyne.CanvasObject { return container.NewStack() },
+		func(id widget.ListItemID, o fyne.CanvasObject) { u.renderRow(id, o.(*fyne.Container)) },
+	)
+	l.OnSelected = func(widget.ListItemID) { l.UnselectAll() }
+	return l
+}
+
+// resetConv starts the conversation's list afresh for another thread: a
+// list keeps the heights it was given by row number, and the rows of the
+// thread shown before would leave their heights (gaps, or rows cut off)
+// where this thread's rows were not drawn yet.
+func (u *UI) resetConv() {
+	u.rowsHeights = map[int]float32{}
+	if u.tl == nil && u.conv.Length() == 0 {
+		return
+	}
+	old := u.conv
+	u.conv = u.newConvList()
+	for i, o := range u.convStack.Objects {
+		if o == old {
+			u.convStack.Objects[i] = u.conv
+			u.convStack.Refresh()
+		}
+	}
 }
 
 // --- threads ---
@@ -451,6 +477,7 @@ func messageText(m app.Message) string {
 
 func (u *UI) newThread() {
 	u.current = ""
+	u.resetConv()
 	u.tl = nil
 	u.conv.Refresh()
 	if !u.welcomeShown() {
@@ -483,7 +510,7 @@ func (u *UI) openThread(id string) {
 // engine's events keep it up to date.
 func (u *UI) showThread(id string, tr app.Transcript) {
 	u.current = id
-	u.rowsHeights = map[int]float32{}
+	u.resetConv()
 	u.tl = u.withLive(id, tr)
 	if t, err := u.eng.GetThread(u.ctx, id); err == nil {
 		if a := t.Metadata["assistant_id"]; a != "" {
