@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"plotline/app/cli"
+	_ "plotline/app/cli/locale" // before Fyne reads the locale: see its doc
 	"plotline/interpreter/sandbox"
 )
 

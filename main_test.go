@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,5 +103,40 @@ func TestHelp(t *testing.T) {
 	out, err := plotline("help").Output()
 	if err != nil || !strings.Contains(string(out), "plotline exec") || !strings.Contains(string(out), "plotline doctor") {
 		t.Fatalf("%v: %s", err, out)
+	}
+}
+
+// Under the C.UTF-8 locale of many containers, Fyne logged "Error parsing
+// user locale C" on every start, whatever the command: --help says only
+// the help.
+func TestHelpIsQuiet(t *testing.T) {
+	cmd := plotline("--help")
+	cmd.Env = append(cmd.Env, "LANG=C.UTF-8", "LC_ALL=", "LC_MESSAGES=", "LANGUAGE=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || !strings.Contains(stdout.String(), "plotline exec") {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	if stderr.Len() != 0 || strings.Contains(stdout.String(), "locale") {
+		t.Fatalf("--help printed more than the help:\n%s", stderr.String())
+	}
+}
+
+// Without a graphical session, the window says in one line what works
+// instead, with no trace, and fails.
+func TestWindowWithoutDisplaySaysSo(t *testing.T) {
+	cmd := plotline()
+	cmd.Env = append(cmd.Env, "DISPLAY=", "WAYLAND_DISPLAY=", "PLOTLINE_DATA="+t.TempDir(), "LANG=C.UTF-8", "LC_ALL=", "LANGUAGE=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("exit: %v", err)
+	}
+	msg := stderr.String()
+	if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "graphical session") || !strings.Contains(msg, "plotline ask") ||
+		!strings.Contains(msg, "plotline serve") || !strings.Contains(msg, "plotline exec") || strings.Contains(msg, "goroutine") {
+		t.Fatalf("stderr:\n%s", msg)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -28,26 +29,48 @@ import (
 // change provider, endpoint or key while the app runs.
 type modelSwitch struct {
 	mu  sync.RWMutex
-	m   app.Model
+	m   *openai.Client
 	why string
 }
 
-func (s *modelSwitch) set(m app.Model, why string) {
+func (s *modelSwitch) set(m *openai.Client, why string) {
 	s.mu.Lock()
 	s.m, s.why = m, why
 	s.mu.Unlock()
 }
 
 // Chat asks the current model, or fails with a run error that sends the
-// user to the settings.
+// user to the settings. Its failures are in the window's plain words
+// (ui.ModelErrorText), naming the server and the model, so that a failed
+// run's last_error is what the window shows.
 func (s *modelSwitch) Chat(ctx context.Context, req app.ChatRequest, onDelta func(app.ChatDelta)) (*app.ChatResult, error) {
 	s.mu.RLock()
 	m, why := s.m, s.why
 	s.mu.RUnlock()
 	if m == nil {
-		return nil, &app.ModelError{Status: 401, Message: why}
+		return nil, &app.ModelError{Message: why}
 	}
-	return m.Chat(ctx, req, onDelta)
+	res, err := m.Chat(ctx, req, onDelta)
+	return res, plainModelError(ctx, err, m.Config(), req.Model)
+}
+
+// plainModelError rewrites a model failure's message in plain words. The
+// context's own errors, and the refusals of tools that the engine answers
+// by running without them, are kept as they are.
+func plainModelError(ctx context.Context, err error, c openai.Config, model string) error {
+	var me *app.ModelError
+	if err == nil || ctx.Err() != nil || !errors.As(err, &me) || openai.ToolsUnsupported(err) {
+		return err
+	}
+	if model == "" {
+		model = c.Model
+	}
+	endpoint := c.BaseURL
+	if endpoint == "" && c.Provider != openai.ProviderAzure {
+		endpoint = "https://api.openai.com/v1"
+	}
+	t := ui.ModelTarget{Endpoint: endpoint, Provider: c.Provider, Model: model, Timeout: c.Timeout}
+	return &app.ModelError{Status: me.Status, Code: me.Code, RetryAfter: me.RetryAfter, Message: ui.ModelErrorText(me, t)}
 }
 
 // Window implements `plotline` with no command: the desktop window.
@@ -56,6 +79,10 @@ func Window(args []string, s Streams) int {
 	fs.SetOutput(s.Err)
 	data := fs.String("data", "", "Plotline's data folder (default $PLOTLINE_DATA, else plotline in the user config folder)")
 	if err := fs.Parse(args); err != nil {
+		return exitNoStart
+	}
+	if !hasDisplay(runtime.GOOS, os.Getenv) {
+		fmt.Fprintln(s.Err, noDisplay("DISPLAY and WAYLAND_DISPLAY are not set"))
 		return exitNoStart
 	}
 	fail := func(format string, a ...any) int {
@@ -81,14 +108,18 @@ func Window(args []string, s Streams) int {
 	case envErr == nil:
 		if m, err := openai.New(envCfg); err == nil {
 			sw.set(m, "")
+		} else {
+			sw.set(nil, ui.BadSettingsText(err))
 		}
 		if defModel == "" {
 			defModel = envCfg.Model
 		}
 	default:
-		sw.set(nil, "No model is set up yet: open Settings, choose a provider and enter its key.")
+		sw.set(nil, ui.NoModelText)
 	}
 
+	restoreLog := quietFyneLog(s.Err)
+	defer restoreLog()
 	a := fyneapp.NewWithID("app.plotline.desktop")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	sys, err := wiring.Open(context.Background(), wiring.Options{Data: dir, PoolSize: warmKernels, DeferPool: true,
@@ -102,7 +133,7 @@ func Window(args []string, s Streams) int {
 		showFatal(a, err)
 		return exitNoStart
 	}
-	u := ui.New(a, ui.Services{
+	u, err := newWindow(a, ui.Services{
 		Engine:        sys.Engine,
 		DataDir:       dir,
 		Keys:          keys,
@@ -115,11 +146,15 @@ func Window(args []string, s Streams) int {
 				return err
 			}
 			sys.Kernels.SetLimits(limitsOf(c))
-			return setDefaultModel(sys.Engine, c.Model)
+			return nil
 		},
 		TestConnection: testConnection,
 		Runtime:        func() string { return runtimeReport(sys.Python) },
 	})
+	if err != nil {
+		fmt.Fprintln(s.Err, noDisplay("the display "+os.Getenv("DISPLAY")+os.Getenv("WAYLAND_DISPLAY")+" could not be opened"))
+		return exitNoStart
+	}
 	if cfgErr != nil {
 		fmt.Fprintf(s.Err, "plotline: %v\n", cfgErr)
 	}
@@ -149,30 +184,20 @@ func limitsOf(c settings.Settings) interpreter.Limits {
 func applyModel(sw *modelSwitch, c settings.Settings, key string) error {
 	m, err := openai.New(modelConfig(c, key))
 	if err != nil {
-		sw.set(nil, "The model settings do not work: "+err.Error()+". Open Settings to fix them.")
+		sw.set(nil, ui.BadSettingsText(err))
 		return err
 	}
 	sw.set(m, "")
 	return nil
 }
 
-// setDefaultModel makes the data-analyst assistant use the model chosen in
-// the settings.
-func setDefaultModel(eng *engine.Engine, name string) error {
-	if strings.TrimSpace(name) == "" {
-		return nil
-	}
-	a, err := eng.DefaultAssistant(context.Background())
-	if err != nil {
-		return err
-	}
-	_, err = eng.UpdateAssistant(context.Background(), a.ID, app.AssistantParams{Model: &name})
-	return err
-}
-
-// testConnection makes one small real call and returns the answer.
+// testConnection makes one small real call and returns the answer. It
+// tries once: the caller bounds the wait with ctx, and says in plain
+// words (ui) what failed.
 func testConnection(ctx context.Context, c settings.Settings, key string) (string, error) {
-	m, err := openai.New(modelConfig(c, key))
+	cfg := modelConfig(c, key)
+	cfg.MaxRetries = -1
+	m, err := openai.New(cfg)
 	if err != nil {
 		return "", err
 	}
@@ -184,17 +209,6 @@ func testConnection(ctx context.Context, c settings.Settings, key string) (strin
 	res, err := m.Chat(ctx, app.ChatRequest{Model: name, MaxCompletionTokens: &max,
 		Messages: []app.ChatMessage{{Role: "user", Content: "Reply with the single word OK."}}}, nil)
 	if err != nil {
-		var me *app.ModelError
-		if errors.As(err, &me) {
-			switch me.Status {
-			case 401, 403:
-				return "", fmt.Errorf("the key was refused (%s)", me.Message)
-			case 404:
-				return "", fmt.Errorf("the model or endpoint was not found (%s)", me.Message)
-			case 0:
-				return "", fmt.Errorf("the server could not be reached (%s)", me.Message)
-			}
-		}
 		return "", err
 	}
 	return strings.TrimSpace(res.Text), nil

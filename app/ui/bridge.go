@@ -188,14 +188,3 @@ func (u *UI) runEvent(ev app.Event) {
 	u.run.phase, u.run.started = s.phase, s.started
 	u.showPhase()
 }
-
-// explainError says what went wrong in plain words.
-func explainError(e *app.LastError) string {
-	switch e.Code {
-	case app.ErrCodeRateLimit:
-		return "The model's service is busy or your quota is used up (" + e.Message + "). Try again in a moment."
-	case app.ErrCodeInvalid:
-		return "The model refused the request: " + e.Message + " Check the model name in Settings."
-	}
-	return "The answer failed: " + e.Message
-}

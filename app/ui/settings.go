@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"plotline/app"
+	"plotline/app/engine"
 	"plotline/app/settings"
 )
 
@@ -55,19 +58,31 @@ type settingsForm struct {
 	memory     *widget.Entry
 	message    *widget.Label
 	test       *widget.Button
+	cancelTest *widget.Button
 	save       *widget.Button
 	content    fyne.CanvasObject
 	onSaved    func()
+
+	// testTimeout bounds "Test connection"; stopTest ends a test in
+	// progress (nil when none is); tested, if set, is called once a
+	// test's outcome is shown (for tests).
+	testTimeout time.Duration
+	stopTest    context.CancelFunc
+	tested      func()
 }
 
+// testConnectionTimeout is how long "Test connection" waits for an answer:
+// a server that is up answers a one-word question well within it.
+const testConnectionTimeout = 10 * time.Second
+
 func (u *UI) newSettingsForm() *settingsForm {
-	f := &settingsForm{u: u}
+	f := &settingsForm{u: u, testTimeout: testConnectionTimeout}
 	c := u.cfg
 	f.provider = widget.NewSelect(providerLabels, func(string) { f.adapt() })
 	f.endpoint = widget.NewEntry()
 	f.endpoint.SetPlaceHolder("https://…  (for a local server: http://localhost:11434/v1)")
 	f.model = widget.NewEntry()
-	f.model.SetPlaceHolder("gpt-4o, or the Azure deployment name")
+	f.model.SetPlaceHolder(engine.DefaultModel + ", or the Azure deployment name")
 	f.apiVersion = widget.NewEntry()
 	f.apiVersion.SetPlaceHolder("2024-10-21")
 	f.key = widget.NewPasswordEntry()
@@ -85,12 +100,20 @@ func (u *UI) newSettingsForm() *settingsForm {
 	f.message = widget.NewLabel("")
 	f.message.Wrapping = fyne.TextWrapWord
 	f.test = widget.NewButtonWithIcon("Test connection", theme.ViewRefreshIcon(), f.testConnection)
+	f.cancelTest = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
+		if f.stopTest != nil {
+			f.stopTest()
+		}
+	})
+	f.cancelTest.Hide()
 	f.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), f.submit)
 	f.save.Importance = widget.HighImportance
 
 	f.provider.SetSelected(labelOf(c.Provider))
 	f.endpoint.SetText(c.Endpoint)
-	f.model.SetText(c.Model)
+	// The model in use is the default assistant's: the field shows it, and
+	// saving changes it (submit).
+	f.model.SetText(u.modelInUse())
 	f.apiVersion.SetText(c.APIVersion)
 	if c.Theme == "" {
 		c.Theme = "system"
@@ -118,7 +141,7 @@ func (u *UI) newSettingsForm() *settingsForm {
 		widget.NewFormItem("Cell time limit (s)", f.timeout),
 		widget.NewFormItem("Memory limit (MB)", f.memory),
 	)
-	f.content = container.NewVBox(form, f.message, container.NewHBox(f.test, f.save),
+	f.content = container.NewVBox(form, f.message, container.NewHBox(f.test, f.cancelTest, f.save),
 		widget.NewSeparator(), widget.NewLabelWithStyle("Python runtime", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), rt)
 	f.adapt()
 	return f
@@ -217,8 +240,18 @@ func (f *settingsForm) submit() {
 	}
 	u.cfg = s
 	applyTheme(u.app, s.Theme)
+	modelErr := u.setDefaultModel(s.Model)
 	u.reloadAssistants()
 	u.showWelcomeIfNeeded()
+	// A banner that sent the user here was about the settings just
+	// replaced ("No model is set up yet", a refused key…).
+	if u.bannerOffersSettings() {
+		u.clearBanner()
+	}
+	if modelErr != nil {
+		f.fail("Saved, but the assistant's model was not changed: " + modelErr.Error())
+		return
+	}
 	f.message.Importance = widget.SuccessImportance
 	if warning != "" {
 		f.message.Importance = widget.WarningImportance
@@ -229,7 +262,20 @@ func (f *settingsForm) submit() {
 	}
 }
 
-// testConnection makes one small real call and says what came back.
+// setDefaultModel makes the default assistant use the model named in the
+// settings, so that the model is set in one place.
+func (u *UI) setDefaultModel(name string) error {
+	a := u.defaultAssistant()
+	name = strings.TrimSpace(name)
+	if a == nil || name == "" || name == a.Model {
+		return nil
+	}
+	_, err := u.eng.UpdateAssistant(u.ctx, a.ID, app.AssistantParams{Model: &name})
+	return err
+}
+
+// testConnection makes one small real call and says what came back, or
+// why nothing did, within testTimeout; Cancel ends it sooner.
 func (f *settingsForm) testConnection() {
 	s, err := f.values()
 	if err != nil {
@@ -240,24 +286,50 @@ func (f *settingsForm) testConnection() {
 	if key == "" {
 		key, _, _ = f.u.svc.Keys.Get()
 	}
-	if f.u.svc.TestConnection == nil {
+	if f.u.svc.TestConnection == nil || f.stopTest != nil {
 		return
 	}
+	if key == "" && s.Provider != settings.ProviderCompatible {
+		f.fail("Enter the API key first.")
+		return
+	}
+	target := ModelTarget{Endpoint: s.Endpoint, Provider: s.Provider, Model: s.Model, Timeout: f.testTimeout}
+	if target.Endpoint == "" && s.Provider == settings.ProviderOpenAI {
+		target.Endpoint = "https://api.openai.com/v1"
+	}
+	if target.Model == "" {
+		target.Model = f.u.modelInUse()
+	}
+	s.Model = target.Model
 	f.message.Importance = widget.MediumImportance
 	f.message.SetText("Testing…")
 	f.test.Disable()
+	f.cancelTest.Show()
+	ctx, cancel := context.WithTimeout(context.Background(), f.testTimeout)
+	f.stopTest = cancel
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-		defer cancel()
 		answer, err := f.u.svc.TestConnection(ctx, s, key)
+		why := ctx.Err()
+		cancel()
 		onUI(func() {
+			f.stopTest = nil
 			f.test.Enable()
-			if err != nil {
-				f.fail("The connection failed: " + err.Error())
-				return
+			f.cancelTest.Hide()
+			switch {
+			case err == nil:
+				f.message.Importance = widget.SuccessImportance
+				f.message.SetText("It works. The model answered: " + short(answer))
+			case errors.Is(why, context.Canceled):
+				f.message.Importance = widget.MediumImportance
+				f.message.SetText("Test cancelled.")
+			case errors.Is(why, context.DeadlineExceeded):
+				f.fail(timeoutText(hostOf(target.Endpoint), f.testTimeout).text)
+			default:
+				f.fail(explain(err, target).text)
 			}
-			f.message.Importance = widget.SuccessImportance
-			f.message.SetText("It works. The model answered: " + answer)
+			if f.tested != nil {
+				f.tested()
+			}
 		})
 	}()
 }
@@ -266,6 +338,11 @@ func (u *UI) showSettings() {
 	f := u.newSettingsForm()
 	d := dialog.NewCustom("Settings", "Close", container.NewVScroll(f.content), u.win)
 	f.onSaved = d.Hide
+	d.SetOnClosed(func() {
+		if f.stopTest != nil {
+			f.stopTest()
+		}
+	})
 	d.Resize(fyne.NewSize(640, 600))
 	d.Show()
 }

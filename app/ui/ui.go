@@ -925,7 +925,12 @@ func (u *UI) showRunError(err error) {
 		u.showBanner("Wait for the current answer, or stop it, before you send another question.", nil)
 		u.refreshRunState()
 	case app.EMODEL:
-		u.showBanner("The model could not be reached: "+err.Error(), u.showSettings)
+		p := explain(err, u.modelTarget())
+		var openSettings func()
+		if p.action == actSettings {
+			openSettings = u.showSettings
+		}
+		u.showBanner(p.text, openSettings)
 	case app.EUNAVAILABLE:
 		u.showBanner("Plotline cannot run this now: "+err.Error(), nil)
 	default:

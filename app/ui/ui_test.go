@@ -415,7 +415,7 @@ func TestFailedRunShowsBannerWithRetry(t *testing.T) {
 	w := newWindow(t, turns...)
 	w.ask("Hello?")
 	w.waitIdle()
-	if got := w.u.bannerText(); !strings.Contains(got, "busy") || !strings.Contains(got, "Slow down.") {
+	if got := w.u.bannerText(); got != "The model's service is rate limiting requests. Try again in a moment." {
 		t.Fatalf("banner = %q", got)
 	}
 	findButton(t, w.u.banner, "Retry")
