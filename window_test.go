@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,9 +28,12 @@ import (
 )
 
 // TestWindowSmoke starts the real plotline window on a virtual display,
-// with a temporary data folder and the scripted model, types a question,
-// waits for the answer, and takes a screenshot (PLOTLINE_SCREENSHOT names
-// the file to keep; `make screenshot` sets it).
+// with a temporary data folder, the scripted model and ten files given on
+// the command line, and drives it with xdotool as an analyst would: the
+// window is resized to 1024×700 with the ten files attached and must stay
+// that size; a question runs code that is stopped with Escape; a second
+// question draws a chart, which the screenshot must show. PLOTLINE_SCREENSHOT
+// names the file to keep the screenshot in (`make screenshot` sets it).
 func TestWindowSmoke(t *testing.T) {
 	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -35,20 +42,29 @@ func TestWindowSmoke(t *testing.T) {
 	}
 	display, x := xserver(t)
 
-	args, _ := json.Marshal(map[string]string{"code": "import pandas as pd\n" +
+	slow, _ := json.Marshal(map[string]string{"code": "import time\nprint('Reading the files…', flush=True)\ntime.sleep(120)"})
+	chart, _ := json.Marshal(map[string]string{"code": "import pandas as pd\n" +
 		"df = pd.DataFrame({'month': ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun'], 'revenue': [120, 150, 180, 210, 260, 310]})\n" +
 		"ax = df.plot(x='month', y='revenue', kind='bar', title='Revenue by month', legend=False)\n" +
 		"ax.set_ylabel('revenue')\n" +
 		"print(df.revenue.sum())"})
 	srv := modeltest.NewServer(t,
-		modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "python", Arguments: string(args)}}},
+		modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "python", Arguments: string(slow)}}},
+		modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "python", Arguments: string(chart)}}},
 		modeltest.Turn{Text: "Revenue grew every month, from **120** in January to **310** in June: **1,230** in all.\n\n" +
-			"| month | revenue |\n|---|---|\n| Jan | 120 |\n| Jun | 310 |", ChunkSize: 6},
+			"| month | revenue |\n|---|---:|\n| Jan | 120 |\n| Jun | 310 |", ChunkSize: 6},
 	)
 	data := t.TempDir()
 	os.WriteFile(filepath.Join(data, "settings.json"), []byte(`{"provider":"compatible","endpoint":"`+srv.BaseURL()+`","model":"test-model","theme":"light"}`), 0o600)
+	files := t.TempDir()
+	var args []string
+	for i := range 10 {
+		p := filepath.Join(files, fmt.Sprintf("regional-sales-%02d-2026.csv", i+1))
+		os.WriteFile(p, []byte("month,revenue\nJan,120\nFeb,150\n"), 0o644)
+		args = append(args, p)
+	}
 
-	cmd := exec.Command(os.Args[0])
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "PLOTLINE_TEST_MAIN=1", "DISPLAY="+display, "PLOTLINE_DATA="+data, "LANG=en_US.UTF-8",
 		"OPENAI_API_KEY=", "OPENAI_BASE_URL=")
 	logs, _ := os.Create(filepath.Join(t.TempDir(), "window.log"))
@@ -67,50 +83,163 @@ func TestWindowSmoke(t *testing.T) {
 	}) {
 		t.Fatalf("the window did not appear; its log:\n%s", readFile(logs.Name()))
 	}
-	x("xdotool", "windowsize", win, "1280", "860")
+	fail := func(format string, a ...any) {
+		t.Helper()
+		shot := filepath.Join(os.TempDir(), "plotline-smoke-failure.png")
+		x("import", "-window", "root", shot)
+		t.Fatalf(format+" (screen: %s); the window's log:\n%s", append(a, shot, readFile(logs.Name()))...)
+	}
+
+	// With the ten files attached, 1024×700 holds: the chips wrap.
 	x("xdotool", "windowmove", win, "0", "0")
-	time.Sleep(time.Second)
-	// Click into the composer, type the question, send it with Enter.
-	x("xdotool", "mousemove", "--window", win, "700", "820", "click", "1")
-	x("xdotool", "type", "--delay", "5", "Plot revenue by month")
-	x("xdotool", "key", "Return")
+	x("xdotool", "windowsize", win, "1024", "700")
+	if !interptest.Eventually(10*time.Second, func() bool { return geometry(x, win) == "1024x700" }) {
+		fail("with ten files attached the window is %s, not 1024x700", geometry(x, win))
+	}
+	settle(x, win)
+	if geometry(x, win) != "1024x700" {
+		fail("the window grew to %s after drawing the ten attachments", geometry(x, win))
+	}
 
 	st, err := sqlite.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var status string
-	if !interptest.Eventually(90*time.Second, func() bool {
-		recs, _, err := st.List(context.Background(), app.Query{Kind: app.KindRun, ListOptions: app.ListOptions{Limit: 1}})
+	ctx := context.Background()
+	lastRun := func() string {
+		recs, _, err := st.List(ctx, app.Query{Kind: app.KindRun, ListOptions: app.ListOptions{Limit: 1}})
 		if err != nil || len(recs) == 0 {
-			return false
+			return ""
 		}
-		status = recs[0].Tag
-		return app.Terminal(status)
-	}) {
-		failShot := filepath.Join(os.TempDir(), "plotline-smoke-failure.png")
-		x("import", "-window", "root", failShot)
-		t.Fatalf("no finished run (screen: %s); the window's log:\n%s", failShot, readFile(logs.Name()))
+		return recs[0].Tag
 	}
-	if status != app.RunFailed && status != app.RunCompleted {
-		t.Fatalf("run status %s", status)
+	runs := func() int {
+		recs, _, _ := st.List(ctx, app.Query{Kind: app.KindRun, ListOptions: app.ListOptions{Limit: 10}})
+		return len(recs)
 	}
-	time.Sleep(1500 * time.Millisecond) // let the window draw the answer
+	codeRunning := func() bool {
+		recs, _, err := st.List(ctx, app.Query{Kind: app.KindRunStep, ListOptions: app.ListOptions{Limit: 1}})
+		return err == nil && len(recs) == 1 && strings.Contains(string(recs[0].Data), `"type":"tool_calls"`)
+	}
+
+	// Ask; the code runs; Escape stops it.
+	x("xdotool", "windowfocus", "--sync", win)
+	x("xdotool", "key", "ctrl+n") // a new thread, with the composer focused
+	x("xdotool", "type", "--delay", "5", "Summarise these files")
+	x("xdotool", "key", "Return")
+	if !interptest.Eventually(90*time.Second, func() bool { return runs() == 1 && codeRunning() }) {
+		fail("the first question's code did not start")
+	}
+	x("xdotool", "key", "Escape")
+	if !interptest.Eventually(30*time.Second, func() bool { return lastRun() == app.RunCancelled }) {
+		fail("Escape did not stop the run: %s", lastRun())
+	}
+	msgs, _, _ := st.List(ctx, app.Query{Kind: app.KindMessage, ListOptions: app.ListOptions{Limit: 1, Order: "asc"}})
+	if len(msgs) != 1 || strings.Count(string(msgs[0].Data), `"file_id"`) != 10 {
+		t.Fatalf("the first question did not carry the ten files: %d messages", len(msgs))
+	}
+
+	// Ask again: a chart and a table.
+	x("xdotool", "type", "--delay", "5", "Plot revenue by month")
+	x("xdotool", "key", "Return")
+	if !interptest.Eventually(90*time.Second, func() bool { return runs() == 2 && app.Terminal(lastRun()) }) {
+		fail("no second run finished")
+	}
+	if s := lastRun(); s != app.RunCompleted {
+		fail("the second run %s", s)
+	}
+	settle(x, win)
 	shot := os.Getenv("PLOTLINE_SCREENSHOT")
 	if shot == "" {
 		shot = filepath.Join(t.TempDir(), "screenshot.png")
 	}
-	if out, err := x("import", "-window", "root", shot); err != nil {
+	if out, err := capture(x, "1024x700", shot); err != nil {
 		t.Fatalf("screenshot: %v %s", err, out)
 	}
-	fi, err := os.Stat(shot)
-	if err != nil || fi.Size() < 10000 {
-		t.Fatalf("screenshot %s: %v", shot, err)
+	img := readPNG(t, shot)
+	if b := img.Bounds(); b.Dx() != 1024 || b.Dy() != 700 {
+		fail("the screenshot is %v", b)
 	}
-	if status != app.RunCompleted {
-		t.Fatalf("the run %s; the window's log:\n%s", status, readFile(logs.Name()))
+	// The chart's bars are matplotlib's first colour, #1f77b4.
+	if n := countNear(img, color.RGBA{0x1f, 0x77, 0xb4, 0xff}, 24); n < 2000 {
+		fail("the screenshot shows no chart (%d pixels of its bars' colour)", n)
 	}
+	if geometry(x, win) != "1024x700" {
+		fail("the window is %s after the answer", geometry(x, win))
+	}
+}
+
+// capture takes a screenshot of the window, at the top left of the
+// screen and of size WxH (a window's own capture can come out black
+// under a server with no window manager).
+func capture(x func(...string) (string, error), size, path string) (string, error) {
+	return x("import", "-window", "root", "-crop", size+"+0+0", "+repage", path)
+}
+
+// geometry is the window's size as WIDTHxHEIGHT.
+func geometry(x func(...string) (string, error), win string) string {
+	out, _ := x("xdotool", "getwindowgeometry", win)
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "Geometry:" {
+			return f[1]
+		}
+	}
+	return out
+}
+
+// settle waits until two screenshots of the window in a row are the same:
+// the window has drawn what it had to.
+func settle(x func(...string) (string, error), _ string) {
+	dir, _ := os.MkdirTemp("", "plotline-settle")
+	defer os.RemoveAll(dir)
+	var last []byte
+	interptest.Eventually(20*time.Second, func() bool {
+		p := filepath.Join(dir, "s.png")
+		if _, err := x("import", "-window", "root", p); err != nil {
+			return false
+		}
+		b, _ := os.ReadFile(p)
+		same := last != nil && bytes.Equal(b, last)
+		last = b
+		return same
+	})
+}
+
+func readPNG(t *testing.T, p string) image.Image {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// countNear counts the pixels within tol of c in each channel.
+func countNear(img image.Image, c color.RGBA, tol int) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if abs(int(r>>8)-int(c.R)) <= tol && abs(int(g>>8)-int(c.G)) <= tol && abs(int(bl>>8)-int(c.B)) <= tol {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 func readFile(p string) string {
@@ -120,6 +249,11 @@ func readFile(p string) string {
 
 // xserver starts a virtual display for a test or benchmark, or skips.
 func xserver(tb testing.TB) (display string, run func(args ...string) (string, error)) {
+	return xserverSized(tb, "1280x860x24")
+}
+
+// xserverSized is xserver with a screen of WxHxDEPTH.
+func xserverSized(tb testing.TB, screen string) (display string, run func(args ...string) (string, error)) {
 	for _, tool := range []string{"Xvfb", "xdotool"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			tb.Skipf("%s is not installed (scripts/install-deps.sh --xvfb installs it)", tool)
@@ -130,7 +264,7 @@ func xserver(tb testing.TB) (display string, run func(args ...string) (string, e
 	if err != nil {
 		tb.Fatal(err)
 	}
-	xvfb := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x860x24", "-nolisten", "tcp")
+	xvfb := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", screen, "-nolisten", "tcp")
 	xvfb.ExtraFiles = []*os.File{w}
 	if err := xvfb.Start(); err != nil {
 		tb.Fatal(err)
@@ -269,4 +403,91 @@ func bareWindow() {
 	w.SetContent(widget.NewLabel("reference"))
 	w.Resize(fyne.NewSize(1200, 780))
 	w.ShowAndRun()
+}
+
+// TestWindowScreenshots takes the screenshots the README and a review
+// need: a thread with a chart, a table, code that failed and a file
+// preview, at 1024×700, 1440×900 and 1920×1080, in the light and the dark
+// theme. It runs only when PLOTLINE_SCREENSHOTS names a folder to write
+// them in.
+func TestWindowScreenshots(t *testing.T) {
+	dir := os.Getenv("PLOTLINE_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("PLOTLINE_SCREENSHOTS is not set")
+	}
+	themes := []string{"light", "dark"}
+	if th := os.Getenv("PLOTLINE_THEME"); th != "" {
+		themes = []string{th}
+	}
+	for _, th := range themes {
+		t.Run(th, func(t *testing.T) {
+			display, x := xserverSized(t, "1920x1080x24")
+			chart, _ := json.Marshal(map[string]string{"code": "import pandas as pd\n" +
+				"df = pd.read_csv('sales.csv')\n" +
+				"ax = df.groupby('region').revenue.sum().plot(kind='bar', title='Revenue by region')\n" +
+				"ax.set_ylabel('revenue (k€)')\n" +
+				"print(df.groupby('region').revenue.sum())"})
+			bad, _ := json.Marshal(map[string]string{"code": "df['profit'].mean()"})
+			srv := modeltest.NewServer(t,
+				modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "python", Arguments: string(chart)}}},
+				modeltest.Turn{Text: "**North** leads with 1,240 k€, ahead of South.\n\n| region | revenue (k€) | share |\n|---|---|---|\n| North | 1,240 | 41.3% |\n| South | 980 | 32.7% |\n| West | 780 | 26.0% |"},
+				modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "python", Arguments: string(bad)}}},
+				modeltest.Turn{Text: "The file has no `profit` column, so I can't compute it. Its columns are `region`, `month` and `revenue`."},
+			)
+			data := t.TempDir()
+			os.WriteFile(filepath.Join(data, "settings.json"), []byte(`{"provider":"compatible","endpoint":"`+srv.BaseURL()+`","model":"test-model","theme":"`+th+`"}`), 0o600)
+			csv := filepath.Join(t.TempDir(), "sales.csv")
+			os.WriteFile(csv, []byte("region,month,revenue\nNorth,Jan,400\nNorth,Feb,840\nSouth,Jan,500\nSouth,Feb,480\nWest,Jan,380\nWest,Feb,400\n"), 0o644)
+			cmd := exec.Command(os.Args[0], csv)
+			cmd.Env = append(os.Environ(), "PLOTLINE_TEST_MAIN=1", "DISPLAY="+display, "PLOTLINE_DATA="+data, "LANG=en_US.UTF-8",
+				"OPENAI_API_KEY=", "OPENAI_BASE_URL=")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { cmd.Process.Kill(); cmd.Wait() }()
+			var win string
+			interptest.Eventually(60*time.Second, func() bool {
+				out, _ := x("xdotool", "search", "--onlyvisible", "--name", "^Plotline$")
+				if f := strings.Fields(out); len(f) > 0 {
+					win = f[0]
+				}
+				return win != ""
+			})
+			if win == "" {
+				t.Fatal("no window")
+			}
+			x("xdotool", "windowmove", win, "0", "0")
+			x("xdotool", "windowsize", win, "1440", "900")
+			settle(x, win)
+			capture(x, "1440x900", filepath.Join(dir, th+"-new-thread.png"))
+			st, err := sqlite.Open(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			runs := func(status string) int {
+				recs, _, _ := st.List(context.Background(), app.Query{Kind: app.KindRun, Tag: status, ListOptions: app.ListOptions{Limit: 10}})
+				return len(recs)
+			}
+			x("xdotool", "windowfocus", "--sync", win)
+			x("xdotool", "key", "ctrl+n")
+			for i, q := range []string{"Which region sells most?", "What is the mean profit?"} {
+				x("xdotool", "type", "--delay", "5", q)
+				x("xdotool", "key", "Return")
+				if !interptest.Eventually(90*time.Second, func() bool { return runs(app.RunCompleted) == i+1 }) {
+					capture(x, "1440x900", filepath.Join(dir, th+"-failure.png"))
+					t.Fatalf("run %d did not complete (screen: %s)", i+1, filepath.Join(dir, th+"-failure.png"))
+				}
+			}
+			for _, size := range []string{"1024x700", "1440x900", "1920x1080"} {
+				wh := strings.Split(size, "x")
+				x("xdotool", "windowsize", win, wh[0], wh[1])
+				settle(x, win)
+				capture(x, size, filepath.Join(dir, th+"-"+size+".png"))
+			}
+			x("xdotool", "key", "ctrl+e")
+			settle(x, win)
+			capture(x, "1920x1080", filepath.Join(dir, th+"-export.png"))
+		})
+	}
 }

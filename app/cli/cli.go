@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -26,8 +27,8 @@ type Streams struct {
 const usage = `Plotline: a local code interpreter for analysts.
 
 Usage:
-  plotline [--data DIR]
-      Open the Plotline window.
+  plotline [--data DIR] [FILE]...
+      Open the Plotline window, with the FILEs attached to the first question.
   plotline exec [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...
       Run each CELL (a .py file, or - for standard input) in order, in one
       sandboxed Python session. --file copies an input into /mnt/data.
@@ -71,6 +72,9 @@ func Main(args []string, s Streams) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "-help" && args[0] != "--help" {
 		return Window(args, s)
 	}
+	if isFile(args[0]) {
+		return Window(args, s) // plotline FILE…: a file manager's "Open with"
+	}
 	switch args[0] {
 	case "exec":
 		return Exec(args[1:], s)
@@ -86,4 +90,10 @@ func Main(args []string, s Streams) int {
 	}
 	fmt.Fprintf(s.Err, "plotline: unknown command %q\n\n%s", args[0], usage)
 	return exitNoStart
+}
+
+// isFile reports whether p names a regular file.
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -73,7 +75,12 @@ func plainModelError(ctx context.Context, err error, c openai.Config, model stri
 	return &app.ModelError{Status: me.Status, Code: me.Code, RetryAfter: me.RetryAfter, Message: ui.ModelErrorText(me, t)}
 }
 
-// Window implements `plotline` with no command: the desktop window.
+// settleTime is how long after its start the window has drawn its first
+// frames and read its threads.
+const settleTime = 3 * time.Second
+
+// Window implements `plotline` with no command: the desktop window, with
+// the files named after the options attached to the first question.
 func Window(args []string, s Streams) int {
 	fs := flag.NewFlagSet("plotline", flag.ContinueOnError)
 	fs.SetOutput(s.Err)
@@ -158,8 +165,13 @@ func Window(args []string, s Streams) int {
 	if cfgErr != nil {
 		fmt.Fprintf(s.Err, "plotline: %v\n", cfgErr)
 	}
-	// The warm kernels start once the window is on screen.
-	a.Lifecycle().SetOnStarted(sys.Kernels.Fill)
+	u.Attach(fs.Args()...)
+	// The warm kernels start once the window is on screen; once it has
+	// settled, the memory its start used goes back to the system.
+	a.Lifecycle().SetOnStarted(func() {
+		sys.Kernels.Fill()
+		time.AfterFunc(settleTime, debug.FreeOSMemory)
+	})
 	u.Window().ShowAndRun()
 	u.Close()
 	return exitOK

@@ -146,7 +146,9 @@ func (u *UI) handle(batch []app.Event) {
 	}
 	if added {
 		u.conv.Refresh()
-		u.conv.ScrollToBottom()
+		if !u.scrolledAway() {
+			u.scrollToEnd()
+		}
 		u.files.refresh()
 		return
 	}

@@ -43,7 +43,43 @@ func (u *UI) renderRow(id widget.ListItemID, box *fyne.Container) {
 	if u.rowsHeights[id] != h {
 		u.rowsHeights[id] = h
 		u.conv.SetItemHeight(id, h)
+		u.keepAtEnd()
 	}
+}
+
+// keepAtEnd scrolls the conversation to its end again once the heights
+// of the rows being drawn are known, unless the analyst has scrolled up
+// to read: a row's height is known only when it is drawn, so the first
+// scroll to the end stops short of rows that grow.
+func (u *UI) keepAtEnd() {
+	if !u.atEnd || u.endPending || u.scrolledAway() {
+		return
+	}
+	u.endPending = true
+	u.post(func() {
+		u.endPending = false
+		if u.atEnd && !u.scrolledAway() {
+			u.scrollToEnd()
+		}
+	})
+}
+
+// scrollToEnd shows the end of the conversation, and keeps it shown as
+// rows grow.
+func (u *UI) scrollToEnd() {
+	u.conv.ScrollToBottom()
+	u.endOffset = u.conv.GetScrollOffset()
+	u.atEnd = true
+}
+
+// scrolledAway reports whether the analyst scrolled up since the last
+// scrollToEnd.
+func (u *UI) scrolledAway() bool {
+	if u.conv.GetScrollOffset() < u.endOffset-1 {
+		u.atEnd = false
+		return true
+	}
+	return false
 }
 
 // heading is a message's or a block's first line: an icon and a bold

@@ -97,6 +97,9 @@ type UI struct {
 	cancel      context.CancelFunc
 	sub         *app.Subscription
 	rowsHeights map[int]float32
+	atEnd       bool    // the conversation follows its end as it grows
+	endPending  bool    // a scroll to the end is posted
+	endOffset   float32 // the scroll offset of the last scroll to the end
 }
 
 // runState is what the status bar shows about the current thread's run.
@@ -197,7 +200,6 @@ func (u *UI) build() {
 			title.Truncation = fyne.TextTruncateEllipsis
 			sub := widget.NewLabel("when")
 			sub.SizeName = theme.SizeNameCaptionText
-			sub.Importance = widget.LowImportance
 			return container.New(tightVBox{}, title, sub)
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
@@ -323,6 +325,7 @@ func (u *UI) newConvList() *widget.List {
 // where this thread's rows were not drawn yet.
 func (u *UI) resetConv() {
 	u.rowsHeights = map[int]float32{}
+	u.atEnd, u.endOffset = true, 0
 	if u.tl == nil && u.conv.Length() == 0 {
 		return
 	}
@@ -519,7 +522,7 @@ func (u *UI) showThread(id string, tr app.Transcript) {
 	}
 	u.hideWelcome()
 	u.conv.Refresh()
-	u.conv.ScrollToBottom()
+	u.scrollToEnd()
 	u.files.refresh()
 	u.refreshRunState()
 	u.selectCurrentInSidebar()
@@ -765,8 +768,12 @@ func (u *UI) sendMessage() {
 		return
 	}
 	if u.run.id != "" {
-		u.showBanner("Wait for the current answer, or stop it, before you send another question.", nil)
-		return
+		if u.eng.ActiveRun(u.current) != nil {
+			u.showBanner("Wait for the current answer, or stop it, before you send another question.", nil)
+			return
+		}
+		// It has ended; the window has not heard yet.
+		u.setStatus(runState{})
 	}
 	if u.asstID == "" {
 		u.showBanner("There is no assistant yet: open Settings to set up a model first.", u.showSettings)
@@ -809,6 +816,7 @@ func (u *UI) sendMessage() {
 	}
 	u.follow(app.Event{Name: "thread.run.created", ThreadID: th.ID, RunID: run.ID})
 	u.setStatus(u.liveState(th.ID))
+	u.scrollToEnd() // the analyst wants to see the answer come
 }
 
 func (u *UI) stopRun() {
