@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 
 	"plotline/app/modeltest"
@@ -55,5 +57,50 @@ func TestThreadOpenedMidRunShowsItsAnswerOnce(t *testing.T) {
 	}
 	if w.u.running(id) || strings.Contains(texts(w.u.sidebar), "● ") {
 		t.Fatal("the thread is still marked running")
+	}
+}
+
+// TestConversationKeepsItsEnd: every row gets drawn, so an answer at the
+// end is seen; the end stays in view as the window shrinks, and a reader
+// who scrolled up is left where they are.
+func TestConversationKeepsItsEnd(t *testing.T) {
+	w := newWindow(t,
+		pythonTurn("import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [1, 2])\nprint(3)"),
+		modeltest.Turn{Text: "**North** leads.\n\n| region | revenue |\n|---|---|\n| North | 1,240 |\n| South | 980 |"},
+		pythonTurn("df['profit'].mean()"),
+		modeltest.Turn{Text: "The file has no `profit` column."},
+		modeltest.Turn{Text: strings.Repeat("A long later answer. ", 40), ChunkSize: 20, ChunkDelay: 10 * time.Millisecond},
+	)
+	w.u.win.Resize(fyne.NewSize(1440, 900))
+	w.ask("Which region?")
+	w.waitIdle()
+	w.ask("Mean profit?")
+	w.waitIdle()
+	scroll := test.WidgetRenderer(w.u.conv).Objects()[0].(*container.Scroll)
+	atEnd := func() bool {
+		w.u.Pump(5*time.Second, func() bool { return !w.u.endPending })
+		return scroll.Offset.Y+scroll.Size().Height >= scroll.Content.Size().Height-1
+	}
+	last := len(w.u.tl.rows) - 1
+	if _, drawn := w.u.rowsHeights[last]; !drawn || !atEnd() {
+		t.Fatalf("the last answer: drawn %v, at the end %v", drawn, atEnd())
+	}
+	w.u.win.Resize(fyne.NewSize(1024, 700))
+	if !atEnd() {
+		t.Fatalf("after shrinking the window: offset %v of %v in %v", scroll.Offset.Y, scroll.Content.Size().Height, scroll.Size().Height)
+	}
+	// Scrolled up to read while an answer streams: it does not pull the
+	// view down.
+	w.ask("Again?")
+	if !w.u.Pump(10*time.Second, func() bool {
+		rows := w.rowsOf(rowAssistant)
+		return len(rows) == 3 && rows[2].text != ""
+	}) {
+		t.Fatal("the third answer did not start")
+	}
+	w.u.conv.ScrollToTop()
+	w.waitIdle()
+	if atEnd() || scroll.Offset.Y != 0 {
+		t.Fatalf("the view moved to %v while the analyst read the top", scroll.Offset.Y)
 	}
 }

@@ -43,8 +43,10 @@ func (u *UI) renderRow(id widget.ListItemID, box *fyne.Container) {
 	if u.rowsHeights[id] != h {
 		u.rowsHeights[id] = h
 		u.conv.SetItemHeight(id, h)
-		u.keepAtEnd()
 	}
+	// Rows are drawn again when they grow and when the window is resized:
+	// either can move the end out of view.
+	u.keepAtEnd()
 }
 
 // keepAtEnd scrolls the conversation to its end again once the heights
@@ -62,6 +64,32 @@ func (u *UI) keepAtEnd() {
 			u.scrollToEnd()
 		}
 	})
+}
+
+// endKeeper lays out the conversation as a stack does, and keeps its end
+// in view when the window's size changes.
+type endKeeper struct {
+	u    *UI
+	size fyne.Size
+}
+
+func (k *endKeeper) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objects {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+	if size != k.size {
+		k.size = size
+		k.u.keepAtEnd()
+	}
+}
+
+func (k *endKeeper) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	for _, o := range objects {
+		m = m.Max(o.MinSize())
+	}
+	return m
 }
 
 // scrollToEnd shows the end of the conversation, and keeps it shown as

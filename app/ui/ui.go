@@ -13,6 +13,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
@@ -229,7 +231,7 @@ func (u *UI) build() {
 	// Conversation.
 	u.conv = u.newConvList()
 	u.welcome = u.welcomeView()
-	u.convStack = container.NewStack(u.conv)
+	u.convStack = container.New(&endKeeper{u: u}, u.conv)
 
 	// Composer.
 	u.composer = newComposer(u.sendMessage)
@@ -312,7 +314,14 @@ func (u *UI) newConvList() *widget.List {
 			}
 			return len(u.tl.rows)
 		},
-		func() fyne.CanvasObject { return container.NewStack() },
+		// A row's height is known only once it is drawn, and the list draws
+		// only rows it sees: a row not drawn yet must not be 0 high, or a
+		// new answer at the end would never be seen, so never drawn.
+		func() fyne.CanvasObject {
+			min := canvas.NewRectangle(color.Transparent)
+			min.SetMinSize(fyne.NewSize(0, 48))
+			return container.NewStack(min)
+		},
 		func(id widget.ListItemID, o fyne.CanvasObject) { u.renderRow(id, o.(*fyne.Container)) },
 	)
 	l.OnSelected = func(widget.ListItemID) { l.UnselectAll() }
