@@ -488,6 +488,10 @@ func TestWindowScreenshots(t *testing.T) {
 			x("xdotool", "key", "ctrl+e")
 			settle(x, win)
 			capture(x, "1920x1080", filepath.Join(dir, th+"-export.png"))
+			x("xdotool", "key", "Escape")
+			x("xdotool", "mousemove", "1690", "49", "click", "1") // Files
+			settle(x, win)
+			capture(x, "1920x1080", filepath.Join(dir, th+"-files.png"))
 		})
 	}
 }

@@ -160,6 +160,9 @@ func (p *filesPanel) fileInfo(id string) fileInfo {
 		return fileInfo{name: id, detail: "not found"}
 	}
 	fi := fileInfo{name: path.Base(f.Filename), kind: plotting.KindOf(f.Filename)}
+	if generatedImage.MatchString(fi.name) {
+		fi.name = p.u.chartName(id) // a chart's title, not its step's id
+	}
 	fi.detail = fi.kind + " · " + plotting.FormatSize(f.Bytes)
 	if f.Purpose == app.PurposeAssistantsOutput {
 		fi.detail += " · made by the assistant"
