@@ -81,6 +81,8 @@ func TestWindowSmoke(t *testing.T) {
 		}
 		return win != ""
 	}) {
+		cmd.Process.Signal(syscall.SIGQUIT) // its goroutines, in its log
+		time.Sleep(time.Second)
 		t.Fatalf("the window did not appear; its log:\n%s", readFile(logs.Name()))
 	}
 	fail := func(format string, a ...any) {
@@ -327,17 +329,25 @@ func startWindow(tb testing.TB, display, data string, bare bool, run func(...str
 	}
 	cmd.Env = append(os.Environ(), "PLOTLINE_TEST_MAIN="+mode, "DISPLAY="+display, "PLOTLINE_DATA="+data, "LANG=en_US.UTF-8",
 		"OPENAI_API_KEY=sk-none", "OPENAI_BASE_URL=http://127.0.0.1:9/v1")
+	logs, err := os.CreateTemp(tb.TempDir(), "window-*.log")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
+	var out string
 	if !interptest.Eventually(60*time.Second, func() bool {
-		out, err := run("xdotool", "search", "--onlyvisible", "--name", "^Plotline$")
+		out, err = run("xdotool", "search", "--onlyvisible", "--name", "^Plotline$")
 		return err == nil && out != ""
 	}) {
+		cmd.Process.Signal(syscall.SIGQUIT) // its goroutines, in its log
+		time.Sleep(time.Second)
 		cmd.Process.Kill()
 		cmd.Wait()
-		tb.Fatal("the window did not appear")
+		tb.Fatalf("the window did not appear; xdotool said %q (%v); its log:\n%s", out, err, readFile(logs.Name()))
 	}
 	return cmd, time.Since(start)
 }
@@ -370,7 +380,7 @@ func BenchmarkWindowStart(b *testing.B) {
 		cmd, d := startWindow(b, display, data, false, run)
 		starts = append(starts, d)
 		if i == 0 {
-			time.Sleep(3 * time.Second) // idle: the pool's kernel is started, the window drawn
+			time.Sleep(5 * time.Second) // idle: the pool's kernels started, the window drawn and settled
 			rss = rssMB(cmd.Process.Pid)
 		}
 		cmd.Process.Kill()
@@ -378,7 +388,7 @@ func BenchmarkWindowStart(b *testing.B) {
 		ref, d := startWindow(b, display, data, true, run)
 		refs = append(refs, d)
 		if i == 0 {
-			time.Sleep(3 * time.Second)
+			time.Sleep(5 * time.Second)
 			refRSS = rssMB(ref.Process.Pid)
 		}
 		ref.Process.Kill()

@@ -14,7 +14,7 @@ set -euo pipefail
 staticcheck_version=v0.8.2
 go=${GO:-go}
 if command -v "$go" >/dev/null 2>&1; then
-	export GOFLAGS="${GOFLAGS:--tags=migrated_fynedo}"
+	export GOFLAGS="${GOFLAGS:--tags=migrated_fynedo,no_emoji}"
 	gobin=$("$go" env GOBIN)
 	gobin=${gobin:-$("$go" env GOPATH | cut -d: -f1)/bin}
 	if ! "$gobin/staticcheck" -version 2>/dev/null | grep -qF "(${staticcheck_version#v})"; then

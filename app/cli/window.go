@@ -77,7 +77,7 @@ func plainModelError(ctx context.Context, err error, c openai.Config, model stri
 
 // settleTime is how long after its start the window has drawn its first
 // frames and read its threads.
-const settleTime = 3 * time.Second
+const settleTime = 2 * time.Second
 
 // Window implements `plotline` with no command: the desktop window, with
 // the files named after the options attached to the first question.
@@ -170,7 +170,12 @@ func Window(args []string, s Streams) int {
 	// settled, the memory its start used goes back to the system.
 	a.Lifecycle().SetOnStarted(func() {
 		sys.Kernels.Fill()
-		time.AfterFunc(settleTime, debug.FreeOSMemory)
+		time.AfterFunc(settleTime, func() {
+			// An idle window makes little garbage: a tighter heap goal
+			// keeps what it makes from piling up between collections.
+			debug.SetGCPercent(50)
+			debug.FreeOSMemory()
+		})
 	})
 	u.Window().ShowAndRun()
 	u.Close()
