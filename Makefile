@@ -45,4 +45,7 @@ bench: deps
 
 screenshot: deps
 	@scripts/install-deps.sh --xvfb
-	PLOTLINE_SCREENSHOT=$(CURDIR)/docs/screenshot.png $(GO) test -count=1 -run TestWindowSmoke -v .
+	rm -rf .screenshots && mkdir -p .screenshots docs
+	PLOTLINE_SCREENSHOTS=$(CURDIR)/.screenshots $(GO) test -count=1 -run TestWindowScreenshots -v .
+	cp .screenshots/light-1440x900.png docs/screenshot.png
+	@echo "docs/screenshot.png updated; every size and theme is in .screenshots/"
