@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,17 +18,6 @@ import (
 	"plotline/app/settings"
 	"plotline/app/ui"
 )
-
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 func switchTo(t *testing.T, base string) *modelSwitch {
 	t.Helper()
@@ -51,7 +39,7 @@ func chat(sw *modelSwitch, model string) error {
 // The window's model fails in plain words, which a failed run keeps as its
 // last_error; the status stays, for the run's error code.
 func TestModelSwitchFailsInPlainWords(t *testing.T) {
-	addr := closedAddr(t)
+	addr := modeltest.ClosedAddr(t)
 	err := chat(switchTo(t, "http://"+addr+"/v1"), "llama3.1")
 	var me *app.ModelError
 	if !errors.As(err, &me) || me.Status != 0 || me.Message != "Can't reach the model server at "+addr+". Is the server running?" {
@@ -105,7 +93,7 @@ func TestTestConnectionTriesOnce(t *testing.T) {
 		t.Fatalf("silent server: %v after %v", err, time.Since(start))
 	}
 
-	s.Endpoint = "http://" + closedAddr(t) + "/v1"
+	s.Endpoint = "http://" + modeltest.ClosedAddr(t) + "/v1"
 	start = time.Now()
 	_, err = testConnection(context.Background(), s, "")
 	var me *app.ModelError

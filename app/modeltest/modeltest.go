@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -125,6 +126,19 @@ type Server struct {
 // NewServer starts a scripted server on 127.0.0.1 playing turns in order.
 // It is closed in t.Cleanup, which also fails the test if a request arrived
 // after the turns ran out.
+// ClosedAddr returns a loopback address (host:port) where nothing listens:
+// a model server that refuses connections.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
 func NewServer(t testing.TB, turns ...Turn) *Server {
 	t.Helper()
 	s := &Server{t: t, done: make(chan struct{}), turns: append([]Turn(nil), turns...)}

@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
-
 	"plotline/app"
 	"plotline/app/apptest"
+	"plotline/app/modeltest"
 	"plotline/app/settings"
 )
 
@@ -153,40 +151,15 @@ func TestSecondsSaysWaits(t *testing.T) {
 	}
 }
 
-// closedPort is a loopback address that refuses connections.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// newWindowAt is newWindow (ui_test.go) with the model at modelURL, tried
-// once.
+// newWindowAt is newWindow with the model at modelURL, tried once.
 func newWindowAt(t *testing.T, modelURL string) *window {
-	t.Helper()
-	data := t.TempDir()
-	eng := apptest.New(t, testPython, data, modelURL, apptest.Options{MaxRetries: -1})
-	name, instr := "Data analyst", "Analyse."
-	if _, err := eng.CreateAssistant(context.Background(), app.AssistantParams{Name: &name, Instructions: &instr,
-		Tools: &[]app.Tool{{Type: app.ToolCodeInterpreter}}, Metadata: &app.Metadata{"plotline_default": "data-analyst"}}); err != nil {
-		t.Fatal(err)
-	}
-	a := test.NewTempApp(t)
-	u := New(a, Services{Engine: eng, DataDir: data, Keys: settings.Keys{Dir: data, Service: "plotline-test"}, EnvConfigured: true, Manual: true})
-	u.win.Resize(fyne.NewSize(1200, 800))
-	t.Cleanup(u.Close)
-	return &window{t: t, u: u, data: data}
+	return openWindow(t, modelURL, apptest.Options{MaxRetries: -1})
 }
 
 // A run against a server that refuses the connection fails with a banner
 // in plain words, naming the server, with Retry and Open settings.
 func TestRefusedConnectionShowsPlainBanner(t *testing.T) {
-	addr := closedPort(t)
+	addr := modeltest.ClosedAddr(t)
 	w := newWindowAt(t, "http://"+addr+"/v1")
 	w.ask("Hello?")
 	w.waitIdle()

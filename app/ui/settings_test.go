@@ -118,7 +118,7 @@ func TestTestConnectionCancel(t *testing.T) {
 // A refused connection is named in the test's outcome too.
 func TestTestConnectionRefused(t *testing.T) {
 	w := newWindow(t)
-	addr := closedPort(t)
+	addr := modeltest.ClosedAddr(t)
 	f, done := settingsFor(w, "http://"+addr+"/v1")
 	test.Tap(f.test)
 	waitTested(t, done, 20*time.Second)

@@ -44,8 +44,17 @@ type window struct {
 func newWindow(t *testing.T, turns ...modeltest.Turn) *window {
 	t.Helper()
 	srv := modeltest.NewServer(t, turns...)
+	w := openWindow(t, srv.BaseURL(), apptest.Options{})
+	w.model = srv
+	return w
+}
+
+// openWindow is a headless window on a real engine whose model is at
+// modelURL, with the default assistant made.
+func openWindow(t *testing.T, modelURL string, o apptest.Options) *window {
+	t.Helper()
 	data := t.TempDir()
-	eng := apptest.New(t, testPython, data, srv.BaseURL(), apptest.Options{})
+	eng := apptest.New(t, testPython, data, modelURL, o)
 	name, instr := "Data analyst", "Analyse."
 	if _, err := eng.CreateAssistant(context.Background(), app.AssistantParams{Name: &name, Instructions: &instr,
 		Tools: &[]app.Tool{{Type: app.ToolCodeInterpreter}}, Metadata: &app.Metadata{"plotline_default": "data-analyst"}}); err != nil {
@@ -55,7 +64,7 @@ func newWindow(t *testing.T, turns ...modeltest.Turn) *window {
 	u := New(a, Services{Engine: eng, DataDir: data, Keys: settings.Keys{Dir: data, Service: "plotline-test"}, EnvConfigured: true, Manual: true})
 	u.win.Resize(fyne.NewSize(1200, 800))
 	t.Cleanup(u.Close)
-	return &window{t: t, u: u, model: srv, data: data}
+	return &window{t: t, u: u, data: data}
 }
 
 func pythonTurn(code string) modeltest.Turn {
