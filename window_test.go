@@ -515,6 +515,12 @@ func TestWindowScreenshots(t *testing.T) {
 			settle(x, win)
 			capture(x, "1920x1080", filepath.Join(dir, th+"-export.png"))
 			x("xdotool", "key", "Escape")
+			for _, k := range []struct{ keys, name string }{{"ctrl+comma", "settings"}, {"ctrl+slash", "shortcuts"}} {
+				x("xdotool", "key", k.keys)
+				settle(x, win)
+				capture(x, "1920x1080", filepath.Join(dir, th+"-"+k.name+".png"))
+				x("xdotool", "key", "Escape")
+			}
 			x("xdotool", "mousemove", "1690", "49", "click", "1") // Files
 			settle(x, win)
 			capture(x, "1920x1080", filepath.Join(dir, th+"-files.png"))
