@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"time"
 )
 
 // ErrSubscriptionClosed is returned by Subscription.Next once the
@@ -32,6 +34,33 @@ func (e Event) Final() bool {
 		return true
 	}
 	return false
+}
+
+// EventRunRetrying is an event of Plotline's own, not of the Assistants
+// API (the local API does not send it): a run waits to call its model
+// again. Its data is a *RunRetrying.
+const EventRunRetrying = "plotline.run.retrying"
+
+// RunRetrying is the body of a plotline.run.retrying event.
+type RunRetrying struct {
+	After  time.Duration // the wait before the next call
+	Status int           // why: 429 rate limited, 5xx the service's trouble, 0 no answer
+}
+
+// Say is the wait in plain words, with left of it to go: "Rate limited;
+// retrying in 20 s".
+func (r *RunRetrying) Say(left time.Duration) string {
+	why := "The model's service is rate limiting"
+	switch {
+	case r.Status >= 500:
+		why = "The model's service had a problem"
+	case r.Status == 0:
+		why = "The model's service did not answer"
+	case r.Status == 429:
+		why = "Rate limited"
+	}
+	secs := int((max(left, 0) + time.Second - 1) / time.Second)
+	return fmt.Sprintf("%s; retrying in %d s", why, secs)
 }
 
 // MessageDelta is the body of a thread.message.delta event.

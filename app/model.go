@@ -51,6 +51,17 @@ type ChatDelta struct {
 	// Call is set for a piece of a tool call; Index is the call's position
 	// in the answer, stable across its pieces.
 	Call *ChatCallDelta
+	// Retry, when set, is no piece of the answer: the model's service
+	// refused the call for now, and it is made again after a wait.
+	Retry *ChatRetry
+}
+
+// ChatRetry tells that a call to the model is made again after After,
+// because its service answered Status (429: rate limited; 5xx: trouble
+// on its side; 0: no answer at all).
+type ChatRetry struct {
+	After  time.Duration
+	Status int
 }
 
 // ChatCallDelta is a piece of one tool call.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"plotline/app"
@@ -76,8 +77,8 @@ func stream(w http.ResponseWriter, r *http.Request, runID string, sub *app.Subsc
 				continue
 			}
 		}
-		if ev.RunID != "" && ev.RunID != runID {
-			continue
+		if ev.RunID != "" && ev.RunID != runID || !strings.HasPrefix(ev.Name, "thread.") {
+			continue // another run's, or one of Plotline's own events
 		}
 		if !send(ev.Name, ev.Data) {
 			return

@@ -52,6 +52,9 @@ func (v *terminalView) show(ev app.Event) {
 		if ev.Name == "thread.run.failed" && d.LastError != nil {
 			v.breakLine()
 		}
+	case *app.RunRetrying:
+		v.breakLine()
+		fmt.Fprintf(v.err, "── %s\n", d.Say(d.After))
 	}
 }
 

@@ -28,6 +28,11 @@ func (w *answerWriter) delta(d app.ChatDelta) {
 	if d.Call != nil {
 		w.callDelta(d.Call)
 	}
+	if r := d.Retry; r != nil {
+		l := w.l
+		l.e.Bus.Publish(app.Event{Name: app.EventRunRetrying, ThreadID: l.ar.threadID, RunID: l.ar.runID,
+			Data: &app.RunRetrying{After: r.After, Status: r.Status}})
+	}
 }
 
 func (w *answerWriter) textDelta(s string) {

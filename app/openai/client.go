@@ -26,8 +26,9 @@ import (
 // through openai-go's Chat Completions service. It is safe for concurrent
 // use.
 type Client struct {
-	cfg  Config // as given, with defaults filled in
-	chat openai.ChatCompletionService
+	cfg     Config // as given, with defaults filled in
+	retries int    // how often a failed call is made again
+	chat    openai.ChatCompletionService
 	// useMaxTokens is set once the server has refused max_completion_tokens;
 	// from then on the limit goes out as max_tokens.
 	useMaxTokens atomic.Bool
@@ -89,7 +90,7 @@ func New(cfg Config) (*Client, error) {
 	// A service rather than openai.NewClient: NewClient also reads
 	// OPENAI_* variables from the process environment, and the Config
 	// should be the whole truth.
-	return &Client{cfg: cfg, chat: openai.NewChatCompletionService(opts...)}, nil
+	return &Client{cfg: cfg, retries: retries, chat: openai.NewChatCompletionService(opts...)}, nil
 }
 
 // newHTTPClient bounds the wait for response headers but not the body, so
@@ -132,7 +133,7 @@ func (c *Client) Chat(ctx context.Context, req app.ChatRequest, onDelta func(app
 	}
 	delivered := false
 	res, err := c.stream(ctx, params, func(d app.ChatDelta) {
-		delivered = true
+		delivered = delivered || d.Retry == nil
 		if onDelta != nil {
 			onDelta(d)
 		}
@@ -168,7 +169,7 @@ func refusesMaxCompletionTokens(err error) bool {
 
 func (c *Client) stream(ctx context.Context, params openai.ChatCompletionNewParams, onDelta func(app.ChatDelta)) (*app.ChatResult, error) {
 	var done atomic.Bool
-	s := c.chat.NewStreaming(ctx, params, option.WithMiddleware(watchDone(&done)))
+	s := c.chat.NewStreaming(ctx, params, option.WithMiddleware(watchDone(&done), watchRetries(c.retries, onDelta)))
 	defer s.Close()
 	acc := newAccumulator(onDelta)
 	for s.Next() {

@@ -574,6 +574,42 @@ func TestRetries(t *testing.T) {
 			t.Errorf("%d requests, want 3", n)
 		}
 	})
+	t.Run("each retry is told before its wait", func(t *testing.T) {
+		s := modeltest.NewServer(t,
+			modeltest.Turn{Status: 429, ErrorCode: "rate_limit_exceeded", RetryAfter: "0"},
+			modeltest.Turn{Status: 503},
+			modeltest.Turn{Text: "finally"},
+		)
+		var got []string
+		res, err := newClient(t, s, func(c *Config) { c.MaxRetries = 2 }).Chat(context.Background(), userAsks("hi"), func(d app.ChatDelta) {
+			switch {
+			case d.Retry != nil:
+				got = append(got, fmt.Sprintf("retry %d after %v", d.Retry.Status, d.Retry.After))
+			case d.Text != "":
+				got = append(got, "text")
+			}
+		})
+		if err != nil || res.Text != "finally" {
+			t.Fatalf("%v %+v", err, res)
+		}
+		// The 503 is the second attempt: the SDK's own backoff, 0.5 s doubled.
+		want := []string{"retry 429 after 0s", "retry 503 after 1s", "text"}
+		if !reflect.DeepEqual(got[:2], want[:2]) || got[len(got)-1] != "text" {
+			t.Fatalf("deltas %q, want %q", got, want)
+		}
+	})
+	t.Run("no retry left: nothing told", func(t *testing.T) {
+		s := modeltest.NewServer(t, modeltest.Turn{Status: 429, ErrorCode: "rate_limit_exceeded", RetryAfter: "0"})
+		var retries int
+		_, err := newClient(t, s).Chat(context.Background(), userAsks("hi"), func(d app.ChatDelta) {
+			if d.Retry != nil {
+				retries++
+			}
+		})
+		if err == nil || retries != 0 {
+			t.Fatalf("err %v, %d retries told", err, retries)
+		}
+	})
 	t.Run("500 then success", func(t *testing.T) {
 		s := modeltest.NewServer(t, modeltest.Turn{Status: 500}, modeltest.Turn{Text: "recovered"})
 		res, err := newClient(t, s, func(c *Config) { c.MaxRetries = 1 }).Chat(context.Background(), userAsks("hi"), nil)

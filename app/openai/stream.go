@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 
@@ -212,3 +215,66 @@ func (w *doneWatcher) endLine() {
 }
 
 func (w *doneWatcher) Close() error { return w.rc.Close() }
+
+// watchRetries tells onDelta, before the SDK waits to make a call again,
+// how long it will wait and why, so that the window can say "Rate
+// limited; retrying in 20 s" instead of nothing. The wait is the SDK's
+// rule: the server's Retry-After-Ms or Retry-After, else 0.5 s doubled
+// on each attempt, up to 8 s (less a little jitter, which is not known
+// here).
+func watchRetries(retries int, onDelta func(app.ChatDelta)) func(*http.Request, func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	attempt := 0
+	return func(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+		res, err := next(req)
+		n := attempt
+		attempt++
+		if onDelta == nil || n >= retries || req.Context().Err() != nil {
+			return res, err
+		}
+		status := 0
+		switch {
+		case err != nil:
+		case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
+			status = res.StatusCode
+		default:
+			return res, err
+		}
+		wait := retryWait(res, n)
+		if wait < 0 {
+			return res, err // longer than the SDK waits: it gives up
+		}
+		onDelta(app.ChatDelta{Retry: &app.ChatRetry{After: wait, Status: status}})
+		return res, err
+	}
+}
+
+// The SDK's limits: the longest backoff of its own, and the longest
+// wait a server may ask for before the SDK gives up instead.
+const (
+	maxRetryWait      = 8 * time.Second
+	maxRetryAfterWait = 2 * time.Minute
+)
+
+// retryWait is how long the SDK waits before attempt n+1 (n from 0), or
+// -1 if the server asks for longer than it waits.
+func retryWait(res *http.Response, n int) time.Duration {
+	if res != nil {
+		if v, err := strconv.ParseFloat(res.Header.Get("Retry-After-Ms"), 64); err == nil && v >= 0 {
+			return checkWait(time.Duration(v * float64(time.Millisecond)))
+		}
+		if v, err := strconv.ParseFloat(res.Header.Get("Retry-After"), 64); err == nil && v >= 0 {
+			return checkWait(time.Duration(v * float64(time.Second)))
+		}
+		if t, err := http.ParseTime(res.Header.Get("Retry-After")); err == nil {
+			return checkWait(time.Until(t))
+		}
+	}
+	return min(time.Duration(float64(500*time.Millisecond)*math.Pow(2, float64(n))), maxRetryWait)
+}
+
+func checkWait(d time.Duration) time.Duration {
+	if d > maxRetryAfterWait {
+		return -1
+	}
+	return max(d, 0)
+}

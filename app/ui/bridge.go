@@ -187,6 +187,6 @@ func (u *UI) runEvent(ev app.Event) {
 		u.setStatus(s)
 		return
 	}
-	u.run.phase, u.run.started = s.phase, s.started
+	u.run.phase, u.run.started, u.run.retry = s.phase, s.started, s.retry
 	u.showPhase()
 }

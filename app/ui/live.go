@@ -15,7 +15,8 @@ type liveRun struct {
 	runID   string
 	tl      *timeline // only this run's rows
 	phase   string
-	started time.Time // when the phase began
+	started time.Time        // when the phase began
+	retry   *app.RunRetrying // while phase is phaseRetrying
 }
 
 // Phases of a run, as the status bar shows them.
@@ -25,6 +26,7 @@ const (
 	phaseWriting  = "Writing"
 	phaseWaiting  = "Waiting for tool outputs"
 	phaseStopping = "Stopping"
+	phaseRetrying = "Retrying" // the status says why and when
 )
 
 // follow applies an event to the live run of its thread, starting one at
@@ -63,9 +65,17 @@ func (u *UI) follow(ev app.Event) (changed bool) {
 		phase = phaseWaiting
 	case "thread.run.cancelling":
 		phase = phaseStopping
+	case app.EventRunRetrying:
+		if r, ok := ev.Data.(*app.RunRetrying); ok {
+			lr.phase, lr.started, lr.retry = phaseRetrying, time.Now(), r
+			return changed
+		}
+	}
+	if phase == phaseRetrying && ev.Name != app.EventRunRetrying {
+		phase = phaseThinking // the call went through
 	}
 	if phase != lr.phase {
-		lr.phase, lr.started = phase, time.Now()
+		lr.phase, lr.started, lr.retry = phase, time.Now(), nil
 	}
 	if app.Terminal(runStatusOf(ev)) {
 		delete(u.live, ev.ThreadID)
@@ -115,7 +125,7 @@ func endedRow(t *timeline, ev app.Event) bool {
 // liveState is the status bar's view of a thread's run.
 func (u *UI) liveState(threadID string) runState {
 	if lr := u.live[threadID]; lr != nil {
-		return runState{id: lr.runID, phase: lr.phase, started: lr.started}
+		return runState{id: lr.runID, phase: lr.phase, started: lr.started, retry: lr.retry}
 	}
 	return runState{}
 }

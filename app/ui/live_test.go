@@ -104,3 +104,17 @@ func TestConversationKeepsItsEnd(t *testing.T) {
 		t.Fatalf("the view moved to %v while the analyst read the top", scroll.Offset.Y)
 	}
 }
+
+// TestRateLimitedRunSaysWhenItRetries: while the model's service rate
+// limits a run, the status says so and counts down; the answer follows.
+func TestRateLimitedRunSaysWhenItRetries(t *testing.T) {
+	w := newWindow(t, modeltest.Turn{Status: 429, ErrorCode: "rate_limit_exceeded", RetryAfter: "2"}, modeltest.Turn{Text: "After the wait."})
+	w.ask("Quick question")
+	if !w.u.Pump(10*time.Second, func() bool { return strings.HasPrefix(w.u.status.Text, "Rate limited; retrying in ") }) {
+		t.Fatalf("status %q while rate limited", w.u.status.Text)
+	}
+	w.waitIdle()
+	if rows := w.rowsOf(rowAssistant); len(rows) != 1 || rows[0].text != "After the wait." {
+		t.Fatalf("after the wait: %q", w.rowSummary())
+	}
+}

@@ -109,6 +109,7 @@ type runState struct {
 	id      string
 	phase   string // phaseThinking, phaseCode, …
 	started time.Time
+	retry   *app.RunRetrying // while phase is phaseRetrying
 }
 
 // New builds the window. Call Show (or ShowAndRun on the app) after.
@@ -879,6 +880,10 @@ func (u *UI) setStatus(s runState) {
 
 // showPhase shows the run's phase and how long it has lasted.
 func (u *UI) showPhase() {
+	if u.run.phase == phaseRetrying && u.run.retry != nil {
+		u.status.SetText(u.run.retry.Say(u.run.retry.After - time.Since(u.run.started)))
+		return
+	}
 	text := u.run.phase
 	if text != phaseWaiting {
 		text += "…"
