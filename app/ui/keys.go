@@ -83,7 +83,7 @@ func (u *UI) showShortcuts() {
 // focusSearch puts the cursor in the thread search box.
 func (u *UI) focusSearch() {
 	u.win.Canvas().Focus(u.search)
-	u.search.DoubleTapped(nil) // selects what was searched before
+	u.search.TypedShortcut(&fyne.ShortcutSelectAll{}) // typing replaces what was searched before
 }
 
 // escape closes what is on top: a dialog, else it stops the run.

@@ -92,6 +92,9 @@ func TestRenameDialogKeys(t *testing.T) {
 	if !ok {
 		t.Fatalf("the rename field is not focused: %T", w.u.win.Canvas().Focused())
 	}
+	if got := e.SelectedText(); got != "Old title" {
+		t.Fatalf("the rename field selects %q, want the whole old title", got)
+	}
 	e.SetText("New title")
 	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	if got := w.u.currentTitle(); got != "New title" {

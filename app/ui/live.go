@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"time"
 
 	"plotline/app"
@@ -106,7 +105,7 @@ func endedRow(t *timeline, ev app.Event) bool {
 			if calls[0].Index != nil {
 				idx = *calls[0].Index
 			}
-			id = fmt.Sprintf("%s#%d", d.ID, idx)
+			id = callRowID(d.ID, idx)
 		}
 	default:
 		return false

@@ -26,16 +26,17 @@ var defaultSize = fyne.NewSize(1200, 780)
 // loadState reads the saved state; anything missing or odd is left at
 // its default.
 func loadState(dir string) windowState {
-	s := windowState{Width: defaultSize.Width, Height: defaultSize.Height, Sidebar: 0.22}
+	def := windowState{Width: defaultSize.Width, Height: defaultSize.Height, Sidebar: 0.22}
+	s := def
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if err != nil || json.Unmarshal(b, &s) != nil {
-		return windowState{Width: defaultSize.Width, Height: defaultSize.Height, Sidebar: 0.22}
+		return def
 	}
 	if s.Width < 640 || s.Width > 8192 || s.Height < 480 || s.Height > 8192 {
-		s.Width, s.Height = defaultSize.Width, defaultSize.Height
+		s.Width, s.Height = def.Width, def.Height
 	}
 	if s.Sidebar < 0.1 || s.Sidebar > 0.5 {
-		s.Sidebar = 0.22
+		s.Sidebar = def.Sidebar
 	}
 	return s
 }

@@ -116,9 +116,12 @@ func (t *timeline) setMessage(m *app.Message) int {
 	return i
 }
 
+// callRowID is the id of the row of a step's call.
+func callRowID(stepID string, call int) string { return fmt.Sprintf("%s#%d", stepID, call) }
+
 // stepRow returns the row of a step's call, adding it if new.
 func (t *timeline) stepRow(stepID, runID string, call int, kind rowKind) (*row, int) {
-	r, i, added := t.add(&row{kind: kind, id: fmt.Sprintf("%s#%d", stepID, call), status: app.StepInProgress})
+	r, i, added := t.add(&row{kind: kind, id: callRowID(stepID, call), status: app.StepInProgress})
 	if added {
 		t.steps[stepID] = append(t.steps[stepID], i)
 	}

@@ -336,8 +336,8 @@ func (u *UI) newConvList() *widget.List {
 func (u *UI) resetConv() {
 	u.rowsHeights = map[int]float32{}
 	u.atEnd, u.endOffset = true, 0
-	if u.tl == nil && u.conv.Length() == 0 {
-		return
+	if u.tl == nil {
+		return // nothing shown: no heights to forget
 	}
 	old := u.conv
 	u.conv = u.newConvList()
@@ -559,7 +559,7 @@ func (u *UI) renameThread() {
 	d.Resize(fyne.NewSize(480, d.MinSize().Height))
 	d.Show()
 	u.win.Canvas().Focus(e)
-	e.DoubleTapped(nil) // selects the old title, so typing replaces it
+	e.TypedShortcut(&fyne.ShortcutSelectAll{}) // typing replaces the old title
 }
 
 func (u *UI) setThreadTitle(id, title string) error {
@@ -811,20 +811,19 @@ func (u *UI) sendMessage() {
 	u.attached = nil
 	u.refreshChips()
 	u.clearBanner()
+	// What the run makes comes from its events, which wait in the window's
+	// subscription: the window follows the run from here.
+	u.follow(app.Event{Name: "thread.run.created", ThreadID: th.ID, RunID: run.ID})
 	if u.current != th.ID {
-		// A new thread: its question comes from the transcript. What the
-		// run made so far comes from its events, which wait in the
-		// window's subscription: the window follows the run from here.
+		// A new thread: its question comes from the transcript.
 		tr, err := u.eng.Transcript(u.ctx, th.ID)
 		if err != nil {
 			u.showBanner("Could not open the thread: "+err.Error(), nil)
 		}
 		u.current = th.ID
-		u.follow(app.Event{Name: "thread.run.created", ThreadID: th.ID, RunID: run.ID})
 		u.reloadThreads()
 		u.showThread(th.ID, tr)
 	}
-	u.follow(app.Event{Name: "thread.run.created", ThreadID: th.ID, RunID: run.ID})
 	u.setStatus(u.liveState(th.ID))
 	u.scrollToEnd() // the analyst wants to see the answer come
 }
