@@ -17,10 +17,11 @@ type searchIndex struct {
 	ctx context.Context
 	mu  sync.Mutex
 	txt map[string]string // thread id → its messages' text
+	gen map[string]int    // thread id → how often it was forgotten
 }
 
 func newSearchIndex(ctx context.Context, eng *engine.Engine) *searchIndex {
-	return &searchIndex{eng: eng, ctx: ctx, txt: map[string]string{}}
+	return &searchIndex{eng: eng, ctx: ctx, txt: map[string]string{}, gen: map[string]int{}}
 }
 
 // text is a thread's messages' text, lower-cased, read from the store once
@@ -28,6 +29,7 @@ func newSearchIndex(ctx context.Context, eng *engine.Engine) *searchIndex {
 func (s *searchIndex) text(threadID string) string {
 	s.mu.Lock()
 	t, ok := s.txt[threadID]
+	gen := s.gen[threadID]
 	s.mu.Unlock()
 	if ok {
 		return t
@@ -45,7 +47,9 @@ func (s *searchIndex) text(threadID string) string {
 	}
 	t = b.String()
 	s.mu.Lock()
-	s.txt[threadID] = t
+	if s.gen[threadID] == gen { // not forgotten while it was read: still whole
+		s.txt[threadID] = t
+	}
 	s.mu.Unlock()
 	return t
 }
@@ -54,6 +58,7 @@ func (s *searchIndex) text(threadID string) string {
 func (s *searchIndex) forget(threadID string) {
 	s.mu.Lock()
 	delete(s.txt, threadID)
+	s.gen[threadID]++
 	s.mu.Unlock()
 }
 
