@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -427,16 +426,10 @@ func BenchmarkWindowStart(b *testing.B) {
 		}
 		ref.stop()
 	}
-	b.ReportMetric(median(starts), "median-ms")
-	b.ReportMetric(median(refs), "bare-fyne-ms")
+	b.ReportMetric(interptest.Ms(interptest.Median(starts)), "median-ms")
+	b.ReportMetric(interptest.Ms(interptest.Median(refs)), "bare-fyne-ms")
 	b.ReportMetric(rss, "idle-rss-MB")
 	b.ReportMetric(refRSS, "bare-fyne-rss-MB")
-}
-
-func median(d []time.Duration) float64 {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return float64(s[len(s)/2]) / float64(time.Millisecond)
 }
 
 // bareWindow shows a plain Fyne window titled like Plotline's.

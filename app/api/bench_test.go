@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 
 	"plotline/app"
 	"plotline/app/modeltest"
+	"plotline/interpreter/interptest"
 )
 
 // Throughput of the API under benchClients concurrent clients with
@@ -364,16 +364,7 @@ func BenchmarkRunStreamPaced(b *testing.B) {
 				r.model.Add(pacedAnswer)
 			}
 		})
-	b.ReportMetric(float64(median(viaRun)-median(direct))/1e6, "added-first-text-ms")
-}
-
-func median(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
+	b.ReportMetric(interptest.Ms(interptest.Median(viaRun)-interptest.Median(direct)), "added-first-text-ms")
 }
 
 // BenchmarkRunStreamSDK is BenchmarkRunStream with both sides read as an

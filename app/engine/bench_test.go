@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -182,16 +181,10 @@ func BenchmarkRunInLongThread(b *testing.B) {
 		fresh = append(fresh, ask(""))
 	}
 	b.StopTimer()
-	m1, m2 := median(inLong), median(fresh)
+	m1, m2 := interptest.Median(inLong), interptest.Median(fresh)
 	b.ReportMetric(float64(m1)/1e6, "long-thread-ms")
 	b.ReportMetric(float64(m2)/1e6, "fresh-thread-ms")
 	b.ReportMetric(float64(m1)/float64(m2), "x-fresh")
-}
-
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }
 
 // seedThread stores n messages in a thread, in the engine's records: a

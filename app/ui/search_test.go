@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"testing"
 	"time"
 
@@ -58,6 +57,5 @@ func BenchmarkSearchKeystroke(b *testing.B) {
 		result = append(result, time.Since(t0))
 	}
 	interptest.ReportMedian(b, onUI)
-	sort.Slice(result, func(i, j int) bool { return result[i] < result[j] })
-	b.ReportMetric(float64(result[len(result)/2])/float64(time.Millisecond), "result-ms")
+	b.ReportMetric(interptest.Ms(interptest.Median(result)), "result-ms")
 }

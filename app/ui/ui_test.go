@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -411,8 +410,7 @@ func BenchmarkStreamToken(b *testing.B) {
 		short = append(short, time.Since(t0))
 	}
 	interptest.ReportMedian(b, long)
-	sort.Slice(short, func(i, j int) bool { return short[i] < short[j] })
-	b.ReportMetric(float64(short[len(short)/2])/float64(time.Millisecond), "short-row-ms")
+	b.ReportMetric(interptest.Ms(interptest.Median(short)), "short-row-ms")
 }
 
 // A failed run shows a banner in plain words, with Retry.

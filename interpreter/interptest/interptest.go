@@ -36,10 +36,21 @@ func ReportMedian(b *testing.B, d []time.Duration) {
 	if len(d) == 0 {
 		return
 	}
+	b.ReportMetric(Ms(Median(d)), "median-ms")
+}
+
+// Median is the median of d (0 for none), which it leaves in its order.
+func Median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	b.ReportMetric(float64(s[len(s)/2])/float64(time.Millisecond), "median-ms")
+	return s[len(s)/2]
 }
+
+// Ms is d in milliseconds, as benchmarks report it.
+func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // Eventually polls cond until it holds or timeout passes, and reports
 // whether it held. It is for what no event announces: a process appearing
