@@ -72,9 +72,6 @@ func Main(args []string, s Streams) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "-help" && args[0] != "--help" {
 		return Window(args, s)
 	}
-	if isFile(args[0]) {
-		return Window(args, s) // plotline FILE…: a file manager's "Open with"
-	}
 	switch args[0] {
 	case "exec":
 		return Exec(args[1:], s)
@@ -87,6 +84,11 @@ func Main(args []string, s Streams) int {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(s.Out, usage)
 		return exitOK
+	}
+	if isFile(args[0]) {
+		// plotline FILE…: a file manager's "Open with". A file named like
+		// a command is opened with ./NAME.
+		return Window(args, s)
 	}
 	fmt.Fprintf(s.Err, "plotline: unknown command %q\n\n%s", args[0], usage)
 	return exitNoStart
