@@ -78,7 +78,7 @@ func TestWindowSmoke(t *testing.T) {
 	if !interptest.Eventually(10*time.Second, func() bool { return geometry(x, win) == "1024x700" }) {
 		fail("with ten files attached the window is %s, not 1024x700", geometry(x, win))
 	}
-	settle(x, win)
+	settle(x)
 	if geometry(x, win) != "1024x700" {
 		fail("the window grew to %s after drawing the ten attachments", geometry(x, win))
 	}
@@ -153,7 +153,7 @@ func TestWindowSmoke(t *testing.T) {
 	if bars < 2000 {
 		fail("the screen shows no chart (%d pixels of its bars' colour)", bars)
 	}
-	settle(x, win)
+	settle(x)
 	capture(x, "1024x700", shot)
 	if geometry(x, win) != "1024x700" {
 		fail("the window is %s after the answer", geometry(x, win))
@@ -184,7 +184,7 @@ func geometry(x func(...string) (string, error), win string) string {
 
 // settle waits until two screenshots of the window in a row are the same:
 // the window has drawn what it had to.
-func settle(x func(...string) (string, error), _ string) {
+func settle(x func(...string) (string, error)) {
 	dir, _ := os.MkdirTemp("", "plotline-settle")
 	defer os.RemoveAll(dir)
 	var last []byte
@@ -477,7 +477,7 @@ func TestWindowScreenshots(t *testing.T) {
 			win := launch(t, display, x, "1", []string{csv}, "PLOTLINE_DATA="+data, "OPENAI_API_KEY=", "OPENAI_BASE_URL=").win
 			x("xdotool", "windowmove", win, "0", "0")
 			x("xdotool", "windowsize", win, "1440", "900")
-			settle(x, win)
+			settle(x)
 			capture(x, "1440x900", filepath.Join(dir, th+"-new-thread.png"))
 			st, err := sqlite.Open(data)
 			if err != nil {
@@ -501,21 +501,21 @@ func TestWindowScreenshots(t *testing.T) {
 			for _, size := range []string{"1024x700", "1440x900", "1920x1080"} {
 				wh := strings.Split(size, "x")
 				x("xdotool", "windowsize", win, wh[0], wh[1])
-				settle(x, win)
+				settle(x)
 				capture(x, size, filepath.Join(dir, th+"-"+size+".png"))
 			}
 			x("xdotool", "key", "ctrl+e")
-			settle(x, win)
+			settle(x)
 			capture(x, "1920x1080", filepath.Join(dir, th+"-export.png"))
 			x("xdotool", "key", "Escape")
 			for _, k := range []struct{ keys, name string }{{"ctrl+comma", "settings"}, {"ctrl+slash", "shortcuts"}} {
 				x("xdotool", "key", k.keys)
-				settle(x, win)
+				settle(x)
 				capture(x, "1920x1080", filepath.Join(dir, th+"-"+k.name+".png"))
 				x("xdotool", "key", "Escape")
 			}
 			x("xdotool", "mousemove", "1690", "49", "click", "1") // Files
-			settle(x, win)
+			settle(x)
 			capture(x, "1920x1080", filepath.Join(dir, th+"-files.png"))
 		})
 	}
