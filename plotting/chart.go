@@ -312,6 +312,10 @@ func (c *Chart) renderSVG(out io.Writer, st Style) error {
 	// Arial or Helvetica keep the layout.
 	b := bytes.ReplaceAll(buf.Bytes(), []byte("font-family:Liberation Sans;"),
 		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
+	// Images (a large heatmap, the colour scale) are PNGs, whatever
+	// gonum's SVG canvas calls them, and fill their box in sharp pixels.
+	b = bytes.ReplaceAll(b, []byte(`xlink:href="data:image/jpg;base64,`), []byte(`xlink:href="data:image/png;base64,`))
+	b = bytes.ReplaceAll(b, []byte("<image "), []byte(`<image preserveAspectRatio="none" style="image-rendering:pixelated" `))
 	_, err = out.Write(b)
 	return err
 }

@@ -74,7 +74,11 @@ func (c *Chart) legendEntries(th *chartTheme) []chartLegendEntry {
 	}
 	out := make([]chartLegendEntry, len(c.Series))
 	for i := range c.Series {
-		out[i] = chartLegendEntry{name: chartTruncate(c.seriesName(i), 40), color: th.color(i), shape: shape}
+		col := th.color(i)
+		if c.Kind == KindHist {
+			col = chartAlpha(col, chartHistAlpha)
+		}
+		out[i] = chartLegendEntry{name: chartTruncate(c.seriesName(i), 40), color: col, shape: shape}
 	}
 	return out
 }
@@ -256,13 +260,10 @@ func (x *chartCtx) newPlot(b *chartBuilt) *plot.Plot {
 	if x.c.Kind == KindScatter {
 		p.X.Padding = 6 * m.px
 	}
-	rotated := false
 	if ct, ok := b.xTicks.(chartCategoryTicks); ok && ct.rotated {
-		rotated = true
 		p.X.Tick.Label.Rotation = math.Pi / 4
-		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YTop
 	}
-	_ = rotated
 
 	if !b.yCategories {
 		p.Add(chartPlotFunc(x.gridlines))
@@ -287,7 +288,7 @@ func (x *chartCtx) gridlines(c draw.Canvas, p *plot.Plot) {
 		y := trY(t.Value)
 		c.StrokeLine2(grid, c.Min.X, y, c.Max.X, y)
 	}
-	if p.Y.Min < 0 && p.Y.Max > 0 && x.c.Kind != KindHeatmap && x.c.Kind != KindBox {
+	if p.Y.Min < 0 && p.Y.Max > 0 && x.c.Kind != KindHeatmap && x.c.Kind != KindBox && x.c.Kind != KindScatter {
 		y := trY(0)
 		c.StrokeLine2(draw.LineStyle{Color: x.th.zero, Width: x.m.grid}, c.Min.X, y, c.Max.X, y)
 	}
@@ -394,9 +395,15 @@ func (x *chartCtx) line(area bool) chartBuilt {
 	var fills, lines []plot.Plotter
 	for i, s := range c.Series {
 		xs, ys, ok := chartDecimateLine(s.X, s.Y, x.columns)
+		first, last := chartXAt(s.X, 0), chartXAt(s.X, len(s.Y)-1)
 		if !ok {
 			pts := chartLinePoints(s)
 			xs, ys, _ = chartDecimateLine(pts.xs, pts.ys, x.columns)
+			first, last = pts.xs[0], pts.xs[len(pts.xs)-1]
+		}
+		if len(s.Y) > 0 && len(xs) > 0 {
+			// The axis spans the data, not only the points drawn.
+			xlo, xhi = math.Min(xlo, first), math.Max(xhi, last)
 		}
 		segs := chartSegments(xs, ys)
 		col := th.color(i)
@@ -507,6 +514,10 @@ func (x *chartCtx) stackedArea() chartBuilt {
 	var fills, lines []plot.Plotter
 	var below plotter.XYs
 	integerX := !c.TimeX
+	fillAlpha := 0.82
+	if th.dark {
+		fillAlpha = 0.9
+	}
 	for i, l := range layers {
 		top := sel(l)
 		for _, q := range top {
@@ -516,7 +527,7 @@ func (x *chartCtx) stackedArea() chartBuilt {
 			}
 		}
 		col := th.color(i)
-		fills = append(fills, x.fillBetween(top, below, chartAlpha(col, 0.82)))
+		fills = append(fills, x.fillBetween(top, below, chartAlpha(col, fillAlpha)))
 		if len(top) > 1 {
 			ln, err := plotter.NewLine(top)
 			if err != nil {
@@ -697,7 +708,7 @@ func (x *chartCtx) hist() chartBuilt {
 	}
 	alpha := 1.0
 	if len(c.Series) > 1 {
-		alpha = 0.55
+		alpha = chartHistAlpha
 	}
 	yhi := 0.0
 	for i, counts := range bins.counts {
@@ -720,6 +731,9 @@ func (x *chartCtx) hist() chartBuilt {
 	b.yLabel = "Count"
 	return b
 }
+
+// chartHistAlpha is the opacity of overlapping histograms.
+const chartHistAlpha = 0.55
 
 // bar builds a bar chart, grouped or stacked.
 func (x *chartCtx) bar() chartBuilt {
@@ -806,7 +820,7 @@ func (x *chartCtx) bar() chartBuilt {
 		}
 	}))
 	b.xmin, b.xmax = -0.5, float64(n)-0.5
-	b.xTicks = x.categoryTicks(labels)
+	b.xTicks = x.categoryTicks(labels, c.Categories == nil)
 	b.xCategories = true
 	x.yAxis(&b, ylo, yhi, true, false)
 	return b
@@ -830,10 +844,12 @@ type chartCategoryTicks struct {
 // Ticks implements plot.Ticker.
 func (t chartCategoryTicks) Ticks(float64, float64) []plot.Tick { return t.ticks }
 
-// categoryTicks labels n categories along the x axis: level when they
-// fit, else turned 45° and shortened, and only every k'th when even
-// that is too crowded.
-func (x *chartCtx) categoryTicks(labels []string) chartCategoryTicks {
+// categoryTicks labels the categories along the x axis: level when they
+// fit; when they do not, level but only every k'th if the labels are
+// short (numbered categories always), else turned 45° and shortened, and
+// thinned if even that is too crowded. Numbered categories are labelled
+// at round numbers.
+func (x *chartCtx) categoryTicks(labels []string, numbered bool) chartCategoryTicks {
 	sty := chartText(chartFontRegular, x.m.tick, x.th.text, draw.XCenter, draw.YTop)
 	space := x.px(x.plotW / float64(len(labels)))
 	widest := vg.Length(0)
@@ -842,41 +858,76 @@ func (x *chartCtx) categoryTicks(labels []string) chartCategoryTicks {
 		clean[i] = chartTruncate(strings.Join(strings.Fields(l), " "), 28)
 		widest = max(widest, sty.Width(clean[i]))
 	}
-	gap := x.px(8)
-	lineH := sty.Height("Mg")
 	out := chartCategoryTicks{}
-	every := 1
-	if widest+gap > space {
-		out.rotated = true
+	every := int(math.Ceil(float64((widest + x.px(10)) / space)))
+	if every > 1 {
+		short := vg.Length(0)
 		for i, l := range clean {
 			clean[i] = chartTruncate(l, 16)
+			short = max(short, sty.Width(clean[i]))
 		}
-		pitch := lineH * 1.15 / vg.Length(math.Sin(math.Pi/4))
-		every = int(math.Ceil(float64(pitch / space)))
-	}
-	out.ticks = make(plot.ConstantTicks, len(clean))
-	for i, l := range clean {
-		out.ticks[i] = plot.Tick{Value: float64(i)}
-		if i%every == 0 {
-			out.ticks[i].Label = l
+		pitch := sty.Height("Mg") * 1.2 / vg.Length(math.Sin(math.Pi/4))
+		turned := int(math.Ceil(float64(pitch / space)))
+		level := int(math.Ceil(float64((short + x.px(10)) / space)))
+		if numbered || level <= 2*turned {
+			every = level
+		} else {
+			out.rotated = true
+			every = turned
 		}
 	}
+	out.ticks = chartThinTicks(clean, every, numbered, func(i int) float64 { return float64(i) })
 	return out
 }
 
+// chartThinTicks labels every k'th of labels, at round numbers for
+// numbered labels; the others get unlabelled ticks.
+func chartThinTicks(labels []string, every int, numbered bool, at func(int) float64) plot.ConstantTicks {
+	if numbered {
+		every = chartRoundUp(every)
+	}
+	ticks := make(plot.ConstantTicks, len(labels))
+	for i, l := range labels {
+		ticks[i] = plot.Tick{Value: at(i)}
+		show := i%every == 0
+		if numbered && every > 1 {
+			show = (i+1)%every == 0 || i == 0 && every >= 5
+		}
+		if show {
+			ticks[i].Label = l
+		}
+	}
+	return ticks
+}
+
+// chartRoundUp rounds k up to 1, 2 or 5 times a power of ten, or 25.
+func chartRoundUp(k int) int {
+	for mag := 1; ; mag *= 10 {
+		for _, m := range []int{1, 2, 5} {
+			if m*mag >= k {
+				return m * mag
+			}
+			if m == 2 && mag >= 10 && 25*mag/10 >= k {
+				return 25 * mag / 10
+			}
+		}
+		if mag > 1e8 {
+			return k
+		}
+	}
+}
+
 // rowTicks labels rows up the y axis, row 0 at the top, thinned to fit.
-func (x *chartCtx) rowTicks(labels []string) plot.Ticker {
+func (x *chartCtx) rowTicks(labels []string, numbered bool) plot.Ticker {
 	sty := chartText(chartFontRegular, x.m.tick, x.th.text, draw.XRight, draw.YCenter)
 	n := len(labels)
 	space := x.px(x.plotH / float64(n))
 	every := max(1, int(math.Ceil(float64(sty.Height("Mg")*1.1/space))))
-	ticks := make(plot.ConstantTicks, n)
+	clean := make([]string, n)
 	for i, l := range labels {
-		ticks[i] = plot.Tick{Value: float64(n - 1 - i)}
-		if i%every == 0 {
-			ticks[i].Label = chartTruncate(strings.Join(strings.Fields(l), " "), 24)
-		}
+		clean[i] = chartTruncate(strings.Join(strings.Fields(l), " "), 24)
 	}
+	ticks := chartThinTicks(clean, every, numbered, func(i int) float64 { return float64(n - 1 - i) })
 	return chartCategoryTicks{ticks: ticks}
 }
 
@@ -937,7 +988,7 @@ func (x *chartCtx) box() chartBuilt {
 		}
 	}))
 	b.xmin, b.xmax = -0.5, float64(n)-0.5
-	b.xTicks = x.categoryTicks(labels)
+	b.xTicks = x.categoryTicks(labels, false)
 	b.xCategories = true
 	x.yAxis(&b, ylo, yhi, false, false)
 	return b
@@ -999,10 +1050,11 @@ func (x *chartCtx) heatmap() chartBuilt {
 					img.SetNRGBA(ci, r, col)
 				}
 			}
-			cv.DrawImage(vg.Rectangle{
+			rect := vg.Rectangle{
 				Min: vg.Point{X: trX(-0.5), Y: trY(-0.5)},
 				Max: vg.Point{X: trX(float64(cols) - 0.5), Y: trY(float64(rows) - 0.5)},
-			}, img)
+			}
+			cv.DrawImage(rect, chartSharpen(cv, rect, img))
 			return
 		}
 		gap := vg.Length(0)
@@ -1032,11 +1084,37 @@ func (x *chartCtx) heatmap() chartBuilt {
 	}))
 	b.xmin, b.xmax = -0.5, float64(cols)-0.5
 	b.ymin, b.ymax = -0.5, float64(rows)-0.5
-	b.xTicks = x.categoryTicks(colLabels)
+	b.xTicks = x.categoryTicks(colLabels, c.Categories == nil)
 	b.xCategories = true
-	b.yTicks = x.rowTicks(rowLabels)
+	b.yTicks = x.rowTicks(rowLabels, c.RowLabels == nil)
 	b.yCategories = true
 	return b
+}
+
+// chartSharpen scales img to the pixels rect covers on a raster canvas,
+// repeating its pixels, so that drawing it does not blur the cells.
+func chartSharpen(c draw.Canvas, rect vg.Rectangle, img *image.NRGBA) image.Image {
+	r, ok := c.Canvas.(interface{ DPI() float64 })
+	if !ok {
+		return img
+	}
+	w := int(math.Round(rect.Size().X.Dots(r.DPI())))
+	h := int(math.Round(rect.Size().Y.Dots(r.DPI())))
+	if w <= 0 || h <= 0 || w > chartMaxPixels || h > chartMaxPixels {
+		return img
+	}
+	src := img.Bounds().Size()
+	out := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		sy := y * src.Y / h
+		row := img.Pix[sy*img.Stride:]
+		dst := out.Pix[y*out.Stride:]
+		for x := range w {
+			sx := x * src.X / w
+			copy(dst[4*x:4*x+4], row[4*sx:4*sx+4])
+		}
+	}
+	return out
 }
 
 // chartDrawColorScale draws a heatmap's colour scale at the top left of

@@ -132,8 +132,8 @@ func (t chartNumberTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// chartFormatTick writes v, a tick at a multiple of step, with as many
-// decimals as step needs and no more; with big, thousands and up are
+// chartFormatTick writes v, a tick at a multiple of step, with the
+// decimals step needs, so an axis reads 0.20, 0.25, 0.30; with big, thousands and up are
 // written 1.5k, 2M, 3B, 4T.
 func chartFormatTick(v, step float64, big bool) string {
 	if v == 0 {
@@ -144,7 +144,7 @@ func chartFormatTick(v, step float64, big bool) string {
 		unit, suffix = chartUnit(math.Abs(v))
 	}
 	s := strconv.FormatFloat(v/unit, 'f', chartDecimals(step/unit), 64)
-	return chartMinus(chartTrimZeros(s)) + suffix
+	return chartMinus(s) + suffix
 }
 
 // chartFormatNumber writes v for people with about three significant
@@ -254,9 +254,11 @@ var chartTimeSteps = func() []chartTimeStep {
 	steps = append(steps,
 		chartTimeStep{chartDays, 1, chartDay},
 		chartTimeStep{chartDays, 2, 2 * chartDay},
+		chartTimeStep{chartDays, 3, 3 * chartDay},
 		chartTimeStep{chartWeeks, 1, 7 * chartDay},
 		chartTimeStep{chartHalfMonths, 1, 15.2 * chartDay},
 		chartTimeStep{chartMonths, 1, 30.4 * chartDay},
+		chartTimeStep{chartMonths, 2, 60.9 * chartDay},
 		chartTimeStep{chartMonths, 3, 91.3 * chartDay},
 		chartTimeStep{chartMonths, 6, 182.6 * chartDay},
 	)
@@ -286,17 +288,24 @@ func (t chartTimeTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(hi > lo) || lo < chartMinUnix || hi > chartMaxUnix {
 		return chartNumberTicks{Max: maxTicks}.Ticks(lo, hi)
 	}
-	var best []time.Time
-	var step chartTimeStep
+	// The finest step that fits; but rather one tick too many than too
+	// few to read the axis by.
+	var best, finer []time.Time
+	var step, finerStep chartTimeStep
 	for _, s := range chartTimeSteps {
-		if (hi-lo)/s.approx > float64(maxTicks)+1 {
+		if (hi-lo)/s.approx > float64(maxTicks)+4 {
 			continue
 		}
-		ts := chartTimesAt(lo, hi, s, loc, maxTicks+1)
-		if len(ts) <= maxTicks {
-			best, step = ts, s
-			break
+		ts := chartTimesAt(lo, hi, s, loc, maxTicks+4)
+		if len(ts) > maxTicks {
+			finer, finerStep = ts, s
+			continue
 		}
+		best, step = ts, s
+		if len(ts) < 3 && finer != nil && len(finer) <= min(maxTicks+3, 12) {
+			best, step = finer, finerStep
+		}
+		break
 	}
 	if best == nil {
 		return chartNumberTicks{Max: maxTicks}.Ticks(lo, hi)
