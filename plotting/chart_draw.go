@@ -1,6 +1,7 @@
 package plotting
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -51,6 +52,7 @@ const (
 	chartSwatchBox = iota
 	chartSwatchLine
 	chartSwatchDot
+	chartSwatchNone // text only
 )
 
 type chartLegendEntry struct {
@@ -89,35 +91,76 @@ func chartLegendRows(entries []chartLegendEntry, sty text.Style, width vg.Length
 	if len(entries) == 0 {
 		return nil, 0
 	}
-	sw, sgap, egap := 12*m.px, 6*m.px, 18*m.px
 	var ends []int
 	x := vg.Length(0)
 	for i, e := range entries {
-		w := sw + sgap + sty.Width(e.name)
+		w := chartLegendWidth(e, sty, m)
 		if x > 0 && x+w > width {
 			ends = append(ends, i)
 			x = 0
 		}
-		x += w + egap
+		x += w + 18*m.px
 	}
 	ends = append(ends, len(entries))
-	rowH := sty.Height("Mg") * 1.35
-	return ends, rowH * vg.Length(len(ends))
+	return ends, chartLegendRowHeight(sty) * vg.Length(len(ends))
+}
+
+// chartLegendWidth is the width of an entry: swatch, gap and name.
+func chartLegendWidth(e chartLegendEntry, sty text.Style, m chartMetrics) vg.Length {
+	if e.shape == chartSwatchNone {
+		return sty.Width(e.name)
+	}
+	return 18*m.px + sty.Width(e.name)
+}
+
+func chartLegendRowHeight(sty text.Style) vg.Length { return sty.Height("Mg") * 1.35 }
+
+// chartMaxLegendRows is the most rows a legend takes: beyond them, names
+// are shortened, then the last entries are counted instead of shown.
+const chartMaxLegendRows = 3
+
+// chartLegendLayout fits the legend into at most chartMaxLegendRows rows.
+func chartLegendLayout(entries []chartLegendEntry, sty text.Style, width vg.Length, m chartMetrics) ([]chartLegendEntry, []int, vg.Length) {
+	ends, h := chartLegendRows(entries, sty, width, m)
+	if len(ends) <= chartMaxLegendRows {
+		return entries, ends, h
+	}
+	short := make([]chartLegendEntry, len(entries))
+	for i, e := range entries {
+		short[i] = e
+		short[i].name = chartTruncate(e.name, 14)
+	}
+	for keep := len(short); keep > 0; keep-- {
+		shown := short[:keep:keep]
+		if keep < len(short) {
+			shown = append(shown, chartLegendEntry{name: fmt.Sprintf("+%d more", len(short)-keep), shape: chartSwatchNone})
+		}
+		if ends, h := chartLegendRows(shown, sty, width, m); len(ends) <= chartMaxLegendRows {
+			return shown, ends, h
+		}
+	}
+	return nil, nil, 0
 }
 
 // chartDrawLegend draws the legend's rows from the top left of c.
 func chartDrawLegend(c draw.Canvas, entries []chartLegendEntry, ends []int, sty text.Style, m chartMetrics) {
 	sw, sgap, egap := 12*m.px, 6*m.px, 18*m.px
-	rowH := sty.Height("Mg") * 1.35
+	rowH := chartLegendRowHeight(sty)
+	ext := sty.FontExtents()
+	s := sty
+	s.XAlign, s.YAlign = draw.XLeft, draw.YBottom
 	top := c.Max.Y
 	start := 0
 	for _, end := range ends {
 		x := c.Min.X
-		ext := sty.FontExtents()
 		base := top - (rowH-ext.Ascent-ext.Descent)/2 - ext.Ascent
 		mid := base + ext.Ascent*0.36
 		for _, e := range entries[start:end] {
 			switch e.shape {
+			case chartSwatchNone:
+				c.FillText(s, vg.Point{X: x, Y: base - ext.Descent}, e.name)
+				x += sty.Width(e.name) + egap
+				continue
 			case chartSwatchLine:
 				c.StrokeLine2(draw.LineStyle{Color: e.color, Width: 3 * m.px}, x, mid, x+sw, mid)
 			case chartSwatchDot:
@@ -130,8 +173,6 @@ func chartDrawLegend(c draw.Canvas, entries []chartLegendEntry, ends []int, sty 
 				})
 			}
 			tx := x + sw + sgap
-			s := sty
-			s.XAlign, s.YAlign = draw.XLeft, draw.YBottom
 			c.FillText(s, vg.Point{X: tx, Y: base - ext.Descent}, e.name)
 			x = tx + sty.Width(e.name) + egap
 		}
@@ -159,7 +200,7 @@ func (c *Chart) draw(dc draw.Canvas, th *chartTheme, sz chartSize) {
 	// A band below the title holds the legend or the colour scale.
 	legendSty := chartText(chartFontRegular, m.legend, th.text, draw.XLeft, draw.YTop)
 	entries := c.legendEntries(th)
-	ends, band := chartLegendRows(entries, legendSty, width, m)
+	entries, ends, band := chartLegendLayout(entries, legendSty, width, m)
 	tickSty := chartText(chartFontRegular, m.tick, th.text, draw.XCenter, draw.YTop)
 	if c.Kind == KindHeatmap {
 		band = tickSty.Height("0") * 1.3
@@ -208,7 +249,7 @@ func (c *Chart) draw(dc draw.Canvas, th *chartTheme, sz chartSize) {
 		chartDrawLegend(bandArea, entries, ends, legendSty, m)
 	}
 	if c.Kind == KindHeatmap {
-		chartDrawColorScale(bandArea, b.zmin, b.zmax, tickSty, m, th)
+		chartDrawColorScale(bandArea, b.zmin, b.zmax, tickSty, m)
 	}
 
 	p := ctx.newPlot(&b)
@@ -224,7 +265,6 @@ func (x *chartCtx) newPlot(b *chartBuilt) *plot.Plot {
 	p := plot.New()
 	p.BackgroundColor = nil
 	p.TextHandler = chartTextHandler
-	p.Legend.TextStyle.Handler = chartTextHandler
 
 	labelSty := chartText(chartFontRegular, m.label, th.title, draw.XCenter, draw.YBottom)
 	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
@@ -320,44 +360,13 @@ type chartXY struct {
 	xs, ys []float64
 }
 
-// linePoints returns series s's points in x order, without points whose
-// x is missing; a nil X counts 0, 1, 2, …
+// chartLinePoints returns series s's points in x order, without points
+// whose x is missing.
 func chartLinePoints(s Series) chartXY {
-	if s.X == nil {
-		xs := make([]float64, len(s.Y))
-		for i := range xs {
-			xs[i] = float64(i)
-		}
-		return chartXY{xs, s.Y}
-	}
-	ok := true
-	for i, x := range s.X {
-		if !chartFinite(x) || (i > 0 && x < s.X[i-1]) {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return chartXY{s.X, s.Y}
-	}
-	idx := make([]int, 0, len(s.X))
-	for i, x := range s.X {
-		if chartFinite(x) {
-			idx = append(idx, i)
-		}
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case s.X[a] < s.X[b]:
-			return -1
-		case s.X[a] > s.X[b]:
-			return 1
-		}
-		return 0
-	})
+	idx := chartOrder(s.X, len(s.Y))
 	out := chartXY{make([]float64, len(idx)), make([]float64, len(idx))}
 	for j, i := range idx {
-		out.xs[j], out.ys[j] = s.X[i], s.Y[i]
+		out.xs[j], out.ys[j] = chartXAt(s.X, i), s.Y[i]
 	}
 	return out
 }
@@ -394,16 +403,17 @@ func (x *chartCtx) line(area bool) chartBuilt {
 	integerX := !c.TimeX
 	var fills, lines []plot.Plotter
 	for i, s := range c.Series {
+		// The axis spans the data's xs, not only the points drawn.
 		xs, ys, ok := chartDecimateLine(s.X, s.Y, x.columns)
-		first, last := chartXAt(s.X, 0), chartXAt(s.X, len(s.Y)-1)
+		if ok && len(s.Y) > 0 {
+			xlo, xhi = math.Min(xlo, chartXAt(s.X, 0)), math.Max(xhi, chartXAt(s.X, len(s.Y)-1))
+		}
 		if !ok {
 			pts := chartLinePoints(s)
 			xs, ys, _ = chartDecimateLine(pts.xs, pts.ys, x.columns)
-			first, last = pts.xs[0], pts.xs[len(pts.xs)-1]
-		}
-		if len(s.Y) > 0 && len(xs) > 0 {
-			// The axis spans the data, not only the points drawn.
-			xlo, xhi = math.Min(xlo, first), math.Max(xhi, last)
+			if n := len(pts.xs); n > 0 {
+				xlo, xhi = math.Min(xlo, pts.xs[0]), math.Max(xhi, pts.xs[n-1])
+			}
 		}
 		segs := chartSegments(xs, ys)
 		col := th.color(i)
@@ -479,10 +489,12 @@ func (x *chartCtx) fillBetween(top, bottom plotter.XYs, col color.Color) plot.Pl
 func (x *chartCtx) stackedArea() chartBuilt {
 	c, th, m := x.c, x.th, x.m
 	var b chartBuilt
-	first := chartLinePoints(Series{X: c.Series[0].X, Y: make([]float64, len(c.Series[0].Y))})
-	// The order chartLinePoints chose, applied to every series.
-	order := chartOrder(c.Series[0].X)
-	xs := first.xs
+	// Every series in the x order of the first (they share their xs).
+	order := chartOrder(c.Series[0].X, len(c.Series[0].Y))
+	xs := make([]float64, len(order))
+	for j, k := range order {
+		xs[j] = chartXAt(c.Series[0].X, k)
+	}
 	layers := make([][]float64, len(c.Series))
 	run := make([]float64, len(xs))
 	for i, s := range c.Series {
@@ -549,16 +561,16 @@ func (x *chartCtx) stackedArea() chartBuilt {
 }
 
 // chartOrder returns the indices of the finite xs in ascending order of
-// x (0, 1, 2, … for nil xs).
-func chartOrder(xs []float64) []int {
-	if xs == nil {
-		return nil
-	}
-	idx := make([]int, 0, len(xs))
-	for i, x := range xs {
-		if chartFinite(x) {
+// x; nil xs are 0, 1, … n-1, in order.
+func chartOrder(xs []float64, n int) []int {
+	idx := make([]int, 0, n)
+	for i := range n {
+		if chartFinite(chartXAt(xs, i)) {
 			idx = append(idx, i)
 		}
+	}
+	if xs == nil {
+		return idx
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
 		switch {
@@ -650,38 +662,91 @@ func (x *chartCtx) scatter() chartBuilt {
 				xys[j].X, xys[j].Y = pts.xs[k], pts.ys[k]
 			}
 		}
-		sc, err := plotter.NewScatter(xys)
-		if err != nil {
-			panic(err)
-		}
-		sc.GlyphStyle = draw.GlyphStyle{Color: chartAlpha(th.color(i), alpha), Radius: x.px(radius), Shape: chartDot{}}
-		b.plotters = append(b.plotters, sc)
+		b.plotters = append(b.plotters, &chartDots{xys: xys, color: chartAlpha(th.color(i), alpha), radius: x.px(radius)})
 	}
 	return b
 }
 
-// chartDot is a scatter dot: a circle, or for small dots a 12-gon, which
-// looks the same and fills several times faster.
-type chartDot struct{}
+// chartDots draws a scatter series' dots, several to a path: a path is
+// filled in one go, which for many small dots is many times faster than
+// a fill a dot. Dots of one path that overlap do not darken each other;
+// dots of one series are rarely near each other in a path of a few.
+type chartDots struct {
+	xys    plotter.XYs
+	color  color.Color
+	radius vg.Length
+}
 
-// DrawGlyph implements draw.GlyphDrawer.
-func (chartDot) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
-	if sty.Radius > 4*chartPixel {
-		draw.CircleGlyph{}.DrawGlyph(c, sty, pt)
-		return
-	}
-	p := make(vg.Path, 0, 14)
-	for i := range 12 {
-		sin, cos := chartUnitCircle[i][0], chartUnitCircle[i][1]
-		q := vg.Point{X: pt.X + sty.Radius*vg.Length(cos), Y: pt.Y + sty.Radius*vg.Length(sin)}
-		if i == 0 {
-			p.Move(q)
+// chartDotsAPath is how many dots are filled together.
+const chartDotsAPath = 24
+
+// Plot implements plot.Plotter.
+func (d *chartDots) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	c.SetColor(d.color)
+	r := d.radius
+	round := r > 4*chartPixel
+	path := make(vg.Path, 0, chartDotsAPath*14)
+	k := 0
+	for _, q := range d.xys {
+		pt := vg.Point{X: trX(q.X), Y: trY(q.Y)}
+		if !c.Contains(pt) {
+			continue
+		}
+		if round {
+			path.Move(vg.Point{X: pt.X + r, Y: pt.Y})
+			path.Arc(pt, r, 0, 2*math.Pi)
 		} else {
-			p.Line(q)
+			// A 12-gon looks round at this size and fills faster.
+			for i, sc := range chartUnitCircle {
+				v := vg.Point{X: pt.X + r*vg.Length(sc[1]), Y: pt.Y + r*vg.Length(sc[0])}
+				if i == 0 {
+					path.Move(v)
+				} else {
+					path.Line(v)
+				}
+			}
+		}
+		path.Close()
+		if k++; k == chartDotsAPath {
+			c.Fill(path)
+			path, k = path[:0], 0
 		}
 	}
-	p.Close()
-	c.Fill(p)
+	if k > 0 {
+		c.Fill(path)
+	}
+}
+
+// GlyphBoxes implements plot.GlyphBoxer for the outermost dots, so that
+// the plot leaves room for them.
+func (d *chartDots) GlyphBoxes(p *plot.Plot) []plot.GlyphBox {
+	if len(d.xys) == 0 {
+		return nil
+	}
+	ext := [4]int{}
+	for i, q := range d.xys {
+		if q.X < d.xys[ext[0]].X {
+			ext[0] = i
+		}
+		if q.X > d.xys[ext[1]].X {
+			ext[1] = i
+		}
+		if q.Y < d.xys[ext[2]].Y {
+			ext[2] = i
+		}
+		if q.Y > d.xys[ext[3]].Y {
+			ext[3] = i
+		}
+	}
+	boxes := make([]plot.GlyphBox, 4)
+	for j, i := range ext {
+		boxes[j] = plot.GlyphBox{
+			X: p.X.Norm(d.xys[i].X), Y: p.Y.Norm(d.xys[i].Y),
+			Rectangle: vg.Rectangle{Min: vg.Point{X: -d.radius, Y: -d.radius}, Max: vg.Point{X: d.radius, Y: d.radius}},
+		}
+	}
+	return boxes
 }
 
 var chartUnitCircle = func() (out [12][2]float64) {
@@ -1119,7 +1184,7 @@ func chartSharpen(c draw.Canvas, rect vg.Rectangle, img *image.NRGBA) image.Imag
 
 // chartDrawColorScale draws a heatmap's colour scale at the top left of
 // c: the lowest value, the gradient, the highest value.
-func chartDrawColorScale(c draw.Canvas, lo, hi float64, sty text.Style, m chartMetrics, th *chartTheme) {
+func chartDrawColorScale(c draw.Canvas, lo, hi float64, sty text.Style, m chartMetrics) {
 	h := sty.Height("0")
 	top := c.Max.Y
 	mid := top - h*0.65
@@ -1138,7 +1203,6 @@ func chartDrawColorScale(c draw.Canvas, lo, hi float64, sty text.Style, m chartM
 	c.DrawImage(vg.Rectangle{Min: vg.Point{X: x, Y: mid - bar/2}, Max: vg.Point{X: x + w, Y: mid + bar/2}}, img)
 	x += w + 6*m.px
 	c.FillText(s, vg.Point{X: x, Y: mid}, hiText)
-	_ = th
 }
 
 // chartMiddle is the vertical alignment that centres the digits and

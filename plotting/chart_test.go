@@ -195,6 +195,15 @@ func chartExtraSamples() map[string]*Chart {
 	for i := range ay {
 		ay[i] = 30 + 20*math.Sin(float64(i)/6) + rng.Float64()*5
 	}
+	var crowd []Series
+	for i := range 30 {
+		ys := make([]float64, 50)
+		for j := range ys {
+			ys[j] = float64(i)*3 + math.Sin(float64(j+i)/5)*4
+		}
+		crowd = append(crowd, Series{Name: fmt.Sprintf("Store number %d in the northern region", i+1), Y: ys})
+	}
+	out["extra-line-30-series"] = &Chart{Kind: KindLine, Title: "Thirty stores", Series: crowd}
 	out["extra-area-single"] = &Chart{Kind: KindArea, Title: "Active users", Series: []Series{{Y: ay}}}
 	return out
 }
