@@ -289,15 +289,14 @@ func (x *chartCtx) newPlot(b *chartBuilt) *plot.Plot {
 	p.X.Padding = 0
 	if b.xCategories {
 		// No tick marks, but the room they take keeps labels off the axis.
-		p.X.Tick.LineStyle = draw.LineStyle{Color: color.Transparent}
+		p.X.Tick.LineStyle = draw.LineStyle{Color: color.Transparent, Width: m.grid}
 	}
 	if c.Kind == KindHeatmap {
 		p.X.LineStyle = draw.LineStyle{Color: color.Transparent}
 		p.X.Width = 0
-		p.X.Padding = 4 * m.px
 		p.Y.Padding = 2 * m.px
 	}
-	if x.c.Kind == KindScatter {
+	if c.Kind == KindScatter {
 		p.X.Padding = 6 * m.px
 	}
 	if ct, ok := b.xTicks.(chartCategoryTicks); ok && ct.rotated {

@@ -795,3 +795,28 @@ func TestChartParseKind(t *testing.T) {
 		t.Errorf("pie: %v", err)
 	}
 }
+
+// Stacked areas stack, with or without x values; a decimated line's axis
+// spans all its data.
+func TestChartRanges(t *testing.T) {
+	ctx := func(c *Chart) *chartCtx {
+		return &chartCtx{c: c, th: &chartLight, m: chartNewMetrics(960, 540, 1), plotW: 800, plotH: 400, columns: 800, rows: 400}
+	}
+	for _, xs := range [][]float64{nil, {10, 11, 12}, {12, 10, 11}} {
+		c := &Chart{Kind: KindArea, Stacked: true, Series: []Series{{X: xs, Y: []float64{1, 2, 3}}, {X: xs, Y: []float64{4, 5, math.NaN()}}}}
+		b := ctx(c).stackedArea()
+		if b.ymin != 0 || b.ymax < 7 || b.ymax > 10 {
+			t.Errorf("stacked area over %v: y range [%v, %v], want [0, 7…10]", xs, b.ymin, b.ymax)
+		}
+	}
+	big := chartBenchLine(100_000)
+	b := ctx(big).line(false)
+	if b.xmin != 0 || b.xmax != 99_999 {
+		t.Errorf("decimated line: x range [%v, %v], want [0, 99999]", b.xmin, b.xmax)
+	}
+	shuffled := &Chart{Kind: KindLine, Series: []Series{{X: []float64{3, 1, 2, math.NaN()}, Y: []float64{30, 10, 20, 40}}}}
+	b = ctx(shuffled).line(false)
+	if b.xmin != 1 || b.xmax != 3 {
+		t.Errorf("unsorted line: x range [%v, %v], want [1, 3]", b.xmin, b.xmax)
+	}
+}
