@@ -820,3 +820,33 @@ func TestChartRanges(t *testing.T) {
 		t.Errorf("unsorted line: x range [%v, %v], want [1, 3]", b.xmin, b.xmax)
 	}
 }
+
+// A line long enough to be decimated in two halves at once gives the
+// same points as one pass, gaps at the join included.
+func TestChartDecimateHalves(t *testing.T) {
+	n := 1<<20 + 4321
+	xs := make([]float64, n)
+	ys := make([]float64, n)
+	for i := range xs {
+		xs[i] = float64(i) * 0.25
+		ys[i] = math.Sin(float64(i) / 1000)
+	}
+	const columns = 700
+	for _, gap := range [][2]int{{0, 0}, {n/2 - 5000, n/2 + 5000}, {n/2 - 5000, n / 2}, {n / 2, n/2 + 5000}} {
+		g := append([]float64(nil), ys...)
+		for i := gap[0]; i < gap[1]; i++ {
+			g[i] = math.NaN()
+		}
+		px, py, ok := chartDecimateLine(xs, g, columns)
+		one := chartDecimator{xs: xs, ys: g, x0: 0, step: xs[n-1] / columns, columns: columns}
+		one.run(0, n, 0, 0)
+		if !ok || !one.ok || len(py) != len(one.oy) {
+			t.Fatalf("gap %v: %d points in halves, %d in one pass", gap, len(py), len(one.oy))
+		}
+		for i := range py {
+			if px[i] != one.ox[i] || !(py[i] == one.oy[i] || math.IsNaN(py[i]) && math.IsNaN(one.oy[i])) {
+				t.Fatalf("gap %v: point %d differs: (%v, %v) against (%v, %v)", gap, i, px[i], py[i], one.ox[i], one.oy[i])
+			}
+		}
+	}
+}
