@@ -346,7 +346,7 @@ func TestReadCSVFrameChunks(t *testing.T) {
 func TestReadCSVFrameMatchesEncodingCSV(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	alphabet := []byte("ab ,,\"\"\n\r")
-	for n := range 3000 {
+	for n := range 2000 {
 		b := make([]byte, rng.IntN(60))
 		for i := range b {
 			b[i] = alphabet[rng.IntN(len(alphabet))]
