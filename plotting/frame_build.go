@@ -102,10 +102,15 @@ func (d *dict) add(b []byte) uint32 {
 	if len(b) > 16 {
 		return d.lookup(b)
 	}
+	w0, w1 := words(b)
+	return d.addShort(b, w0, w1)
+}
+
+// addShort is add for b of at most 16 bytes, given as words.
+func (d *dict) addShort(b []byte, w0, w1 uint64) uint32 {
 	if d.short == nil {
 		d.short = new([128]shortSlot)
 	}
-	w0, w1 := words(b)
 	e := &d.short[((w0^w1*0x9e3779b97f4a7c15^uint64(len(b)))*0xbf58476d1ce4e5b9)>>57]
 	if e.n == uint32(len(b))+1 && e.w0 == w0 && e.w1 == w1 {
 		return e.code
@@ -114,6 +119,9 @@ func (d *dict) add(b []byte) uint32 {
 	*e = shortSlot{w0, w1, uint32(len(b)) + 1, code}
 	return code
 }
+
+// byteMask keeps the low k bytes of a word, k from 0 to 8.
+func byteMask(k int) uint64 { return ^uint64(0) >> (64 - 8*uint(k)) }
 
 // lookup is add, by the hash index.
 func (d *dict) lookup(b []byte) uint32 {
@@ -285,17 +293,73 @@ type colData struct {
 	codes   []uint32
 	dict    *dict
 	amb     ambStats
-	capRows int // the rows storage is made for
+	capRows int  // the rows storage is made for
+	pooled  bool // storage comes from the pools (see newChunkCol)
 }
 
 func newColData(capRows int, text bool) *colData {
 	c := &colData{capRows: max(capRows, 1)}
 	if text {
-		c.kind = kText
-		c.codes = make([]uint32, 0, c.capRows)
-		c.dict = newDict()
+		c.start(kText)
 	}
 	return c
+}
+
+// newChunkCol is newColData for a chunk's share of a column, whose storage
+// comes from the pools and goes back with release once joined.
+func newChunkCol(capRows int, text bool) *colData {
+	c := &colData{capRows: max(capRows, 1), pooled: true}
+	if text {
+		c.start(kText)
+	}
+	return c
+}
+
+// The storage of chunks' columns and of text blocks is used again from one
+// read to the next, and within a read from one chunk to the next: the
+// garbage collector then has little to do.
+var (
+	poolInts   slicePool[int64]
+	poolFloats slicePool[float64]
+	poolDays   slicePool[int32]
+	poolCodes  slicePool[uint32]
+	poolWords  slicePool[uint64]
+	poolBlocks slicePool[byte]
+)
+
+// slicePool keeps slices for use again.
+type slicePool[T any] struct{ p sync.Pool }
+
+// get gives a slice of n zero values with room for size.
+func (sp *slicePool[T]) get(n, size int) []T {
+	if v, _ := sp.p.Get().(*[]T); v != nil {
+		if s := *v; cap(s) >= size {
+			s = s[:n]
+			clear(s)
+			return s
+		}
+	}
+	return make([]T, n, size)
+}
+
+func (sp *slicePool[T]) put(s []T) {
+	if cap(s) > 0 {
+		sp.p.Put(&s)
+	}
+}
+
+// release gives a pooled column's storage back; the column is empty
+// after.
+func (c *colData) release() {
+	if !c.pooled {
+		return
+	}
+	poolInts.put(c.ints)
+	poolFloats.put(c.floats)
+	poolDays.put(c.days)
+	poolCodes.put(c.codes)
+	poolWords.put(c.miss)
+	c.ints, c.floats, c.days, c.codes, c.miss = nil, nil, nil, nil, nil
 }
 
 // add reads one cell. A column keeps the type its cells agree on, as
@@ -394,7 +458,12 @@ func (c *colData) put(k kind, iv int64, fv float64, raw []byte) {
 
 func (c *colData) addMissing() {
 	if c.miss == nil {
-		c.miss = make([]uint64, (c.capRows+63)/64)
+		words := (c.capRows + 63) / 64
+		if c.pooled {
+			c.miss = poolWords.get(words, words)
+		} else {
+			c.miss = make([]uint64, words)
+		}
 	}
 	if c.n>>6 >= len(c.miss) {
 		c.miss = append(c.miss, make([]uint64, len(c.miss)+1)...)
@@ -419,17 +488,37 @@ func (c *colData) addMissing() {
 func (c *colData) start(k kind) {
 	c.kind = k
 	size := max(c.capRows, c.n+1)
+	if !c.pooled {
+		switch k {
+		case kInt, kDatetime:
+			c.ints = make([]int64, c.n, size)
+		case kFloat:
+			c.floats = make([]float64, c.n, size)
+		case kDate:
+			c.days = make([]int32, c.n, size)
+		case kText:
+			c.codes = make([]uint32, c.n, size)
+		}
+	}
 	switch k {
 	case kInt, kDatetime:
-		c.ints = make([]int64, c.n, size)
+		if c.pooled {
+			c.ints = poolInts.get(c.n, size)
+		}
 	case kFloat:
-		c.floats = make([]float64, c.n, size)
+		if c.pooled {
+			c.floats = poolFloats.get(c.n, size)
+		}
 	case kBool:
 		c.bools = make([]bool, c.n, size)
 	case kDate:
-		c.days = make([]int32, c.n, size)
+		if c.pooled {
+			c.days = poolDays.get(c.n, size)
+		}
 	case kText:
-		c.codes = make([]uint32, c.n, size)
+		if c.pooled {
+			c.codes = poolCodes.get(c.n, size)
+		}
 		if c.dict == nil {
 			c.dict = newDict()
 		}
@@ -462,6 +551,7 @@ func dayToMs(v int64) int64 {
 }
 
 func (c *colData) conflict() {
+	c.release()
 	c.kind = kConflict
 	c.ints, c.floats, c.bools, c.days, c.codes, c.dict = nil, nil, nil, nil, nil, nil
 	c.amb = ambStats{}

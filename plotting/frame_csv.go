@@ -294,7 +294,7 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 		n := bytes.Count(data, []byte{'\n'}) + 1
 		res := &chunkResult{idx: idx, bytes: len(data), cols: make([]*colData, width)}
 		for j := range res.cols {
-			res.cols[j] = newColData(n, false)
+			res.cols[j] = newChunkCol(n, false)
 		}
 		p := tr.p
 		res.stats = p.parse(data, res.cols)
@@ -304,7 +304,7 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 				if again == nil {
 					again = make([]*colData, width)
 				}
-				again[j] = newColData(n, true)
+				again[j] = newChunkCol(n, true)
 				res.cols[j] = again[j]
 			}
 		}
@@ -338,6 +338,7 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 		}
 		for j, c := range res.cols {
 			cols[j].join(c, res.idx)
+			c.release()
 		}
 		return nil
 	})
@@ -393,7 +394,7 @@ func (tr *textRead) reread(cols []*joined) error {
 		n := bytes.Count(data, []byte{'\n'}) + 1
 		res := &chunkResult{idx: idx, cols: make([]*colData, tr.p.width)}
 		for _, j := range js {
-			res.cols[j] = newColData(n, true)
+			res.cols[j] = newChunkCol(n, true)
 		}
 		p := tr.p
 		p.parse(data, res.cols)
@@ -422,6 +423,7 @@ func (tr *textRead) reread(cols []*joined) error {
 					c.codes[pt.off+i] = remap[code]
 				}
 			}
+			cc.release()
 		}
 		return nil
 	})
@@ -497,6 +499,9 @@ func (tr *textRead) pipeline(work func(idx int, data []byte) *chunkResult, merge
 	if err == nil {
 		err = readErr
 	}
+	for len(free) > 0 {
+		poolBlocks.put(<-free)
+	}
 	return err
 }
 
@@ -536,7 +541,8 @@ func (tr *textRead) split(free chan []byte, done <-chan struct{}, emit func(idx 
 		// chunks.
 		size := max(frameBlockSize, 2*len(carry))
 		if cap(buf) < size {
-			buf = make([]byte, 0, size)
+			poolBlocks.put(buf)
+			buf = poolBlocks.get(0, size)
 		}
 		buf = append(buf[:0], carry...)
 		cut := 0
@@ -694,6 +700,48 @@ func (p *parser) parse(data []byte, cols []*colData) (st chunkStats) {
 			if c != nil {
 				switch c.kind {
 				case kInt, kFloat:
+					if pos+18 <= n {
+						// A minus sign, up to 7 digits, a decimal mark, up to
+						// 7 more: two words, eight digits at a time.
+						j := pos
+						if data[j] == '-' {
+							j++
+						}
+						w := binary.LittleEndian.Uint64(data[j:])
+						k := leadingDigits(w)
+						if k > 0 && k < 8 {
+							mant := eightDigits(w, k)
+							i, frac := j+k, 0
+							if data[i] == dec && c.kind == kFloat {
+								w = binary.LittleEndian.Uint64(data[i+1:])
+								if frac = leadingDigits(w); frac < 8 {
+									mant = mant*uint64(pow10[frac]) + eightDigits(w, frac)
+									i += 1 + frac
+								} else {
+									frac = -1
+								}
+							}
+							if frac >= 0 {
+								if next, end, ok = cellEnd(data, i, sep); ok {
+									if c.kind == kInt {
+										v := int64(mant)
+										if j > pos {
+											v = -v
+										}
+										c.ints = append(c.ints, v)
+									} else {
+										v := float64(mant) / pow10[frac]
+										if j > pos {
+											v = -v
+										}
+										c.floats = append(c.floats, v)
+									}
+									c.n++
+									break
+								}
+							}
+						}
+					}
 					i := pos
 					neg := i < n && data[i] == '-'
 					if neg {
@@ -762,7 +810,30 @@ func (p *parser) parse(data []byte, cols []*colData) (st chunkStats) {
 					if pos < n && data[pos] == '"' {
 						break
 					}
-					i := cellStop(data, pos, sep)
+					var i int
+					var w0, w1 uint64
+					short := false
+					if pos+16 <= n {
+						// Most cells are short: two words hold the cell and
+						// its end, and are the dictionary's cache key.
+						w0, w1 = binary.LittleEndian.Uint64(data[pos:]), binary.LittleEndian.Uint64(data[pos+8:])
+						seps := lows * uint64(sep)
+						x0, y0 := w0^seps, w0^(lows*'\n')
+						x1, y1 := w1^seps, w1^(lows*'\n')
+						if t := ((x0-lows)&^x0 | (y0-lows)&^y0) & highs; t != 0 {
+							k := bits.TrailingZeros64(t) / 8
+							i, short = pos+k, true
+							w0, w1 = w0&byteMask(k), 0
+						} else if t := ((x1-lows)&^x1 | (y1-lows)&^y1) & highs; t != 0 {
+							k := bits.TrailingZeros64(t) / 8
+							i, short = pos+8+k, true
+							w1 &= byteMask(k)
+						} else {
+							i = cellStop(data, pos+16, sep)
+						}
+					} else {
+						i = cellStop(data, pos, sep)
+					}
 					f := data[pos:i]
 					switch {
 					case i == n:
@@ -774,13 +845,18 @@ func (p *parser) parse(data []byte, cols []*colData) (st chunkStats) {
 					}
 					if end && len(f) > 0 && f[len(f)-1] == '\r' {
 						f = f[:len(f)-1]
+						short = false
 					}
 					ok = true
 					if (len(f) <= 4 || f[0] == ' ' || f[0] == '\t' || f[len(f)-1] == ' ' || f[len(f)-1] == '\t') && missingMarker(trimSpace(f)) {
 						c.addMissing()
 						break
 					}
-					c.codes = append(c.codes, c.dict.add(f))
+					if short {
+						c.codes = append(c.codes, c.dict.addShort(f, w0, w1))
+					} else {
+						c.codes = append(c.codes, c.dict.add(f))
+					}
 					c.n++
 				}
 			}
@@ -954,4 +1030,24 @@ func cellStop(data []byte, i int, sep byte) int {
 		i++
 	}
 	return i
+}
+
+// leadingDigits counts the ASCII digits w's bytes start with, up to 8.
+func leadingDigits(w uint64) int {
+	// A byte's high bit is set where it is above '9' (adding 0x46) or below
+	// '0' (taking 0x30 away); carries and borrows only reach bytes above
+	// the first such.
+	t := ((w + 0x4646464646464646) | (w - 0x3030303030303030)) & highs
+	return bits.TrailingZeros64(t) / 8
+}
+
+// eightDigits reads the first k (up to 8) bytes of w, digits, as a
+// decimal number.
+func eightDigits(w uint64, k int) uint64 {
+	if k == 0 {
+		return 0
+	}
+	w = (w - 0x3030303030303030) << (8 * uint(8-k)) // leading zeros fill the low bytes
+	w = w*10 + w>>8
+	return ((w&0x000000FF000000FF)*(100+1000000<<32) + (w>>16&0x000000FF000000FF)*(1+10000<<32)) >> 32
 }
