@@ -167,8 +167,13 @@ func (d *dict) grow() {
 	}
 }
 
-// str gives the text of code as a string.
+// str gives the text of code as a string. The strings of a dictionary of
+// up to 65,536 texts are made once, when first asked for; a bigger one
+// (of IDs, say) makes each when asked.
 func (d *dict) str(code uint32) string {
+	if len(d.ends) > 1<<16 {
+		return string(d.bytes(code))
+	}
 	d.once.Do(func() {
 		d.strs = make([]string, len(d.ends))
 		for i := range d.strs {

@@ -4,27 +4,9 @@ import (
 	"strconv"
 )
 
-// How a cell's text is read:
-//
-//   - Missing: empty, blank, "NA", "N/A", "n/a", "#N/A", "null", "NULL",
-//     "NaN", "nan", "None" or "-".
-//   - Int and float: an optional sign, digits with the file's decimal
-//     mark ("." or ","), an optional exponent. The integer digits may be
-//     grouped by threes with the other mark ("1,234,567" where the
-//     decimal mark is ".", "1.234.567" where it is ","), a space, a
-//     no-break or thin space, or an apostrophe.
-//   - Bool: true, false, yes or no, in any case (never 0 and 1).
-//   - Date: 2024-01-31, 2024/01/31, 31.01.2024 (day first), and 01/31/2024
-//     or 01-31-2024, whose order the column decides: month first, unless
-//     some first part is over 12.
-//   - Datetime: a year-first or dotted date, then "T" or a space, hh:mm,
-//     optional :ss and fraction, optional Z or offset (±hh, ±hhmm,
-//     ±hh:mm); it is turned to UTC, and one without a zone is taken as UTC.
-//   - Anything else is text.
-
-// classify reads a cell: its kind, and its value in iv (an int, a bool as
-// 0 or 1, a date as days since 1970-01-01, a datetime as Unix
-// milliseconds) or fv (a float).
+// classify reads a cell, as ReadCSVFrame says: its kind, and its value in
+// iv (an int, a bool as 0 or 1, a date as days since 1970-01-01, a
+// datetime as Unix milliseconds) or fv (a float).
 func classify(b []byte, dec byte) (k kind, iv int64, fv float64) {
 	t := trimSpace(b)
 	if missingMarker(t) {

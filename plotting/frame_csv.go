@@ -78,8 +78,30 @@ func ReadFile(p string, opts ReadOptions) (*Frame, error) {
 // rows after it do: then the columns are column_1, column_2…. Blank and
 // repeated names are made unique ("column_3", "value_2"). Blank lines are
 // skipped; a short row is padded with missing cells and a long row loses
-// its extra cells, as Warnings says. Each column's type is the one its
-// cells agree on (see classify).
+// its extra cells, as Warnings says.
+//
+// A column's type is the one its cells agree on: ints and floats make
+// floats, dates and datetimes make datetimes, and any other mix makes
+// text (each cell as written). A cell is
+//
+//   - missing if empty, blank, "NA", "N/A", "n/a", "#N/A", "null", "NULL",
+//     "NaN", "nan", "None" or "-";
+//   - an int or a float if it is an optional sign, digits with the file's
+//     decimal mark, and an optional exponent; the integer digits may be
+//     grouped by threes with the other mark ("1,234,567" where the decimal
+//     mark is ".", "1.234.567" where it is ","), a space, a no-break or
+//     thin space, or an apostrophe;
+//   - a bool if it is true, false, yes or no, in any case (0 and 1 are
+//     ints);
+//   - a date if it is 2024-01-31, 2024/01/31 or 31.01.2024, or 01/31/2024
+//     or 01-31-2024, whose order the column decides: month first, unless
+//     some of its dates read only day first (31/01/2024); a column no one
+//     order reads is text;
+//   - a datetime if it is a year-first or dotted date, "T" or a space,
+//     hh:mm, optional :ss and fraction, and an optional Z or offset (±hh,
+//     ±hhmm, ±hh:mm); it is turned to UTC, and one with no zone is taken
+//     as UTC;
+//   - text otherwise.
 func ReadCSVFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*Frame, error) {
 	limit := size
 	if opts.MaxBytes > 0 && opts.MaxBytes < size {

@@ -1,6 +1,7 @@
 package plotting
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -297,5 +298,34 @@ func TestFrameBasics(t *testing.T) {
 	}
 	if !TypeInt.Numeric() || TypeBool.Numeric() || !TypeDate.Temporal() || TypeText.Temporal() {
 		t.Fatal("Numeric, Temporal")
+	}
+}
+
+// A text column of many different values (IDs) reads, sorts and groups.
+func TestManyTexts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,n\n")
+	const rows = 70_000
+	for i := range rows {
+		fmt.Fprintf(&b, "id-%05d,%d\n", (i*7919)%rows, i%3)
+	}
+	fr, err := readText(t, "ids.csv", []byte(b.String()), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fr.Columns[0]
+	if id.Type != TypeText || id.Text(1) != "id-07919" || id.dict.len() != rows {
+		t.Fatalf("id: %s %q", id.Type, id.Text(1))
+	}
+	sorted, _ := fr.Sort("id", true)
+	if got := sorted.Columns[0].Text(0); got != "id-69999" {
+		t.Fatalf("sorted: %q", got)
+	}
+	groups, _ := fr.GroupBy([]string{"id"}, []Agg{{Column: "n", Func: AggSum}})
+	if groups.Len() != rows {
+		t.Fatalf("%d groups", groups.Len())
+	}
+	if p := ProfileFrame(fr); p.Columns[0].Distinct != rows || len(p.Columns[0].Top) != 5 {
+		t.Fatalf("profile %+v", p.Columns[0])
 	}
 }

@@ -316,15 +316,20 @@ type xlsxCell struct {
 
 // ReadXLSXFrame reads one sheet of the size bytes of a workbook from r
 // (opts.Sheet, or the first): its first row names the columns, as
-// ReadCSVFrame has it. Numbers, booleans, text and dates (numbers with a
-// date format) keep their types; a text cell is read as a text table's
-// cell is, so "12" in a text cell is a number; an error cell (#DIV/0!) is
-// missing. name is the file's name, for Source and messages.
+// ReadCSVFrame has it, and blank rows are skipped. Numbers, booleans, text
+// and dates (numbers with a date format; a time-of-day format reads as
+// text) keep their types, and a column's type is the one its cells agree
+// on; a text cell is read as a text table's cell is, so "12" in a text
+// cell is a number; an error cell (#DIV/0!) is missing. name is the
+// file's name, for Source and messages.
 //
-// The sheet's XML is read as a stream. Shared strings and styles are
-// held in memory, up to 256 MiB and 16 MiB of XML; a sheet's XML may be up
-// to 2 GiB; a part that unpacks to a thousand times its packed size is
-// refused as a zip bomb.
+// The sheet's XML is read as a stream, by the scanner the previews use:
+// excelize's row iterator gives neither a cell's type nor its style, and
+// excelize.OpenReader holds every part in memory, or unpacks the big ones
+// to temporary files (its UnzipSizeLimit and UnzipXMLSizeLimit options
+// bound both). Here shared strings and styles are held in memory, up to
+// 256 MiB and 16 MiB of XML; a sheet's XML may be up to 2 GiB; a part that
+// unpacks to a thousand times its packed size is refused as a zip bomb.
 func ReadXLSXFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*Frame, error) {
 	pk, bk, err := openBook(r, size, name)
 	if err != nil {
@@ -347,11 +352,13 @@ func ReadXLSXFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*F
 	if f == nil {
 		return nil, fmt.Errorf("%s is not a valid workbook: sheet %q has no part", name, sheet)
 	}
-	limit := int64(maxFrameSheetXML)
-	if opts.MaxBytes > 0 && opts.MaxBytes < limit {
-		limit = opts.MaxBytes
+	// A bounded read reads the first MaxBytes of any sheet; others refuse a
+	// sheet over the cap at once.
+	limit, capped := int64(maxFrameSheetXML), int64(maxFrameSheetXML)
+	if opts.MaxBytes > 0 {
+		limit, capped = min(opts.MaxBytes, limit), math.MaxInt64
 	}
-	if err := checkPart(f, max(limit, int64(min(f.UncompressedSize64, maxFrameSheetXML))), name, fmt.Sprintf("sheet %q", sheet)); err != nil {
+	if err := checkPart(f, capped, name, fmt.Sprintf("sheet %q", sheet)); err != nil {
 		return nil, err
 	}
 	sst, err := readSST(pk, bk.sst, name)
