@@ -278,150 +278,198 @@ func renumber(v []uint64, span uint64) ([]int32, int) {
 // missing cell being a value of its own.
 func keyIDs(c *Column) ([]int32, int) {
 	n := c.n
-	v := make([]uint64, n)
-	var span uint64
 	switch c.Type {
 	case TypeText:
-		missing := uint64(c.dict.len())
-		for i, code := range c.codes[:n] {
-			v[i] = uint64(code)
-		}
-		forBits(c.miss, n, func(i int) { v[i] = missing })
-		span = missing + 1
+		missing := c.dict.len()
+		return denseIDs(c.codes[:n], c.miss, 0, missing)
 	case TypeBool:
+		v := make([]uint8, n)
 		for i, b := range c.bools[:n] {
 			if b {
 				v[i] = 1
 			}
 		}
-		forBits(c.miss, n, func(i int) { v[i] = 2 })
-		span = 3
-	case TypeDate, TypeInt, TypeDatetime:
-		var lo, hi int64 = math.MaxInt64, math.MinInt64
-		get := func(i int) int64 {
-			if c.Type == TypeDate {
-				return int64(c.days[i])
-			}
-			return c.ints[i]
-		}
-		for i := range n {
+		return denseIDs(v, c.miss, 0, 2)
+	case TypeDate:
+		lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
+		for i, x := range c.days[:n] {
 			if !bitGet(c.miss, i) {
-				x := get(i)
 				lo, hi = min(lo, x), max(hi, x)
 			}
 		}
-		if lo > hi { // no value
+		if lo > hi {
 			lo, hi = 0, 0
 		}
-		for i := range n {
-			v[i] = uint64(get(i) - lo)
-		}
-		span = uint64(hi-lo) + 2
-		if hi-lo < 0 || span == 0 {
-			span = math.MaxUint64 // a span past int64: the map does
-		}
-		missing := span - 1
-		forBits(c.miss, n, func(i int) { v[i] = missing })
-	case TypeFloat:
-		for i, x := range c.floats[:n] {
-			if x == 0 {
-				x = 0
+		return denseIDs(c.days[:n], c.miss, lo, int(hi-lo)+1)
+	case TypeInt, TypeDatetime:
+		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+		for i, x := range c.ints[:n] {
+			if !bitGet(c.miss, i) {
+				lo, hi = min(lo, x), max(hi, x)
 			}
-			v[i] = math.Float64bits(x)
 		}
-		// NaN bits are never a value: a float column holds none.
-		forBits(c.miss, n, func(i int) { v[i] = math.Float64bits(math.NaN()) })
-		span = math.MaxUint64
+		if lo > hi {
+			lo, hi = 0, 0
+		}
+		if span := uint64(hi - lo); span < 1<<22 {
+			return denseIDs(c.ints[:n], c.miss, lo, int(span)+1)
+		}
+		v := make([]uint64, n)
+		for i, x := range c.ints[:n] {
+			v[i] = uint64(x)
+		}
+		return mapIDs(v, c.miss)
 	}
-	return renumber(v, span)
+	v := make([]uint64, n)
+	for i, x := range c.floats[:n] {
+		if x == 0 {
+			x = 0 // -0 is 0
+		}
+		v[i] = math.Float64bits(x)
+	}
+	return mapIDs(v, c.miss)
+}
+
+// denseIDs numbers values from lo to lo+span-1 in the order they first
+// appear, by a table; a missing cell is the value lo+span.
+func denseIDs[T uint32 | uint8 | int32 | int64](v []T, miss []uint64, lo T, span int) ([]int32, int) {
+	ids := make([]int32, len(v))
+	seen := make([]int32, span+1) // an id + 1, or 0 before the value is seen
+	next := int32(0)
+	for i, x := range v {
+		k := int(x - lo)
+		if miss != nil && bitGet(miss, i) {
+			k = span
+		}
+		if seen[k] == 0 {
+			next++
+			seen[k] = next
+		}
+		ids[i] = seen[k] - 1
+	}
+	return ids, int(next)
+}
+
+// mapIDs is denseIDs by a map, for values of any span; a missing cell is
+// a value of its own.
+func mapIDs(v []uint64, miss []uint64) ([]int32, int) {
+	ids := make([]int32, len(v))
+	seen := make(map[uint64]int32)
+	missing := int32(-1)
+	next := int32(0)
+	for i, x := range v {
+		if miss != nil && bitGet(miss, i) {
+			if missing < 0 {
+				missing = next
+				next++
+			}
+			ids[i] = missing
+			continue
+		}
+		id, ok := seen[x]
+		if !ok {
+			id = next
+			seen[x] = id
+			next++
+		}
+		ids[i] = id
+	}
+	return ids, int(next)
 }
 
 // run computes the aggregate for each of groups groups; gids gives each
 // row's group, or -1 to leave the row out.
 func (p aggPlan) run(gids []int32, groups int) *Column {
 	out := &Column{Name: p.name, n: groups}
-	missing := make([]uint64, (groups+63)/64)
-	none := false // some group has no value
-	if p.fn == AggCount {
-		counts := make([]int64, groups)
-		for i, g := range gids {
-			if g >= 0 && (p.col == nil || !bitGet(p.col.miss, i)) {
-				counts[g]++
-			}
-		}
-		out.Type, out.ints = TypeInt, counts
-		return out
-	}
 	c := p.col
-	counts := make([]int64, groups)
-	for i, g := range gids {
-		if g >= 0 && !bitGet(c.miss, i) {
-			counts[g]++
-		}
+	var miss []uint64
+	if c != nil {
+		miss = c.miss
 	}
-	for g, k := range counts {
-		if k == 0 {
-			bitSet(missing, g)
-			none = true
-		}
+	if p.fn == AggCount {
+		out.Type, out.ints = TypeInt, counts(gids, miss, groups)
+		return out
 	}
 	switch p.fn {
 	case AggSum:
 		if c.Type == TypeInt {
-			sums := make([]int64, groups)
-			for i, g := range gids {
-				if g >= 0 && !bitGet(c.miss, i) {
-					sums[g] += c.ints[i]
-				}
-			}
-			out.Type, out.ints = TypeInt, sums
+			out.Type, out.ints = TypeInt, sums(c.ints, gids, miss, groups)
 		} else {
-			sums := make([]float64, groups)
-			for i, g := range gids {
-				if g >= 0 && !bitGet(c.miss, i) {
-					sums[g] += c.floats[i]
-				}
-			}
-			out.Type, out.floats = TypeFloat, sums
+			out.Type, out.floats = TypeFloat, sums(c.floats, gids, miss, groups)
 		}
 		return out // a group with no value sums to 0
 	case AggMean:
-		sums := make([]float64, groups)
+		var total []float64
 		if c.Type == TypeInt {
-			for i, g := range gids {
-				if g >= 0 && !bitGet(c.miss, i) {
-					sums[g] += float64(c.ints[i])
-				}
+			for _, v := range sums(c.ints, gids, miss, groups) {
+				total = append(total, float64(v))
 			}
 		} else {
-			for i, g := range gids {
-				if g >= 0 && !bitGet(c.miss, i) {
-					sums[g] += c.floats[i]
-				}
+			total = sums(c.floats, gids, miss, groups)
+		}
+		k := counts(gids, miss, groups)
+		for g := range total {
+			if k[g] > 0 {
+				total[g] /= float64(k[g])
 			}
 		}
-		for g := range sums {
-			if counts[g] > 0 {
-				sums[g] /= float64(counts[g])
-			}
-		}
-		out.Type, out.floats = TypeFloat, sums
+		out.Type, out.floats = TypeFloat, total
 	case AggMedian:
-		out.Type, out.floats = TypeFloat, medians(c, gids, counts)
+		out.Type, out.floats = TypeFloat, medians(c, gids, counts(gids, miss, groups))
 	case AggMin, AggMax:
 		less := p.fn == AggMin
 		out.Type = c.Type
 		switch c.Type {
 		case TypeInt, TypeDatetime:
-			out.ints = extremes(c.ints, c.miss, gids, groups, less)
+			out.ints = extremes(c.ints, miss, gids, groups, less)
 		case TypeFloat:
-			out.floats = extremes(c.floats, c.miss, gids, groups, less)
+			out.floats = extremes(c.floats, miss, gids, groups, less)
 		case TypeDate:
-			out.days = extremes(c.days, c.miss, gids, groups, less)
+			out.days = extremes(c.days, miss, gids, groups, less)
 		}
 	}
-	if none {
-		out.miss = missing
+	// A group with no value: missing.
+	k := counts(gids, miss, groups)
+	none := make([]uint64, (groups+63)/64)
+	some := false
+	for g, n := range k {
+		if n == 0 {
+			bitSet(none, g)
+			some = true
+		}
+	}
+	if some {
+		out.miss = none
+	}
+	return out
+}
+
+// counts counts each group's rows whose cell is not missing.
+func counts(gids []int32, miss []uint64, groups int) []int64 {
+	k := make([]int64, groups)
+	for i, g := range gids {
+		if g >= 0 && (miss == nil || !bitGet(miss, i)) {
+			k[g]++
+		}
+	}
+	return k
+}
+
+// sums sums each group's values that are not missing.
+func sums[T int64 | float64](v []T, gids []int32, miss []uint64, groups int) []T {
+	out := make([]T, groups)
+	if miss == nil {
+		for i, g := range gids {
+			if g >= 0 {
+				out[g] += v[i]
+			}
+		}
+		return out
+	}
+	for i, g := range gids {
+		if g >= 0 && !bitGet(miss, i) {
+			out[g] += v[i]
+		}
 	}
 	return out
 }
@@ -534,19 +582,8 @@ func (f *Frame) Resample(dateCol string, every Period, keys []string, aggs []Agg
 		}
 		return out, nil
 	}
-	periods := make([]int64, n)
-	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-	for i := range n {
-		var d int64
-		if dc.Type == TypeDate {
-			d = int64(dc.days[i])
-		} else {
-			d = floorDiv(dc.ints[i], 86400000)
-		}
-		p := periodOf(d, every)
-		periods[i] = p
-		lo, hi = min(lo, p), max(hi, p)
-	}
+	periods := make([]int32, n) // each row's period, from the first
+	lo, hi := periodRange(dc, every, periods)
 	gids, first := groupIDs(keyCols, n)
 	combos := max(len(first), 1)
 	buckets := hi - lo + 1
@@ -587,9 +624,9 @@ func (f *Frame) Resample(dateCol string, every Period, keys []string, aggs []Agg
 	for r, g := range order {
 		rank[g] = int32(r)
 	}
-	slots := make([]int32, n)
+	slots := periods // each row's output row
 	for i, p := range periods {
-		slots[i] = int32(p-lo)*int32(combos) + rank[gids[i]]
+		slots[i] = p*int32(combos) + rank[gids[i]]
 	}
 	total := int(buckets) * combos
 	days := make([]int32, total)
@@ -613,6 +650,47 @@ func (f *Frame) Resample(dateCol string, every Period, keys []string, aggs []Agg
 		out.Columns = append(out.Columns, p.run(slots, total))
 	}
 	return out, nil
+}
+
+// periodRange numbers the period of each row of the date or datetime
+// column dc (which has no missing cell) from the first: into periods, and
+// gives the first and last period. Days are mapped to periods by a table
+// of the days the column spans, when that is not absurdly long.
+func periodRange(dc *Column, every Period, periods []int32) (lo, hi int64) {
+	n := dc.n
+	day := func(i int) int64 {
+		if dc.Type == TypeDate {
+			return int64(dc.days[i])
+		}
+		return floorDiv(dc.ints[i], 86400000)
+	}
+	dlo, dhi := int64(math.MaxInt64), int64(math.MinInt64)
+	for i := range n {
+		d := day(i)
+		dlo, dhi = min(dlo, d), max(dhi, d)
+	}
+	lo, hi = periodOf(dlo, every), periodOf(dhi, every)
+	if dhi-dlo < 1<<20 {
+		table := make([]int32, dhi-dlo+1)
+		for d := range table {
+			table[d] = int32(periodOf(dlo+int64(d), every) - lo)
+		}
+		if dc.Type == TypeDate {
+			base := int32(dlo)
+			for i, d := range dc.days[:n] {
+				periods[i] = table[d-base]
+			}
+		} else {
+			for i := range n {
+				periods[i] = table[day(i)-dlo]
+			}
+		}
+		return lo, hi
+	}
+	for i := range n {
+		periods[i] = int32(periodOf(day(i), every) - lo)
+	}
+	return lo, hi
 }
 
 // periodOf numbers the period that holds the day d (days since

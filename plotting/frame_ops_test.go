@@ -242,6 +242,11 @@ func TestResampleDatetimes(t *testing.T) {
 	if got := table(out); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v\nwant %v", got, want)
 	}
+	wide, _ := readText(t, "wide.csv", []byte("d,v\n0001-01-01,1\n9999-12-31T12:00,2\n2024-05-05,3\n"), ReadOptions{})
+	years, err := wide.Resample("d", Year, nil, []Agg{{Column: "v", Func: AggSum}})
+	if err != nil || years.Len() != 9999 || years.Columns[1].Text(2023) != "3" || years.Columns[0].Text(9998) != "9999-01-01" || years.Columns[1].Text(9998) != "2" {
+		t.Fatalf("years: %v", err)
+	}
 	empty := fr.Filter(func(int) bool { return false })
 	if out, err := empty.Resample("at", Day, nil, []Agg{{Func: AggCount}}); err != nil || out.Len() != 0 || len(out.Columns) != 2 {
 		t.Fatalf("empty: %v %v", out, err)
