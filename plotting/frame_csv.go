@@ -270,9 +270,12 @@ func (tr *textRead) header() ([]string, int64, error) {
 			return nil, 0, err
 		}
 		p := tr.p
-		fields, end, ok := p.first(buf, eof)
+		fields, end, ok := p.first(buf, eof && !tr.cut)
 		if ok {
 			return fields, int64(end), nil
+		}
+		if eof && tr.cut && len(bytes.TrimSpace(buf)) > 0 {
+			return nil, 0, fmt.Errorf("the first row is longer than the %s read", FormatSize(tr.end))
 		}
 		if eof {
 			return nil, 0, nil

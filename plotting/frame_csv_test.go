@@ -245,6 +245,9 @@ func TestReadCSVFrameMaxBytes(t *testing.T) {
 	if len(fr.Warnings) != 1 || fr.Warnings[0] != "only the first 14 B of 20 B were read" {
 		t.Fatalf("warnings %q", fr.Warnings)
 	}
+	if _, err := readText(t, "m.csv", in, ReadOptions{MaxBytes: 3}); err == nil || err.Error() != "the first row is longer than the 3 B read" {
+		t.Fatalf("a cut header: %v", err)
+	}
 }
 
 // equalFrames says how two frames differ, or "".
