@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 )
 
@@ -332,6 +333,18 @@ func TestReadCSVFrameChunks(t *testing.T) {
 				}
 			}
 			if late && rows == 300 {
+				// The same text in other encodings, read in tiny blocks, reads
+				// again through the decoder.
+				latin1, _ := charmap.ISO8859_1.NewEncoder().Bytes(in)
+				for _, enc := range [][]byte{utf16Text(string(in), unicode.LittleEndian), utf16Text(string(in), unicode.BigEndian), latin1} {
+					withBlocks(64, 3, func() { parts, err = readText(t, "c.csv", enc, ReadOptions{}) })
+					if err != nil {
+						t.Fatal(err)
+					}
+					if d := equalFrames(whole, parts); d != "" {
+						t.Fatalf("%s: %s", parts.Source.Encoding, d)
+					}
+				}
 				if c, _ := whole.Column("mixed"); c.Type != TypeText || c.Text(0) != "0" || c.Text(rows-3) != "late text" {
 					t.Fatalf("mixed: %s %q %q", c.Type, c.Text(0), c.Text(rows-3))
 				}

@@ -83,11 +83,16 @@ func ProfileFrame(f *Frame) *Profile {
 	return p
 }
 
-func profileColumn(c *Column) ColumnProfile {
-	cp := ColumnProfile{Name: c.Name, Type: c.Type.String(), Missing: c.missingCount()}
+func profileColumn(c *Column) (cp ColumnProfile) {
+	cp = ColumnProfile{Name: c.Name, Type: c.Type.String(), Missing: c.missingCount()}
 	if cp.Missing == c.n {
 		return cp
 	}
+	defer func() {
+		if cp.Mean != nil && (math.IsInf(*cp.Mean, 0) || math.IsNaN(*cp.Mean)) {
+			cp.Mean = nil // sums past the largest float: no mean JSON can hold
+		}
+	}()
 	switch c.Type {
 	case TypeText:
 		counts := make([]int, c.dict.len())

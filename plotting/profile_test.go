@@ -111,6 +111,18 @@ func TestProfileDistinct(t *testing.T) {
 	}
 }
 
+// A mean past the largest float is null, and the profile still JSON.
+func TestProfileHugeMean(t *testing.T) {
+	fr, err := readText(t, "huge.csv", []byte("x\n1e308\n1.7e308\n"), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ProfileFrame(fr)
+	if _, err := json.Marshal(p); err != nil || p.Columns[0].Mean != nil || p.Columns[0].Max != 1.7e308 {
+		t.Fatalf("%+v %v", p.Columns[0], err)
+	}
+}
+
 func TestTop(t *testing.T) {
 	counts := []int{5, 0, 7, 5, 1, 9, 5, 2}
 	got, distinct := top(counts, 5, func(i int) string { return fmt.Sprint("v", 9-i) })
