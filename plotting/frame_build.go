@@ -493,41 +493,30 @@ func (c *colData) addMissing() {
 func (c *colData) start(k kind) {
 	c.kind = k
 	size := max(c.capRows, c.n+1)
-	if !c.pooled {
-		switch k {
-		case kInt, kDatetime:
-			c.ints = make([]int64, c.n, size)
-		case kFloat:
-			c.floats = make([]float64, c.n, size)
-		case kDate:
-			c.days = make([]int32, c.n, size)
-		case kText:
-			c.codes = make([]uint32, c.n, size)
-		}
-	}
 	switch k {
 	case kInt, kDatetime:
-		if c.pooled {
-			c.ints = poolInts.get(c.n, size)
-		}
+		c.ints = storage(&poolInts, c.pooled, c.n, size)
 	case kFloat:
-		if c.pooled {
-			c.floats = poolFloats.get(c.n, size)
-		}
+		c.floats = storage(&poolFloats, c.pooled, c.n, size)
 	case kBool:
 		c.bools = make([]bool, c.n, size)
 	case kDate:
-		if c.pooled {
-			c.days = poolDays.get(c.n, size)
-		}
+		c.days = storage(&poolDays, c.pooled, c.n, size)
 	case kText:
-		if c.pooled {
-			c.codes = poolCodes.get(c.n, size)
-		}
+		c.codes = storage(&poolCodes, c.pooled, c.n, size)
 		if c.dict == nil {
 			c.dict = newDict()
 		}
 	}
+}
+
+// storage gives n zero values with room for size, from the pool if
+// pooled.
+func storage[T any](pool *slicePool[T], pooled bool, n, size int) []T {
+	if pooled {
+		return pool.get(n, size)
+	}
+	return make([]T, n, size)
 }
 
 func (c *colData) intsToFloats() {

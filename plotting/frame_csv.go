@@ -119,6 +119,9 @@ func ReadCSVFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*Fr
 	}
 	head := make([]byte, min(limit, 64<<10))
 	if n, err := r.ReadAt(head, 0); n < len(head) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, err
 	}
 	enc, err := detectEncoding(head)
@@ -437,7 +440,7 @@ func (tr *textRead) reread(cols []*joined) error {
 				}
 			}
 			if pt == nil || pt.n != cc.n {
-				return fmt.Errorf("reading %s again gave other rows", "the table")
+				return errors.New("reading the table again gave other rows")
 			}
 			remap := make([]uint32, cc.dict.len())
 			for code := range remap {
