@@ -457,6 +457,7 @@ func numberStyle(s string) (comma, point, num bool) {
 		return false, false, true
 	}
 	s = strings.TrimLeft(s, "+-")
+	s = spaceGroups.Replace(s) // 1 234,5 is 1234,5
 	digits := func(s string) bool {
 		if s == "" {
 			return false
@@ -494,6 +495,10 @@ func numberStyle(s string) (comma, point, num bool) {
 	}
 	return false, false, false
 }
+
+// spaceGroups drops the spaces that group digits: space, no-break, thin
+// and narrow no-break.
+var spaceGroups = strings.NewReplacer(" ", "", "\u00a0", "", "\u2009", "", "\u202f", "")
 
 func lastRuneStart(b []byte) int {
 	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
@@ -1406,6 +1411,16 @@ type xmlScanner struct {
 	keepText bool
 	text     []byte
 	raw      []byte
+	// textCap, if over 0, is the bytes of text kept in place of
+	// maxTextBytes.
+	textCap int
+}
+
+func (s *xmlScanner) maxText() int {
+	if s.textCap > 0 {
+		return s.textCap
+	}
+	return maxTextBytes
 }
 
 func newXMLScanner(r io.Reader) *xmlScanner {
@@ -1419,7 +1434,7 @@ func (s *xmlScanner) next() error {
 	for {
 		for {
 			chunk, err := s.r.ReadSlice('<')
-			if s.keepText && len(s.raw) < maxTextBytes {
+			if s.keepText && len(s.raw) < s.maxText() {
 				s.raw = append(s.raw, bytes.TrimSuffix(chunk, []byte("<"))...)
 			}
 			if err == nil {
@@ -1511,7 +1526,7 @@ func (s *xmlScanner) flushText() {
 	if bytes.IndexByte(raw, '&') >= 0 {
 		raw = []byte(html.UnescapeString(string(raw)))
 	}
-	if n := maxTextBytes - len(s.text); n > 0 {
+	if n := s.maxText() - len(s.text); n > 0 {
 		s.text = append(s.text, raw[:min(n, len(raw))]...)
 	}
 	s.raw = s.raw[:0]
@@ -1544,14 +1559,14 @@ func (s *xmlScanner) skipPast(end string, text bool) error {
 		if err != nil {
 			return err
 		}
-		if text && s.keepText && len(s.text) < maxTextBytes+len(end) {
+		if text && s.keepText && len(s.text) < s.maxText()+len(end) {
 			s.text = append(s.text, c)
 		}
 		if win = (win<<8 | uint32(c)) & mask; win == want && n >= len(end) {
 			if text && s.keepText && bytes.HasSuffix(s.text, []byte(end)) {
 				s.text = s.text[:len(s.text)-len(end)]
 			}
-			s.text = s.text[:min(len(s.text), maxTextBytes)]
+			s.text = s.text[:min(len(s.text), s.maxText())]
 			return nil
 		}
 	}
