@@ -386,19 +386,28 @@ func launch(tb testing.TB, display string, x func(...string) (string, error), mo
 	}
 }
 
-func rssMB(pid int) float64 {
+// rssMB is a process's resident memory, and the part of it that is its
+// own (anonymous, not pages of mapped files), in MB.
+func rssMB(pid int) (rss, anon float64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			var kb float64
-			fmt.Sscan(strings.Fields(l)[1], &kb)
-			return kb / 1024
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		var kb float64
+		fmt.Sscan(f[1], &kb)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "RssAnon:":
+			anon = kb / 1024
 		}
 	}
-	return 0
+	return rss, anon
 }
 
 // BenchmarkWindowStart times plotline's start to a visible window with 20
@@ -409,20 +418,20 @@ func BenchmarkWindowStart(b *testing.B) {
 	data := b.TempDir()
 	seedThreads(b, data, 20)
 	var starts, refs []time.Duration
-	var rss, refRSS float64
+	var rss, refRSS, anon, refAnon float64
 	for i := 0; i < b.N; i++ {
 		w := startWindow(b, display, data, false, run)
 		starts = append(starts, w.took)
 		if i == 0 {
 			time.Sleep(5 * time.Second) // idle: the pool's kernels started, the window drawn and settled
-			rss = rssMB(w.cmd.Process.Pid)
+			rss, anon = rssMB(w.cmd.Process.Pid)
 		}
 		w.stop()
 		ref := startWindow(b, display, data, true, run)
 		refs = append(refs, ref.took)
 		if i == 0 {
 			time.Sleep(5 * time.Second)
-			refRSS = rssMB(ref.cmd.Process.Pid)
+			refRSS, refAnon = rssMB(ref.cmd.Process.Pid)
 		}
 		ref.stop()
 	}
@@ -430,6 +439,8 @@ func BenchmarkWindowStart(b *testing.B) {
 	b.ReportMetric(interptest.Ms(interptest.Median(refs)), "bare-fyne-ms")
 	b.ReportMetric(rss, "idle-rss-MB")
 	b.ReportMetric(refRSS, "bare-fyne-rss-MB")
+	b.ReportMetric(anon, "idle-anon-MB")
+	b.ReportMetric(refAnon, "bare-fyne-anon-MB")
 }
 
 // bareWindow shows a plain Fyne window titled like Plotline's.

@@ -437,12 +437,7 @@ func (x *chartCtx) line(area bool) chartBuilt {
 				lines = append(lines, sc)
 				continue
 			}
-			l, err := plotter.NewLine(seg)
-			if err != nil {
-				panic(err)
-			}
-			l.LineStyle = draw.LineStyle{Color: col, Width: m.line}
-			lines = append(lines, l)
+			lines = append(lines, chartLine(seg, draw.LineStyle{Color: col, Width: m.line}))
 		}
 	}
 	b.plotters = append(fills, lines...)
@@ -540,12 +535,7 @@ func (x *chartCtx) stackedArea() chartBuilt {
 		col := th.color(i)
 		fills = append(fills, x.fillBetween(top, below, chartAlpha(col, fillAlpha)))
 		if len(top) > 1 {
-			ln, err := plotter.NewLine(top)
-			if err != nil {
-				panic(err)
-			}
-			ln.LineStyle = draw.LineStyle{Color: col, Width: m.grid * 1.5}
-			lines = append(lines, ln)
+			lines = append(lines, chartLine(top, draw.LineStyle{Color: col, Width: m.grid * 1.5}))
 		}
 		below = top
 	}

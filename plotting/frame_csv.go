@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -23,6 +24,44 @@ type ReadOptions struct {
 	// text table, or of a sheet's XML unpacked. A table cut short loses its
 	// last partial row and says so in Frame.Warnings.
 	MaxBytes int64
+	// Columns, if not empty, names the only columns to read: a text
+	// table's other columns are skipped as it is parsed, so a chart of two
+	// columns of a wide file holds only those. A name the table lacks is an
+	// error.
+	Columns []string
+}
+
+// projection says which of the columns named (made unique) to keep, or
+// nil to keep all; a wanted name that is missing is an error.
+func (o ReadOptions) projection(names []string) ([]bool, error) {
+	if len(o.Columns) == 0 {
+		return nil, nil
+	}
+	keep := make([]bool, len(names))
+	for _, want := range o.Columns {
+		i := slices.Index(names, want)
+		if i < 0 {
+			return nil, fmt.Errorf("no column %q; the columns are %s", want, nameList(names, 10))
+		}
+		keep[i] = true
+	}
+	return keep, nil
+}
+
+// project keeps only the columns o names, in the frame's order.
+func (o ReadOptions) project(f *Frame) (*Frame, error) {
+	keep, err := o.projection(f.Names())
+	if err != nil || keep == nil {
+		return f, err
+	}
+	var cols []*Column
+	for i, c := range f.Columns {
+		if keep[i] {
+			cols = append(cols, c)
+		}
+	}
+	f.Columns = cols
+	return f, nil
 }
 
 // Reading a text table goes in blocks of frameBlockSize bytes (a block
@@ -156,6 +195,10 @@ func ReadCSVFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*Fr
 		skip = 0
 	}
 	tr.skip, tr.p.width = skip, len(names)
+	unique := uniqueNames(names)
+	if tr.keep, err = opts.projection(unique); err != nil {
+		return nil, err
+	}
 	cols, warnings, err := tr.read()
 	if err != nil {
 		return nil, err
@@ -164,8 +207,10 @@ func ReadCSVFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*Fr
 		Source:   Source{File: name, Encoding: enc.name, Delimiter: string(tr.p.sep), Decimal: string(tr.p.dec)},
 		Warnings: warnings,
 	}
-	for i, n := range uniqueNames(names) {
-		fr.Columns = append(fr.Columns, cols[i].column(n))
+	for i, n := range unique {
+		if cols[i] != nil {
+			fr.Columns = append(fr.Columns, cols[i].column(n))
+		}
 	}
 	if tr.cut {
 		fr.Warnings = append(fr.Warnings, fmt.Sprintf("only the first %s of %s were read", FormatSize(limit), FormatSize(size)))
@@ -249,6 +294,7 @@ type textRead struct {
 	skip       int64 // bytes of text before the first data row
 	estBytes   int64 // the bytes of text, about
 	p          parser
+	keep       []bool // the columns read, or nil for all
 }
 
 // open gives the text as UTF-8 from its start.
@@ -314,7 +360,9 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 	width := tr.p.width
 	cols := make([]*joined, width)
 	for i := range cols {
-		cols[i] = &joined{}
+		if tr.keep == nil || tr.keep[i] {
+			cols[i] = &joined{}
+		}
 	}
 	var total chunkStats
 	rows, bytesRead, reserved := 0, 0, false
@@ -322,13 +370,15 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 		n := bytes.Count(data, []byte{'\n'}) + 1
 		res := &chunkResult{idx: idx, bytes: len(data), cols: make([]*colData, width)}
 		for j := range res.cols {
-			res.cols[j] = newChunkCol(n, false)
+			if cols[j] != nil {
+				res.cols[j] = newChunkCol(n, false)
+			}
 		}
 		p := tr.p
 		res.stats = p.parse(data, res.cols)
 		var again []*colData
 		for j, c := range res.cols {
-			if c.kind == kConflict {
+			if c != nil && c.kind == kConflict {
 				if again == nil {
 					again = make([]*colData, width)
 				}
@@ -360,13 +410,17 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 			// the columns grow once.
 			est := int(float64(rows)*float64(tr.estBytes-tr.skip)/float64(bytesRead)*1.02) + 16
 			for _, c := range cols {
-				c.reserve(est)
+				if c != nil {
+					c.reserve(est)
+				}
 			}
 			reserved = true
 		}
 		for j, c := range res.cols {
-			cols[j].join(c, res.idx)
-			c.release()
+			if c != nil {
+				cols[j].join(c, res.idx)
+				c.release()
+			}
 		}
 		return nil
 	})
@@ -375,8 +429,10 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 	}
 	again := false
 	for _, c := range cols {
-		c.resolveDates()
-		again = again || len(c.pending) > 0
+		if c != nil {
+			c.resolveDates()
+			again = again || len(c.pending) > 0
+		}
 	}
 	if again {
 		if err := tr.reread(cols); err != nil {
@@ -410,6 +466,9 @@ func plural2(n int, one, many string) string {
 func (tr *textRead) reread(cols []*joined) error {
 	want := map[int][]int{} // chunk: columns
 	for j, c := range cols {
+		if c == nil {
+			continue
+		}
 		for _, p := range c.pending {
 			want[p.chunk] = append(want[p.chunk], j)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -483,5 +484,29 @@ func TestParseNumberAllocates(t *testing.T) {
 	b := []byte("123456789.123456789123e-5")
 	if n := testing.AllocsPerRun(100, func() { parseNumber(b, '.') }); n != 0 {
 		t.Fatalf("parseNumber allocates %v times", n)
+	}
+}
+
+func TestReadOnlyColumnsNamed(t *testing.T) {
+	text := "id,region,revenue,note\n1,North,10.5,a\n2,South,7,\"b,\nc\"\n3,North,x,d\n"
+	for _, block := range []int{7, 1 << 20} {
+		old := frameBlockSize
+		frameBlockSize = block
+		f, err := ReadCSVFrame(strings.NewReader(text), int64(len(text)), "t.csv", ReadOptions{Columns: []string{"revenue", "region"}})
+		frameBlockSize = old
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Names(); !slices.Equal(got, []string{"region", "revenue"}) {
+			t.Fatalf("block %d: columns %v", block, got)
+		}
+		rev := f.Columns[1]
+		if f.Len() != 3 || rev.Type != TypeText || rev.Text(2) != "x" || f.Columns[0].Text(1) != "South" {
+			t.Errorf("block %d: %v rows, revenue %s %q", block, f.Len(), rev.Type, rev.Text(2))
+		}
+	}
+	_, err := ReadCSVFrame(strings.NewReader(text), int64(len(text)), "t.csv", ReadOptions{Columns: []string{"profit"}})
+	if err == nil || !strings.Contains(err.Error(), `no column "profit"`) {
+		t.Errorf("a missing column: %v", err)
 	}
 }

@@ -413,7 +413,7 @@ func ReadXLSXFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*F
 	if xr.cut {
 		fr.Warnings = append(fr.Warnings, fmt.Sprintf("only the first %s of the sheet's XML were read", FormatSize(limit)))
 	}
-	return fr, nil
+	return opts.project(fr)
 }
 
 // xlsxRead reads a sheet's rows into columns.

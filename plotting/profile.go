@@ -403,10 +403,41 @@ func (d *distinctCounter) count() (int, bool) {
 	return int(math.Round(e)), true
 }
 
-// Text writes the profile for people: a line on the file, then an aligned
-// row per column with its name, type, missing and distinct counts, range,
-// mean and most common values.
+// Text writes the profile for people: its Summary, then the Table's rows
+// aligned, numbers to the right.
 func (p *Profile) Text() string {
+	var b strings.Builder
+	b.WriteString(p.Summary())
+	b.WriteByte('\n')
+	rows := p.Table()
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for j, s := range r {
+			widths[j] = max(widths[j], utf8.RuneCountInString(s))
+		}
+	}
+	for _, r := range rows {
+		var line strings.Builder
+		for j, s := range r {
+			if j > 0 {
+				line.WriteString("  ")
+			}
+			pad := strings.Repeat(" ", widths[j]-utf8.RuneCountInString(s))
+			if ProfileNumeric[j] {
+				line.WriteString(pad + s)
+			} else {
+				line.WriteString(s + pad)
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " "))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Summary is the profile's first line: the file, its rows and how it was
+// read ("sales.csv: 1,000 rows, UTF-8, delimiter \";\", decimal comma").
+func (p *Profile) Summary() string {
 	var b strings.Builder
 	b.WriteString(p.File)
 	if p.Sheet != nil {
@@ -422,7 +453,17 @@ func (p *Profile) Text() string {
 	if p.Decimal != "." {
 		fmt.Fprintf(&b, ", decimal comma")
 	}
-	b.WriteByte('\n')
+	return b.String()
+}
+
+// ProfileNumeric says which of the Table's columns hold numbers (drawn
+// aligned to the right).
+var ProfileNumeric = []bool{false, false, true, true, true, true, true, false}
+
+// Table is the profile as text cells for people: a header row, then a row
+// per column with its name, type, missing and distinct counts ("~" marks
+// an approximate one), min, max, mean and most common values.
+func (p *Profile) Table() [][]string {
 	rows := [][]string{{"column", "type", "missing", "distinct", "min", "max", "mean", "top"}}
 	for _, c := range p.Columns {
 		distinct := groupThousands(c.Distinct)
@@ -440,30 +481,7 @@ func (p *Profile) Text() string {
 		rows = append(rows, []string{clipRunes(c.Name, 30), c.Type, groupThousands(c.Missing), distinct,
 			profileValue(c.Min), profileValue(c.Max), mean, strings.Join(tops, ", ")})
 	}
-	widths := make([]int, len(rows[0]))
-	for _, r := range rows {
-		for j, s := range r {
-			widths[j] = max(widths[j], utf8.RuneCountInString(s))
-		}
-	}
-	right := []bool{false, false, true, true, true, true, true, false}
-	for _, r := range rows {
-		var line strings.Builder
-		for j, s := range r {
-			if j > 0 {
-				line.WriteString("  ")
-			}
-			pad := strings.Repeat(" ", widths[j]-utf8.RuneCountInString(s))
-			if right[j] {
-				line.WriteString(pad + s)
-			} else {
-				line.WriteString(s + pad)
-			}
-		}
-		b.WriteString(strings.TrimRight(line.String(), " "))
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return rows
 }
 
 func delimName(d string) string {

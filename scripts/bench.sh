@@ -17,6 +17,9 @@ bench -bench 'Message|RunStream$|RunStreamSDK' -benchtime 3s ./app/api/
 bench -bench 'RunStreamPaced' -benchtime 512x ./app/api/
 bench -bench 'StreamToken' -benchtime 100x ./app/ui/
 bench -bench 'SearchKeystroke' -benchtime 5x ./app/ui/
+bench -bench 'TableJobs' -benchtime 1x ./app/cli/
+PLOTLINE_BENCH_ROWS=10000000 go test -run '^$' -bench 'TableJobs' -benchtime 1x ./app/cli/ | sed 's/^BenchmarkTableJobs/BenchmarkTableJobs10M/' | tee -a "$out"
+bench -bench 'ReadCSV1M|Profile1M|GroupBy1M|Resample1M|Chart' ./plotting/
 if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
 	bench -bench 'WindowStart' -benchtime 5x .
 fi
@@ -55,6 +58,15 @@ END {
 	if (m["WindowStart", "median-ms"] != "") {
 		row("start to a visible window, 20 threads stored", sprintf("%.0f", m["WindowStart", "median-ms"]), "ms", sprintf("%.2f× a bare Fyne window", m["WindowStart", "median-ms"] / m["WindowStart", "bare-fyne-ms"]))
 		row("idle memory (RSS) of the window", sprintf("%.0f", m["WindowStart", "idle-rss-MB"]), "MB", sprintf("%.2f× a bare Fyne window", m["WindowStart", "idle-rss-MB"] / m["WindowStart", "bare-fyne-rss-MB"]))
+	}
+	for (t = 0; t < 2; t++) {
+		j = t ? "TableJobs10M" : "TableJobs"; n = t ? "10,000,000" : "1,000,000"
+		if (m[j, "bar-ms"] == "") continue
+		row("`plotline chart`, grouped bar of a " n "-row CSV", sprintf("%.0f", m[j, "bar-ms"]), "ms", sprintf("%.3f× pandas + matplotlib (%.0f ms)", m[j, "bar-x"], m[j, "bar-pandas-ms"]))
+		row("`plotline chart`, daily resampled line, same file", sprintf("%.0f", m[j, "line-ms"]), "ms", sprintf("%.3f× pandas + matplotlib (%.0f ms)", m[j, "line-x"], m[j, "line-pandas-ms"]))
+		row("`plotline profile`, same file", sprintf("%.0f", m[j, "profile-ms"]), "ms", sprintf("%.3f× `read_csv` + `describe` (%.0f ms)", m[j, "profile-x"], m[j, "profile-pandas-ms"]))
+		row("peak memory: bar / line / profile", sprintf("%.0f / %.0f / %.0f", m[j, "bar-MB"], m[j, "line-MB"], m[j, "profile-MB"]), "MB", sprintf("%.2f× / %.2f× / %.2f× pandas (%.0f / %.0f / %.0f MB)", m[j, "bar-mem-x"], m[j, "line-mem-x"], m[j, "profile-mem-x"], m[j, "bar-pandas-MB"], m[j, "line-pandas-MB"], m[j, "profile-pandas-MB"]))
+		row("floor: `wc -l` / a one-pass Go sum, same file", sprintf("%.0f / %.0f", m[j, "wc-ms"], m[j, "gosum-ms"]), "ms", "")
 	}
 	row("reference: fresh `python3 -c \"1 + 1\"`", sprintf("%.2f", py), "ms", "1")
 	row("reference: fresh `python3 -c` with the imports", sprintf("%.0f", pyi), "ms", "1")

@@ -44,6 +44,15 @@ Usage:
       Serve the OpenAI / Azure OpenAI Assistants API locally (/v1 and
       /openai), so code written for it runs with only the base URL changed.
       The API key is PLOTLINE_API_KEY, or one made and kept in the data folder.
+  plotline profile FILE [--sheet NAME] [--json]
+      Describe a CSV, TSV or XLSX table: its rows, and each column's type,
+      missing and distinct values, range, mean and most common values.
+  plotline chart FILE [--sheet NAME] [--x COL] [--y COL]... [--by COL]
+                 [--agg sum|mean|count|min|max|median] [--every day|week|month|year]
+                 [--kind bar|line|scatter|hist|box|area|heatmap] [--title T]
+                 [--dark] [--size WxH] -o OUT.png|OUT.svg
+      Draw one chart of a table, natively: no model and no Python. With no
+      --kind, a date and a number make a line, a category and a number a bar.
   plotline doctor
       Show which Python Plotline uses and why, and whether the sandbox works.
   plotline help
@@ -81,6 +90,10 @@ func Main(args []string, s Streams) int {
 		return Serve(args[1:], s)
 	case "doctor":
 		return Doctor(args[1:], s)
+	case "profile":
+		return Profile(args[1:], s)
+	case "chart":
+		return Chart(args[1:], s)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(s.Out, usage)
 		return exitOK
