@@ -47,5 +47,8 @@ screenshot: deps
 	@scripts/install-deps.sh --xvfb
 	rm -rf .screenshots && mkdir -p .screenshots docs
 	PLOTLINE_SCREENSHOTS=$(CURDIR)/.screenshots $(GO) test -count=1 -run TestWindowScreenshots -v .
+	PLOTLINE_SCREENSHOTS=$(CURDIR)/.screenshots $(GO) test -count=1 -run 'TestQuickLookScreenshots|TestChartScreenshots' ./app/ui/ ./app/cli/
 	cp .screenshots/light-1440x900.png docs/screenshot.png
-	@echo "docs/screenshot.png updated; every size and theme is in .screenshots/"
+	cp .screenshots/light-quicklook-monthly.png docs/quicklook.png
+	cp .screenshots/chart-bar-light.png .screenshots/chart-line-dark.png docs/
+	@echo "docs/ updated; every size and theme is in .screenshots/"

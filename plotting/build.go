@@ -325,7 +325,7 @@ func (b *chartBuilder) aggregated() (*Chart, error) {
 		if xs.Missing(r) {
 			continue
 		}
-		key := xs.Text(r)
+		key := b.periodLabel(xs, r)
 		if bar && !seen[key] {
 			seen[key] = true
 			cats = append(cats, key)
@@ -401,6 +401,24 @@ func (b *chartBuilder) aggregated() (*Chart, error) {
 		c.Series = append(c.Series, out)
 	}
 	return c, nil
+}
+
+// periodLabel names row r's x for a bar: a resampled date by its period
+// ("Jan 2024", "2024"), any other value as its text.
+func (b *chartBuilder) periodLabel(xs *Column, r int) string {
+	t, ok := xs.Time(r)
+	if !ok || b.req.Every == "" {
+		return xs.Text(r)
+	}
+	switch p, _ := ParsePeriod(b.req.Every); p {
+	case Month:
+		return t.Format("Jan 2006")
+	case Year:
+		return t.Format("2006")
+	case Week:
+		return "week of " + t.Format("Jan 2, 2006")
+	}
+	return xs.Text(r)
 }
 
 // capCategories keeps at most maxCategories categories: those with the

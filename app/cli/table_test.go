@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"plotline/plotting"
 )
 
 const salesCSV = `date,region,revenue,units,paid
@@ -169,5 +171,38 @@ func TestChartBadInput(t *testing.T) {
 	code, _, errOut := run(t, "", "profile", empty)
 	if code != 2 || !strings.Contains(errOut, "empty") {
 		t.Errorf("profile of an empty file: exit %d, %q", code, errOut)
+	}
+}
+
+// TestChartScreenshots draws the README's example charts, a grouped bar
+// and a daily line of a million rows in each theme, into the folder
+// PLOTLINE_SCREENSHOTS names (make screenshot).
+func TestChartScreenshots(t *testing.T) {
+	dir := os.Getenv("PLOTLINE_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("PLOTLINE_SCREENSHOTS is not set")
+	}
+	csv := filepath.Join(t.TempDir(), "sales.csv")
+	f, err := os.Create(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plotting.WriteSampleCSV(f, 1_000_000, 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, th := range []string{"light", "dark"} {
+		for name, args := range map[string][]string{
+			"bar":  {"--x", "category", "--y", "value", "--agg", "mean"},
+			"line": {"--x", "date", "--y", "value", "--every", "week", "--kind", "area"},
+		} {
+			args = append([]string{"chart", csv, "-o", filepath.Join(dir, "chart-"+name+"-"+th+".png")}, args...)
+			if th == "dark" {
+				args = append(args, "--dark")
+			}
+			if code, _, errOut := run(t, "", args...); code != 0 {
+				t.Fatalf("%v: exit %d: %s", args, code, errOut)
+			}
+		}
 	}
 }

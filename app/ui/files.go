@@ -47,7 +47,8 @@ type filesPanel struct {
 	info    map[string]fileInfo // by file id; a file's name, type and size do not change
 	preview *fyne.Container
 	save    *widget.Button
-	hint    *widget.Label // what the preview shows with no file picked
+	look    *widget.Button // Quick look, for a table
+	hint    *widget.Label  // what the preview shows with no file picked
 	sheet   *widget.Select
 	picked  string
 }
@@ -102,8 +103,13 @@ func newFilesPanel(u *UI) *filesPanel {
 			u.saveFile(p.picked)
 		}
 	})
+	p.look = widget.NewButtonWithIcon("Quick look", theme.VisibilityIcon(), func() {
+		if p.picked != "" {
+			u.quickLookStored(p.picked)
+		}
+	})
 	p.clear()
-	split := container.NewVSplit(p.list, container.NewBorder(nil, p.save, nil, nil, p.preview))
+	split := container.NewVSplit(p.list, container.NewBorder(nil, container.NewGridWithColumns(2, p.save, p.look), nil, nil, p.preview))
 	split.Offset = 0.35
 	title := widget.NewLabelWithStyle("Files", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	p.box = container.New(&panelLayout{win: u.win}, container.NewBorder(title, nil, nil, nil, split))
@@ -215,6 +221,7 @@ func (p *filesPanel) clear() {
 	p.picked = ""
 	p.sheet = nil
 	p.save.Disable()
+	p.look.Disable()
 	p.hint = note(msg)
 	p.setPreview(p.hint)
 }
@@ -234,10 +241,14 @@ func (p *filesPanel) show(id string) {
 	p.picked = id
 	p.sheet = nil
 	p.save.Enable()
+	p.look.Disable()
 	f, err := p.u.eng.GetFile(p.u.ctx, id)
 	if err != nil {
 		p.setPreview(note(err.Error()))
 		return
+	}
+	if isTableFile(f.Filename) {
+		p.look.Enable()
 	}
 	ext := strings.ToLower(path.Ext(f.Filename))
 	switch ext {

@@ -16,6 +16,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -153,11 +154,30 @@ func New(a fyne.App, svc Services) *UI {
 
 // dropped attaches the files dragged onto the window.
 func (u *UI) dropped(_ fyne.Position, uris []fyne.URI) {
+	var paths []string
 	for _, uri := range uris {
 		if uri.Scheme() == "file" {
-			u.attach(uri.Path())
+			paths = append(paths, uri.Path())
 		}
 	}
+	u.attachAndLook(paths...)
+}
+
+// attachAndLook attaches files the analyst dropped or picked, and opens
+// Quick look on the first table among them: its profile and a chart, at
+// once, with no model. (Files given on the command line are attached
+// without it: their chips offer Quick look.)
+func (u *UI) attachAndLook(paths ...string) *quickLook {
+	var table string
+	for _, p := range paths {
+		if u.attach(p) && table == "" && isTableFile(p) {
+			table = p
+		}
+	}
+	if table == "" {
+		return nil
+	}
+	return u.quickLookLocal(table)
 }
 
 // Window is the main window.
@@ -711,7 +731,7 @@ func (u *UI) pickAttachment() {
 			return
 		}
 		r.Close()
-		u.attach(r.URI().Path())
+		u.attachAndLook(r.URI().Path())
 	}, u.win)
 	d.SetFilter(storage.NewExtensionFileFilter(attachable))
 	d.SetConfirmText("Attach")
@@ -727,18 +747,19 @@ func (u *UI) Attach(paths ...string) {
 	}
 }
 
-func (u *UI) attach(path string) {
+// attach puts a file on the next question, and reports whether it is
+// there (it may have been already).
+func (u *UI) attach(path string) bool {
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
 		u.showBanner("Only files can be attached: "+filepath.Base(path)+" is not one.", nil)
-		return
+		return false
 	}
-	for _, p := range u.attached {
-		if p == path {
-			return
-		}
+	if slices.Contains(u.attached, path) {
+		return true
 	}
 	u.attached = append(u.attached, path)
 	u.refreshChips()
+	return true
 }
 
 func (u *UI) refreshChips() {
@@ -749,7 +770,13 @@ func (u *UI) refreshChips() {
 		label.Truncation = fyne.TextTruncateEllipsis
 		remove := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { u.detach(p) })
 		remove.Importance = widget.LowImportance
-		chip := container.NewBorder(nil, nil, widget.NewIcon(theme.FileIcon()), remove, label)
+		actions := fyne.CanvasObject(remove)
+		if isTableFile(p) {
+			look := widget.NewButtonWithIcon("", theme.VisibilityIcon(), func() { u.quickLookLocal(p) })
+			look.Importance = widget.LowImportance
+			actions = container.NewHBox(look, remove)
+		}
+		chip := container.NewBorder(nil, nil, widget.NewIcon(theme.FileIcon()), actions, label)
 		u.chips.Add(chip)
 	}
 	u.chips.Refresh()
