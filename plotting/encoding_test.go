@@ -158,7 +158,7 @@ func TestPreviewFileSaysEncodingAndWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := PreviewFile(p, 5)
-	want := "read_csv: encoding='utf-16', sep=';', decimal=','\ncolumns (2): month, revenue\n  Jan | 1,5\n  Feb | 2 | x\n" +
+	want := "read_csv: encoding='utf-16', sep=';', decimal=','\ncolumns (2): month (text), revenue (float)\n  Jan | 1,5\n  Feb | 2 | x\n" +
 		"  warning: Line 3 has 3 fields, the header has 2\n"
 	if err != nil || got != want {
 		t.Fatalf("preview = %q, %v\nwant %q", got, err, want)

@@ -79,7 +79,7 @@ func TestPreviewOpen(t *testing.T) {
 	defer f.Close()
 	f.Seek(3, io.SeekStart)
 	for _, c := range []struct{ name, want string }{
-		{"shown as Data.CSV", "columns (2): a, b\n  1 | 2\n"},
+		{"shown as Data.CSV", "columns (2): a (int), b (int)\n  1 | 2\n"},
 		{"notes.md", ""},
 	} {
 		got, err := PreviewOpen(f, c.name, 5)

@@ -130,7 +130,11 @@ func PreviewOpen(f *os.File, name string, rows int) (string, error) {
 	if isWorkbook(name) {
 		s, err = previewWorkbook(f, fi.Size(), rows)
 	} else {
-		s, err = PreviewCSV(io.NewSectionReader(f, 0, fi.Size()), rows)
+		var t *Table
+		if t, err = ReadCSV(io.NewSectionReader(f, 0, fi.Size()), rows); err == nil {
+			t.Types = sampleTypes(f, fi.Size(), name, len(t.Columns))
+			s = t.String()
+		}
 	}
 	if se := (*SkippedError)(nil); errors.As(err, &se) {
 		return se.Error() + "\n", nil
@@ -149,6 +153,25 @@ func previewed(name string) bool {
 func isWorkbook(name string) bool {
 	ext := strings.ToLower(path.Ext(name))
 	return ext == ".xlsx" || ext == ".xlsm"
+}
+
+// typeSampleBytes is how much of a text table a preview reads to tell its
+// columns' types.
+const typeSampleBytes = 1 << 20
+
+// sampleTypes names the types of a text table's columns, as the Frame
+// reader infers them from the first MiB: or nil when it reads otherwise
+// than the preview (another count of columns) or not at all.
+func sampleTypes(r io.ReaderAt, size int64, name string, columns int) []string {
+	fr, err := ReadCSVFrame(r, size, name, ReadOptions{MaxBytes: typeSampleBytes})
+	if err != nil || len(fr.Columns) != columns {
+		return nil
+	}
+	types := make([]string, columns)
+	for i, c := range fr.Columns {
+		types[i] = c.Type.String()
+	}
+	return types
 }
 
 // checkRegular returns f if it is a regular file, and closes it if not.
@@ -192,6 +215,9 @@ type Table struct {
 	// MoreWarnings counts those left out.
 	Warnings     []string
 	MoreWarnings int
+	// Types names each column's type (int, float, bool, date, datetime,
+	// text) as the Frame reader infers it from the table's head, or is nil.
+	Types []string
 
 	python string // the codec pandas reads the text with, or "" for its default
 }
@@ -232,7 +258,14 @@ func (t *Table) String() string {
 	if opts := t.ReadOptions(); opts != "" {
 		fmt.Fprintf(&b, "read_csv: %s\n", opts)
 	}
-	fmt.Fprintf(&b, "columns (%d): %s\n", len(t.Columns)+t.MoreColumns, strings.Join(clip(t.Columns, t.MoreColumns), ", "))
+	names := t.Columns
+	if len(t.Types) == len(names) {
+		names = make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			names[i] = c + " (" + t.Types[i] + ")"
+		}
+	}
+	fmt.Fprintf(&b, "columns (%d): %s\n", len(t.Columns)+t.MoreColumns, strings.Join(clip(names, t.MoreColumns), ", "))
 	for i, r := range t.Rows {
 		more := 0
 		if i < len(t.MoreCells) {

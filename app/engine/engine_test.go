@@ -192,7 +192,7 @@ print(by.to_dict())`),
 		t.Fatalf("model requests = %d", len(reqs))
 	}
 	sys := reqs[0].Messages[0]
-	if sys.Role != "system" || !strings.Contains(sys.Content, "/mnt/data/sales.csv") || !strings.Contains(sys.Content, "month, revenue") {
+	if sys.Role != "system" || !strings.Contains(sys.Content, "/mnt/data/sales.csv") || !strings.Contains(sys.Content, "month (text), revenue (int)") {
 		t.Fatalf("system prompt lacks the file preview:\n%s", sys.Content)
 	}
 	if len(reqs[0].Tools) != 1 || reqs[0].Tools[0].Name != "python" {
