@@ -60,13 +60,18 @@ func BuildChart(f *Frame, req ChartRequest) (*Chart, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.titled(c)
+	return c, nil
+}
+
+// titled gives c the title asked for, or one made from its columns.
+func (b *chartBuilder) titled(c *Chart) {
 	switch {
-	case req.Title != "":
-		c.Title = req.Title
+	case b.req.Title != "":
+		c.Title = b.req.Title
 	case c.Title == "":
 		c.Title = b.title()
 	}
-	return c, nil
 }
 
 type chartBuilder struct {
@@ -287,6 +292,12 @@ func (b *chartBuilder) aggregated() (*Chart, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.chartOf(g)
+}
+
+// chartOf draws the grouped frame g: x (or its period), by if any, then a
+// value column for each y.
+func (b *chartBuilder) chartOf(g *Frame) (*Chart, error) {
 	c := &Chart{Kind: b.req.Kind, XLabel: b.x.Name, YLabel: b.yLabel()}
 	xs := g.Columns[0]
 	var by *Column

@@ -643,6 +643,23 @@ func (j *joined) join(cc *colData, chunk int) {
 		}
 	}
 	j.n += cc.n
+	j.fitMissing()
+}
+
+// fitMissing keeps the missing cells' bits, once there are any, as long as
+// the column: a chunk with none adds no bits of its own.
+func (j *joined) fitMissing() {
+	need := (j.n + 63) / 64
+	if j.miss == nil || len(j.miss) >= need {
+		return
+	}
+	if cap(j.miss) >= need {
+		j.miss = j.miss[:need]
+		return
+	}
+	m := make([]uint64, need, max(need, (j.capRows+63)/64))
+	copy(m, j.miss)
+	j.miss = m
 }
 
 // joinMissing copies the chunk's missing cells, at rows j.n on.
@@ -679,6 +696,7 @@ func (j *joined) extend(n int) {
 		j.codes = appendZeros(j.codes, n, j.capRows)
 	}
 	j.n += n
+	j.fitMissing()
 }
 
 // toText turns the column to text: the parts given, read as another type,

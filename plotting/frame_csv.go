@@ -145,33 +145,57 @@ func ReadFile(p string, opts ReadOptions) (*Frame, error) {
 //     as UTC;
 //   - text otherwise.
 func ReadCSVFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*Frame, error) {
+	tr, unique, err := openText(r, size, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	cols, warnings, err := tr.read()
+	if err != nil {
+		return nil, err
+	}
+	fr := &Frame{Source: tr.source(name), Warnings: warnings}
+	for i, n := range unique {
+		if cols[i] != nil {
+			fr.Columns = append(fr.Columns, cols[i].column(n))
+		}
+	}
+	if tr.cut {
+		fr.Warnings = append(fr.Warnings, fmt.Sprintf("only the first %s of %s were read", FormatSize(tr.end), FormatSize(size)))
+	}
+	return fr, nil
+}
+
+// openText finds how the text table is written (its encoding, separator,
+// decimal mark and header) and readies its rows to be read: the textRead,
+// and the columns' names made unique.
+func openText(r io.ReaderAt, size int64, name string, opts ReadOptions) (*textRead, []string, error) {
 	limit := size
 	if opts.MaxBytes > 0 && opts.MaxBytes < size {
 		limit = opts.MaxBytes
 	}
 	if limit <= 0 {
-		return nil, ErrEmpty
+		return nil, nil, ErrEmpty
 	}
 	sample, err := ReadCSV(io.NewSectionReader(r, 0, limit), maxPreviewRows)
 	if err != nil {
 		if errors.Is(err, errNotText) {
-			return nil, fmt.Errorf("%s is not a text table: %v", name, err)
+			return nil, nil, fmt.Errorf("%s is not a text table: %v", name, err)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	head := make([]byte, min(limit, 64<<10))
 	if n, err := r.ReadAt(head, 0); n < len(head) {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	enc, err := detectEncoding(head)
 	if err == nil && enc.dec == nil && bytes.IndexByte(head, 0) >= 0 {
 		err = errNotText // valid UTF-8, yet binary
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a text table: %v", name, err)
+		return nil, nil, fmt.Errorf("%s is not a text table: %v", name, err)
 	}
 	tr := &textRead{
 		r: r, enc: enc, start: int64(enc.bom), end: limit, cut: limit < size,
@@ -186,10 +210,10 @@ func ReadCSVFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*Fr
 	}
 	names, skip, err := tr.header()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if names == nil {
-		return nil, ErrEmpty
+		return nil, nil, ErrEmpty
 	}
 	if headerless(sample, tr.p.dec) {
 		for i := range names {
@@ -200,25 +224,14 @@ func ReadCSVFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*Fr
 	tr.skip, tr.p.width = skip, len(names)
 	unique := uniqueNames(names)
 	if tr.keep, err = opts.projection(unique); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cols, warnings, err := tr.read()
-	if err != nil {
-		return nil, err
-	}
-	fr := &Frame{
-		Source:   Source{File: name, Encoding: enc.name, Delimiter: string(tr.p.sep), Decimal: string(tr.p.dec)},
-		Warnings: warnings,
-	}
-	for i, n := range unique {
-		if cols[i] != nil {
-			fr.Columns = append(fr.Columns, cols[i].column(n))
-		}
-	}
-	if tr.cut {
-		fr.Warnings = append(fr.Warnings, fmt.Sprintf("only the first %s of %s were read", FormatSize(limit), FormatSize(size)))
-	}
-	return fr, nil
+	return tr, unique, nil
+}
+
+// source says how the text was read.
+func (tr *textRead) source(name string) Source {
+	return Source{File: name, Encoding: tr.enc.name, Delimiter: string(tr.p.sep), Decimal: string(tr.p.dec)}
 }
 
 // headerless tells whether the preview's first row is data: numbers and
@@ -357,6 +370,35 @@ type chunkStats struct {
 	unclosed              int // the row, from 1, whose quote never closes, or 0
 }
 
+// parseChunk parses a chunk of rows into columns of its own (those kept):
+// a column whose cells disagree on a type is parsed again as text.
+func (tr *textRead) parseChunk(idx int, data []byte) *chunkResult {
+	width := tr.p.width
+	n := bytes.Count(data, []byte{'\n'}) + 1
+	res := &chunkResult{idx: idx, bytes: len(data), cols: make([]*colData, width)}
+	for j := range res.cols {
+		if tr.keep == nil || tr.keep[j] {
+			res.cols[j] = newChunkCol(n, false)
+		}
+	}
+	p := tr.p
+	res.stats = p.parse(data, res.cols)
+	var again []*colData
+	for j, c := range res.cols {
+		if c != nil && c.kind == kConflict {
+			if again == nil {
+				again = make([]*colData, width)
+			}
+			again[j] = newChunkCol(n, true)
+			res.cols[j] = again[j]
+		}
+	}
+	if again != nil {
+		p.parse(data, again)
+	}
+	return res
+}
+
 // read parses the rows after the header into columns, and says what it
 // mended.
 func (tr *textRead) read() ([]*joined, []string, error) {
@@ -369,31 +411,7 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 	}
 	var total chunkStats
 	rows, bytesRead, reserved := 0, 0, false
-	err := tr.pipeline(func(idx int, data []byte) *chunkResult {
-		n := bytes.Count(data, []byte{'\n'}) + 1
-		res := &chunkResult{idx: idx, bytes: len(data), cols: make([]*colData, width)}
-		for j := range res.cols {
-			if cols[j] != nil {
-				res.cols[j] = newChunkCol(n, false)
-			}
-		}
-		p := tr.p
-		res.stats = p.parse(data, res.cols)
-		var again []*colData
-		for j, c := range res.cols {
-			if c != nil && c.kind == kConflict {
-				if again == nil {
-					again = make([]*colData, width)
-				}
-				again[j] = newChunkCol(n, true)
-				res.cols[j] = again[j]
-			}
-		}
-		if again != nil {
-			p.parse(data, again)
-		}
-		return res
-	}, func(res *chunkResult) error {
+	err := tr.pipeline(tr.parseChunk, func(res *chunkResult) error {
 		st := res.stats
 		if st.short > 0 && total.short == 0 {
 			total.firstShort = rows + st.firstShort

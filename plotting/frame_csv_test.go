@@ -510,3 +510,25 @@ func TestReadOnlyColumnsNamed(t *testing.T) {
 		t.Errorf("a missing column: %v", err)
 	}
 }
+
+// A column with missing cells in its first chunk only keeps a bit for
+// every row: the later chunks, which have none, still count.
+func TestMissingOnlyInTheFirstChunk(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a,b\n,1\n")
+	for i := range 500 {
+		fmt.Fprintf(&b, "%d,%d\n", i, i)
+	}
+	old := frameBlockSize
+	frameBlockSize = 64
+	defer func() { frameBlockSize = old }()
+	text := b.String()
+	f, err := ReadCSVFrame(strings.NewReader(text), int64(len(text)), "t.csv", ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := f.Columns[0]
+	if f.Len() != 501 || !a.Missing(0) || a.Missing(500) || a.missingCount() != 1 {
+		t.Errorf("rows %d, missing %d", f.Len(), a.missingCount())
+	}
+}

@@ -16,10 +16,6 @@ import (
 
 func TestMain(m *testing.M) {
 	sandbox.MaybeRunInit()
-	if os.Getenv("PLOTLINE_TEST_MAIN") == "1" {
-		// The benchmarks run this binary as plotline itself.
-		os.Exit(Main(os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
-	}
 	os.Exit(m.Run())
 }
 

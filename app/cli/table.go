@@ -111,17 +111,12 @@ func Chart(args []string, s Streams) int {
 		req.Kind = k
 	}
 	req.Y = ys
-	f, err := plotting.ReadFile(pos[0], plotting.ReadOptions{Sheet: *sheet, Columns: req.Columns()})
-	if err != nil {
-		return fail("%s: %v", pos[0], err)
-	}
-	c, err := plotting.BuildChart(f, req)
+	c, err := plotting.ChartFile(pos[0], plotting.ReadOptions{Sheet: *sheet}, req)
 	if err != nil {
 		return fail("%s: %v", filepath.Base(pos[0]), err)
 	}
-	// The chart holds what it draws: the table's columns go before the
-	// image is made, so the two never take memory at once.
-	f = nil
+	// The chart holds what it draws: what the table took is collected
+	// before the image is made, so the two never take memory at once.
 	runtime.GC()
 	if err := plotting.WriteChartFile(c, *out, style); err != nil {
 		fmt.Fprintf(s.Err, "plotline chart: %v\n", err)

@@ -1,0 +1,312 @@
+package plotting
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+)
+
+// errNoStream says a chart cannot be built chunk by chunk with the same
+// result as from the whole table; it is then built from the whole table.
+var errNoStream = errors.New("the chart needs the whole table")
+
+// scanText reads a text table chunk by chunk, in order, and calls fn with
+// each chunk's rows as a frame of their own, typed from those rows alone.
+// Only the chunks in flight are held, whatever the table's size. A chunk
+// with dates whose order (day or month first) only the whole column can
+// settle ends the scan with errNoStream.
+func scanText(f *os.File, size int64, name string, opts ReadOptions, fn func(*Frame) error) error {
+	tr, unique, err := openText(f, size, name, opts)
+	if err != nil {
+		return err
+	}
+	src := tr.source(name)
+	return tr.pipeline(tr.parseChunk, func(res *chunkResult) error {
+		fr := &Frame{Source: src}
+		for j, c := range res.cols {
+			if c == nil {
+				continue
+			}
+			jc := &joined{}
+			jc.reserve(c.n)
+			jc.join(c, 0)
+			c.release()
+			if jc.amb.n > 0 {
+				return errNoStream
+			}
+			fr.Columns = append(fr.Columns, jc.column(unique[j]))
+		}
+		return fn(fr)
+	})
+}
+
+// ChartFile reads the table file at p and builds the chart req asks of it.
+// A bar, line or area chart of named columns whose values combine as they
+// come (a sum, mean, count, min or max) of a text table is built as the
+// file is read: each chunk is grouped, and the groups combined, so its
+// memory does not grow with the file. Any other chart reads the table
+// whole, only the named columns where the request names them all.
+func ChartFile(p string, opts ReadOptions, req ChartRequest) (*Chart, error) {
+	opts.Columns = req.Columns()
+	if opts.Columns != nil && !isWorkbook(p) {
+		c, err := streamChart(p, opts, req)
+		if !errors.Is(err, errNoStream) {
+			return c, err
+		}
+	}
+	f, err := ReadFile(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	return BuildChart(f, req)
+}
+
+// The partial aggregates each chunk's groups keep, by value column i.
+func partialName(what string, i int) string { return fmt.Sprintf("\x00%s%d", what, i) }
+
+// streamChart builds the chart from each chunk's groups, or says
+// errNoStream when it would not be the chart the whole table gives.
+func streamChart(p string, opts ReadOptions, req ChartRequest) (*Chart, error) {
+	f, err := openRegular(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	var (
+		b     *chartBuilder // settled on the first chunk
+		types []Type
+		parts []*Frame
+		rows  int
+	)
+	err = scanText(f, fi.Size(), path.Base(p), opts, func(ch *Frame) error {
+		if b == nil {
+			b = &chartBuilder{f: ch, req: req}
+			if b.pick() != nil || !b.streams() {
+				return errNoStream // the whole table says what is wrong, or draws it
+			}
+			for _, c := range ch.Columns {
+				types = append(types, c.Type)
+			}
+		}
+		for i, c := range ch.Columns {
+			if c.Type != types[i] && !(c.Type.Numeric() && types[i].Numeric() && !b.isKey(c.Name)) {
+				return errNoStream // a column the chunks read as different types
+			}
+		}
+		var aggs []Agg
+		for i, y := range b.ys {
+			aggs = append(aggs,
+				Agg{Column: y.Name, Func: AggSum, As: partialName("sum", i)},
+				Agg{Column: y.Name, Func: AggCount, As: partialName("count", i)},
+				Agg{Column: y.Name, Func: AggMin, As: partialName("min", i)},
+				Agg{Column: y.Name, Func: AggMax, As: partialName("max", i)})
+		}
+		g, err := ch.GroupBy(b.keys(), aggs)
+		if err != nil {
+			return err
+		}
+		rows += ch.Len()
+		parts = append(parts, g)
+		if len(parts) == 16 {
+			// Chunks share most of their groups: combined, sixteen
+			// chunks' groups take little more room than one's.
+			g, err := b.combineParts(parts)
+			if err != nil {
+				return err
+			}
+			parts = append(parts[:0], g)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if b == nil || rows == 0 {
+		return nil, errNoStream // no rows: the whole table says so
+	}
+	whole, err := concatFrames(parts)
+	if err != nil {
+		return nil, err
+	}
+	aggs := b.partialAggs()
+	var g *Frame
+	if b.req.Every != "" {
+		per, _ := ParsePeriod(b.req.Every)
+		var keys []string
+		if b.by != nil {
+			keys = []string{b.by.Name}
+		}
+		g, err = whole.Resample(b.x.Name, per, keys, aggs)
+	} else {
+		g, err = whole.GroupBy(b.keys(), aggs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	final := &Frame{Source: g.Source, Columns: g.Columns[:len(b.keys())]}
+	for i := range b.ys {
+		final.Columns = append(final.Columns, b.combine(g, i))
+	}
+	c, err := b.chartOf(final)
+	if err != nil {
+		return nil, err
+	}
+	b.titled(c)
+	return c, nil
+}
+
+// partialAggs combine groups' partial aggregates into those of their union.
+func (b *chartBuilder) partialAggs() []Agg {
+	var aggs []Agg
+	for i := range b.ys {
+		aggs = append(aggs,
+			Agg{Column: partialName("sum", i), Func: AggSum, As: partialName("sum", i)},
+			Agg{Column: partialName("count", i), Func: AggSum, As: partialName("count", i)},
+			Agg{Column: partialName("min", i), Func: AggMin, As: partialName("min", i)},
+			Agg{Column: partialName("max", i), Func: AggMax, As: partialName("max", i)})
+	}
+	return aggs
+}
+
+// combineParts groups chunks' groups again, by the same keys.
+func (b *chartBuilder) combineParts(parts []*Frame) (*Frame, error) {
+	whole, err := concatFrames(parts)
+	if err != nil {
+		return nil, err
+	}
+	return whole.GroupBy(b.keys(), b.partialAggs())
+}
+
+// streams says whether the chart can be built from each chunk's groups.
+func (b *chartBuilder) streams() bool {
+	switch b.req.Kind {
+	case KindBar, KindLine, KindArea:
+	default:
+		return false
+	}
+	return b.x != nil && b.agg != AggMedian
+}
+
+// isKey says whether the column named groups the rows (x or by).
+func (b *chartBuilder) isKey(name string) bool {
+	return b.x != nil && b.x.Name == name || b.by != nil && b.by.Name == name
+}
+
+// combine makes value column i of the chart from the groups' partial
+// aggregates: the sum, count, min or max as they are, the mean as the sum
+// over the count.
+func (b *chartBuilder) combine(g *Frame, i int) *Column {
+	pick := func(what string) *Column {
+		c, _ := g.Column(partialName(what, i))
+		return c
+	}
+	switch b.agg {
+	case AggCount:
+		return pick("count")
+	case AggMin:
+		return pick("min")
+	case AggMax:
+		return pick("max")
+	case AggSum:
+		return pick("sum")
+	}
+	sum, count := pick("sum"), pick("count")
+	n := g.Len()
+	mean := &Column{Name: partialName("mean", i), Type: TypeFloat, n: n, floats: make([]float64, n)}
+	for r := range n {
+		s, ok := sum.Float(r)
+		k, _ := count.Float(r)
+		if !ok || k == 0 {
+			mean.setMissing(r)
+			continue
+		}
+		mean.floats[r] = s / k
+	}
+	return mean
+}
+
+// setMissing marks row r missing.
+func (c *Column) setMissing(r int) {
+	if c.miss == nil {
+		c.miss = make([]uint64, (c.n+63)/64)
+	}
+	bitSet(c.miss, r)
+}
+
+// concatFrames puts frames with the same columns one after another. A
+// column that is int in some and float in others is float.
+func concatFrames(fs []*Frame) (*Frame, error) {
+	out := &Frame{Source: fs[0].Source}
+	for j, first := range fs[0].Columns {
+		cols := make([]*Column, len(fs))
+		for i, f := range fs {
+			if j >= len(f.Columns) || f.Columns[j].Name != first.Name {
+				return nil, errNoStream
+			}
+			cols[i] = f.Columns[j]
+		}
+		c, err := concatColumns(cols)
+		if err != nil {
+			return nil, err
+		}
+		out.Columns = append(out.Columns, c)
+	}
+	return out, nil
+}
+
+func concatColumns(cols []*Column) (*Column, error) {
+	typ, n := cols[0].Type, 0
+	for _, c := range cols {
+		n += c.n
+		if c.Type != typ {
+			if c.Type.Numeric() && typ.Numeric() {
+				typ = TypeFloat
+			} else {
+				return nil, errNoStream
+			}
+		}
+	}
+	out := &Column{Name: cols[0].Name, Type: typ, n: n}
+	if typ == TypeText {
+		out.dict = newDict()
+	}
+	off := 0
+	for _, c := range cols {
+		for r := range c.n {
+			if c.Missing(r) {
+				out.setMissing(off + r)
+			}
+		}
+		switch typ {
+		case TypeInt, TypeDatetime:
+			out.ints = append(out.ints, c.ints...)
+		case TypeFloat:
+			if c.Type == TypeInt {
+				for _, v := range c.ints {
+					out.floats = append(out.floats, float64(v))
+				}
+			} else {
+				out.floats = append(out.floats, c.floats...)
+			}
+		case TypeBool:
+			out.bools = append(out.bools, c.bools...)
+		case TypeDate:
+			out.days = append(out.days, c.days...)
+		case TypeText:
+			for r, code := range c.codes {
+				if c.Missing(r) {
+					out.codes = append(out.codes, 0)
+					continue
+				}
+				out.codes = append(out.codes, out.dict.add(c.dict.bytes(code)))
+			}
+		}
+		off += c.n
+	}
+	return out, nil
+}
