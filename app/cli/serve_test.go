@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 Plotline serves the Assistants API, which openai-go marks deprecated, on purpose.
+
 package cli
 
 import (
