@@ -212,6 +212,7 @@ func (f *Functions) run(ctx context.Context, name, source, args string) Result {
 	if err != nil {
 		return failed("local functions cannot run: " + err.Error())
 	}
+	// What the worker process prints, for a crash's reason.
 	logs := newCappedBuffer(lim.Output)
 	logsDone := make(chan struct{})
 	go func() {
@@ -259,20 +260,19 @@ func (f *Functions) run(ctx context.Context, name, source, args string) Result {
 	proc.Kill()
 	exit := proc.Wait()
 	<-logsDone
-	res := Result{Logs: logs.String()}
+	printed := logs.String()
 	switch {
 	case stop != "":
-		return withLogs(failed(stop), res.Logs)
+		return withLogs(failed(stop), printed)
 	case !answer && exit.MemoryCap:
 		return withLogs(failed(fmt.Sprintf("the function %s used more than its %s memory limit and was stopped",
-			name, formatBytes(lim.Memory))), res.Logs)
+			name, formatBytes(lim.Memory))), printed)
 	case !answer:
-		return withLogs(failed(fmt.Sprintf("the function %s crashed: %s", name, crashText(res.Logs, exit, lim.Memory))), res.Logs)
+		return withLogs(failed(fmt.Sprintf("the function %s crashed: %s", name, crashText(printed, exit, lim.Memory))), printed)
 	case got.rep.Error != "":
-		return withLogs(failed(got.rep.Error), res.Logs)
+		return withLogs(failed(got.rep.Error), got.rep.Logs)
 	}
-	res.Output = got.rep.Output
-	return res
+	return Result{Output: got.rep.Output, Logs: got.rep.Logs}
 }
 
 // workerAddressSpace caps the worker's address space: room for the Go

@@ -87,7 +87,8 @@ type Result struct {
 	// Error says why the call failed, or is "" when it did not.
 	Error string
 	// Logs is what the handler printed, stdout and stderr together,
-	// capped at Limits.Output.
+	// capped at Limits.Output; for a worker that crashed, what the worker
+	// process printed.
 	Logs string
 	// Duration is the call's wall-clock time, the sandbox's start included.
 	Duration time.Duration
@@ -128,10 +129,12 @@ type request struct {
 	MaxOutput int             `json:"max_output"`
 }
 
-// reply is the worker's answer: Output, or Error when the call failed.
+// reply is the worker's answer: Output, or Error when the call failed,
+// and what the handler printed.
 type reply struct {
 	Output string `json:"output"`
 	Error  string `json:"error,omitempty"`
+	Logs   string `json:"logs,omitempty"`
 }
 
 // Bounds of the frames on the worker's pipes.
@@ -141,9 +144,9 @@ const (
 	maxRequest = maxSource + maxArgs + 4<<10
 )
 
-// maxReply bounds a reply whose output is at most max bytes: JSON may
-// escape each byte into six.
-func maxReply(max int) int { return 6*max + 64<<10 }
+// maxReply bounds a reply whose output and logs are at most max bytes
+// each: JSON may escape each byte into six.
+func maxReply(max int) int { return 12*max + 64<<10 }
 
 // writeFrame writes v as one length-prefixed JSON frame.
 func writeFrame(w io.Writer, v any) error {

@@ -39,9 +39,11 @@ func init() {
 }
 
 // runWorker reads one call from the request pipe, runs it and writes the
-// reply on the reply pipe. What the handler prints goes to stdout and
-// stderr, which are data only: the reply travels on a pipe of its own,
-// which the handler cannot reach (no allowed package opens a file).
+// reply on the reply pipe. What the handler prints is kept (capped) and
+// sent with the reply: the process's own stdout and stderr carry only
+// what the binary and the Go runtime print (a crash's reason). The reply
+// travels on a pipe of its own, which the handler cannot reach (no
+// allowed package opens a file).
 func runWorker() int {
 	in, out := os.NewFile(requestFD, "request"), os.NewFile(replyFD, "reply")
 	var req request
@@ -50,7 +52,9 @@ func runWorker() int {
 		return 2
 	}
 	in.Close()
-	rep := call(req, os.Stdout, os.Stderr)
+	logs := newCappedBuffer(req.MaxOutput)
+	rep := call(req, logs, logs)
+	rep.Logs = logs.String()
 	if err := writeFrame(out, rep); err != nil {
 		fmt.Fprintln(os.Stderr, "goscript worker: writing the reply:", err)
 		return 2
