@@ -241,6 +241,9 @@ func Run(args map[string]any) (any, error) {
 }
 
 func TestMemoryCap(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory does not fit the worker's address space")
+	}
 	f := newFunctions(t, Limits{})
 	r := run(t, f, "hog", `package main
 
