@@ -249,9 +249,10 @@ func (f *Functions) run(ctx context.Context, name, source, args string) Result {
 	case <-ctx.Done():
 		stop = fmt.Sprintf("the call of %s was stopped", name)
 	}
-	if answer {
-		// The worker exits once it has answered; what it left running
-		// (a goroutine) ends with it.
+	if stop == "" {
+		// The worker exits once it has answered (what it left running, a
+		// goroutine, ends with it), or it has ended already: init reports
+		// how, before the sandbox goes.
 		select {
 		case <-proc.Done():
 		case <-time.After(time.Second):
