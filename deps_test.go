@@ -67,6 +67,14 @@ var depRules = []depRule{
 		why:  "the interpreter and plotting are libraries below the engine; they know nothing of runs, threads or the window",
 	},
 	{
+		name:   "goscript imports only the sandbox and plotting",
+		from:   []string{"plotline/interpreter/goscript"},
+		bad:    []string{"plotline/..."},
+		except: []string{"plotline/interpreter/sandbox", "plotline/plotting"},
+		direct: true,
+		why:    "local function tools run in a worker that this package starts in the sandbox; it needs the sandbox, and may offer plotting, but nothing of the interpreter's kernels or the app",
+	},
+	{
 		name: "sandbox imports nothing of ours",
 		from: []string{"plotline/interpreter/sandbox"},
 		bad:  []string{"plotline/..."},

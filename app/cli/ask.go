@@ -137,7 +137,9 @@ func Ask(args []string, s Streams) int {
 		}
 		view.show(ev)
 		if ev.RunID == run.ID && ev.Final() {
-			if ev.Name == "thread.run.requires_action" { // ask gives no functions
+			// A function without a local handler (functions/NAME.go) needs
+			// a client to answer it, and ask is none.
+			if ev.Name == "thread.run.requires_action" {
 				eng.CancelRun(bg, *threadID, run.ID)
 				continue
 			}

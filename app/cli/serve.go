@@ -17,10 +17,20 @@ import (
 
 	"plotline/app/api"
 	"plotline/app/cli/wiring"
+	"plotline/interpreter/sandbox"
 )
 
-// Serve implements `plotline serve`: the local Assistants API.
+// Serve implements `plotline serve`: the local Assistants API, until
+// SIGINT or SIGTERM.
 func Serve(args []string, s Streams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, args, s, nil)
+}
+
+// serve is Serve until ctx ends; listening, if set, is given the API's
+// base URL once it listens.
+func serve(ctx context.Context, args []string, s Streams, listening func(base string)) int {
 	fs := flag.NewFlagSet("plotline serve", flag.ContinueOnError)
 	fs.SetOutput(s.Err)
 	var (
@@ -29,6 +39,7 @@ func Serve(args []string, s Streams) int {
 		hosts   = fs.String("hosts", "", "comma-separated Host names to accept besides localhost (against DNS rebinding)")
 		origins = fs.String("origins", "", "comma-separated browser origins allowed to call the API")
 		data    = fs.String("data", "", "Plotline's data folder (default $PLOTLINE_DATA, else plotline in the user config folder)")
+		local   = fs.Bool("local-functions", false, "run the function tools that have a handler in the data folder's functions/ here, in the sandbox, instead of asking the client (requires_action)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return exitNoStart
@@ -60,9 +71,12 @@ func Serve(args []string, s Streams) int {
 		return fail("%v", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	sys, err := wiring.Open(context.Background(), wiring.Options{Data: dir, PoolSize: warmKernels})
+	if *local {
+		if err := sandbox.Check().Err; err != nil {
+			return fail("--local-functions: local functions run in the sandbox: %v", err)
+		}
+	}
+	sys, err := wiring.Open(context.Background(), wiring.Options{Data: dir, PoolSize: warmKernels, NoLocalFunctions: !*local})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -82,6 +96,12 @@ func Serve(args []string, s Streams) int {
 		fmt.Fprintln(s.Err, "The API key is PLOTLINE_API_KEY.")
 	}
 	fmt.Fprintf(s.Err, "Model: %s\n", sys.ModelConfig)
+	if sys.Engine.RunsLocalFunctions() {
+		fmt.Fprintf(s.Err, "Local functions: the handlers in %s run here.\n", filepath.Join(dir, wiring.FunctionsFolder))
+	}
+	if listening != nil {
+		listening(base)
+	}
 
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -31,6 +31,14 @@ type Config struct {
 	// ToolsUnsupported tells whether a model error means the model cannot
 	// call tools; the run then switches to the NoTools way.
 	ToolsUnsupported func(error) bool
+	// Functions keeps the handlers of local function tools; nil when
+	// there are none.
+	Functions LocalFunctions
+	// RunLocalFunctions runs a function call whose function has a local
+	// handler (in Functions) within the run, instead of leaving it to the
+	// client with requires_action. Calls of the turn without a handler
+	// still go to requires_action.
+	RunLocalFunctions bool
 	// Clock tells the time and waits; tests may replace it with a fake.
 	Clock Clock
 	// Prompts is the text told to the model (from assets).

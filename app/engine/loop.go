@@ -168,9 +168,9 @@ func (l *loop) hasCode() bool {
 	return false
 }
 
-// turns is the loop: ask the model, run its code, feed the results back,
-// until it answers in text, calls a function of the client's, or a limit
-// or error ends it.
+// turns is the loop: ask the model, run its code (and its functions that
+// have local handlers), feed the results back, until it answers in text,
+// calls a function of the client's, or a limit or error ends it.
 func (l *loop) turns() error {
 	for turn := 0; ; turn++ {
 		if turn >= l.e.cfg.MaxSteps {
@@ -303,8 +303,9 @@ var pythonToolDef = app.ChatTool{
 	Parameters: []byte(`{"type":"object","properties":{"code":{"type":"string","description":"The Python code to run."}},"required":["code"]}`),
 }
 
-// runCalls runs the python calls of a model turn and returns the calls of
-// client functions, which the run must wait for.
+// runCalls runs the python calls of a model turn, and the function calls
+// that have a local handler, and returns the calls of client functions,
+// which the run must wait for.
 func (l *loop) runCalls(calls []app.ChatToolCall) ([]app.ChatToolCall, error) {
 	var pending []app.ChatToolCall
 	if l.called == nil {
@@ -319,6 +320,12 @@ func (l *loop) runCalls(calls []app.ChatToolCall) ([]app.ChatToolCall, error) {
 				return nil, err
 			}
 			l.conv = append(l.conv, app.ChatMessage{Role: "tool", ToolCallID: c.ID, Content: out})
+		case l.isFunction(c.Name) && l.runsLocally(c.Name):
+			// A function with a local handler runs here; the others
+			// of the same turn still wait for the client.
+			if err := l.runLocal(c); err != nil {
+				return nil, err
+			}
 		case l.isFunction(c.Name):
 			pending = append(pending, c)
 		default:

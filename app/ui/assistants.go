@@ -4,82 +4,126 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"plotline/app"
 )
 
-// editAssistant edits the selected assistant's name, instructions, model
-// and tools, or makes a new one.
-func (u *UI) editAssistant() {
-	var cur *app.Assistant
+// assistantForm edits an assistant's name, instructions, model and tools,
+// its functions among them, or makes a new one.
+type assistantForm struct {
+	u     *UI
+	cur   *app.Assistant // nil for a new assistant
+	name  *widget.Entry
+	instr *widget.Entry
+	model *widget.Entry
+	code  *widget.Check
+	asNew *widget.Check
+	items []*widget.FormItem
+
+	fns    []app.FunctionDef // the assistant's functions, as edited
+	others []app.Tool        // tools the form does not edit (file_search), kept
+	fnList *fyne.Container   // the functions, a row each (functions.go)
+}
+
+// newAssistantForm is the form for the selected assistant, or for a new
+// one when none is selected.
+func (u *UI) newAssistantForm() *assistantForm {
+	f := &assistantForm{u: u}
 	for i := range u.assts {
 		if u.assts[i].ID == u.asstID {
-			cur = &u.assts[i]
+			f.cur = &u.assts[i]
 		}
 	}
-	name := widget.NewEntry()
-	instr := widget.NewMultiLineEntry()
-	instr.SetMinRowsVisible(6)
-	instr.Wrapping = fyne.TextWrapWord
-	model := widget.NewEntry()
-	code := widget.NewCheck("Code interpreter (runs Python in the sandbox)", nil)
-	code.SetChecked(true)
-	asNew := widget.NewCheck("Save as a new assistant", nil)
-	if cur != nil {
+	f.name = widget.NewEntry()
+	f.instr = widget.NewMultiLineEntry()
+	f.instr.SetMinRowsVisible(6)
+	f.instr.Wrapping = fyne.TextWrapWord
+	f.model = widget.NewEntry()
+	f.code = widget.NewCheck("Code interpreter (runs Python in the sandbox)", nil)
+	f.code.SetChecked(true)
+	f.asNew = widget.NewCheck("Save as a new assistant", nil)
+	if cur := f.cur; cur != nil {
 		if cur.Name != nil {
-			name.SetText(*cur.Name)
+			f.name.SetText(*cur.Name)
 		}
 		if cur.Instructions != nil {
-			instr.SetText(*cur.Instructions)
+			f.instr.SetText(*cur.Instructions)
 		}
-		model.SetText(cur.Model)
-		code.SetChecked(false)
+		f.model.SetText(cur.Model)
+		f.code.SetChecked(false)
 		for _, t := range cur.Tools {
-			if t.Type == app.ToolCodeInterpreter {
-				code.SetChecked(true)
+			switch {
+			case t.Type == app.ToolCodeInterpreter:
+				f.code.SetChecked(true)
+			case t.Type == app.ToolFunction && t.Function != nil:
+				f.fns = append(f.fns, *t.Function)
+			default:
+				f.others = append(f.others, t)
 			}
 		}
 	} else {
-		asNew.SetChecked(true)
-		asNew.Disable()
-		model.SetText(u.cfg.Model)
+		f.asNew.SetChecked(true)
+		f.asNew.Disable()
+		f.model.SetText(u.cfg.Model)
 	}
-	items := []*widget.FormItem{
-		widget.NewFormItem("Name", name),
-		widget.NewFormItem("Instructions", instr),
-		widget.NewFormItem("Model", model),
-		widget.NewFormItem("Tools", code),
-		widget.NewFormItem("", asNew),
+	f.fnList = container.NewVBox()
+	f.showFunctions()
+	f.items = []*widget.FormItem{
+		widget.NewFormItem("Name", f.name),
+		widget.NewFormItem("Instructions", f.instr),
+		widget.NewFormItem("Model", f.model),
+		widget.NewFormItem("Tools", f.code),
+		widget.NewFormItem("Functions", f.fnList),
+		widget.NewFormItem("", f.asNew),
 	}
-	d := dialog.NewForm("Assistant", "Save", "Cancel", items, func(ok bool) {
-		if !ok {
-			return
+	f.items[4].HintText = "A handler is saved when you save its function; the functions are kept on the assistant when you save it"
+	return f
+}
+
+// editAssistant edits the selected assistant, or makes a new one.
+func (u *UI) editAssistant() {
+	f := u.newAssistantForm()
+	d := dialog.NewForm("Assistant", "Save", "Cancel", f.items, func(ok bool) {
+		if ok {
+			f.submit()
 		}
-		tools := []app.Tool{}
-		if code.Checked {
-			tools = append(tools, app.Tool{Type: app.ToolCodeInterpreter})
-		}
-		n, in, m := strings.TrimSpace(name.Text), instr.Text, strings.TrimSpace(model.Text)
-		p := app.AssistantParams{Name: &n, Instructions: &in, Tools: &tools}
-		if m != "" {
-			p.Model = &m
-		}
-		var a *app.Assistant
-		var err error
-		if cur == nil || asNew.Checked {
-			a, err = u.eng.CreateAssistant(u.ctx, p)
-		} else {
-			a, err = u.eng.UpdateAssistant(u.ctx, cur.ID, p)
-		}
-		if err != nil {
-			u.showBanner("The assistant was not saved: "+err.Error(), nil)
-			return
-		}
-		u.asstID = a.ID
-		u.reloadAssistants()
 	}, u.win)
-	d.Resize(fyne.NewSize(620, 480))
+	d.Resize(fyne.NewSize(680, 560))
 	d.Show()
+}
+
+// submit saves the assistant as the form has it, its functions among its
+// tools (their handlers were saved by the function editor).
+func (f *assistantForm) submit() {
+	u := f.u
+	tools := []app.Tool{}
+	if f.code.Checked {
+		tools = append(tools, app.Tool{Type: app.ToolCodeInterpreter})
+	}
+	tools = append(tools, f.others...)
+	for i := range f.fns {
+		def := f.fns[i]
+		tools = append(tools, app.Tool{Type: app.ToolFunction, Function: &def})
+	}
+	n, in, m := strings.TrimSpace(f.name.Text), f.instr.Text, strings.TrimSpace(f.model.Text)
+	p := app.AssistantParams{Name: &n, Instructions: &in, Tools: &tools}
+	if m != "" {
+		p.Model = &m
+	}
+	var a *app.Assistant
+	var err error
+	if f.cur == nil || f.asNew.Checked {
+		a, err = u.eng.CreateAssistant(u.ctx, p)
+	} else {
+		a, err = u.eng.UpdateAssistant(u.ctx, f.cur.ID, p)
+	}
+	if err != nil {
+		u.showBanner("The assistant was not saved: "+err.Error(), nil)
+		return
+	}
+	u.asstID = a.ID
+	u.reloadAssistants()
 }

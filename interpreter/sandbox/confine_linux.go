@@ -105,7 +105,7 @@ func execStage(cfg *initConfig) execConfig {
 	ec := execConfig{
 		RODirs: []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc", "/dev"},
 		RWDirs: []string{WorkDir, "/tmp", "/dev/shm"},
-		Memory: cfg.Limits.Memory,
+		Memory: cfg.Limits.AddressSpace,
 	}
 	for dst := range cfg.Shared {
 		ec.RODirs = append(ec.RODirs, dst)

@@ -36,8 +36,14 @@ var ErrNamespaces = errors.New("cannot create the sandbox's Linux namespaces")
 type Limits struct {
 	// Memory caps the memory of the whole sandbox, in bytes: every
 	// process's, and what shared memory, memfd files and the tmpfs folders
-	// hold (see Enforcement). It also caps each process's address space.
+	// hold (see Enforcement). It also caps each process's address space,
+	// unless AddressSpace says otherwise.
 	Memory int64
+	// AddressSpace caps each process's address space, in bytes; zero
+	// means Memory. A Go program reserves about a gigabyte of address
+	// space that it never touches, so a Go program (the goscript worker)
+	// gets more here than its Memory, which the whole-sandbox cap holds.
+	AddressSpace int64
 	// Processes caps processes and threads together.
 	Processes int64
 	// CPUs caps the sandbox's CPU time at this many cores' worth, where a
@@ -68,6 +74,7 @@ func (l Limits) WithDefaults() Limits {
 		}
 	}
 	def(&l.Memory, DefaultMemory)
+	def(&l.AddressSpace, l.Memory)
 	def(&l.Processes, DefaultProcesses)
 	def(&l.FileSize, DefaultFileSize)
 	def(&l.OpenFiles, DefaultOpenFiles)

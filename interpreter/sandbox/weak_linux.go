@@ -99,7 +99,7 @@ func weakExecStage(cfg *initConfig) execConfig {
 	ec := execConfig{
 		RODirs: []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"},
 		RWDirs: []string{cfg.WorkDir, cfg.Tmp},
-		Memory: cfg.Limits.Memory,
+		Memory: cfg.Limits.AddressSpace,
 	}
 	for _, p := range SystemReadOnly {
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {

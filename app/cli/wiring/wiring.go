@@ -17,11 +17,13 @@ import (
 	"plotline/app/sqlite"
 	"plotline/assets"
 	"plotline/interpreter"
+	"plotline/interpreter/goscript"
 )
 
-// Options say how to open Plotline. Zero values are the defaults.
+// Options say how to open Plotline. Zero values are the defaults: among
+// them, local function tools run (the window's and `plotline ask`'s way).
 type Options struct {
-	// Data is the data folder: plotline.db, blobs/ and work/.
+	// Data is the data folder: plotline.db, blobs/, work/ and functions/.
 	Data string
 	// Model is the engine's model; nil means the one the environment
 	// configures (OPENAI_API_KEY, PLOTLINE_MODEL_URL, …; see openai.ConfigFromEnv).
@@ -39,6 +41,14 @@ type Options struct {
 	DeferPool bool
 	// Limits bound each kernel.
 	Limits interpreter.Limits
+	// NoLocalFunctions leaves every function call to the client
+	// (requires_action), even those whose function has a handler in
+	// functions/ (what `plotline serve` does unless --local-functions).
+	// PLOTLINE_LOCAL_FUNCTIONS=0 in the environment does the same
+	// everywhere.
+	NoLocalFunctions bool
+	// FunctionLimits bound each call of a local function.
+	FunctionLimits goscript.Limits
 	// Interp, when set, runs the code instead of the sandboxed kernels:
 	// a scripted interpreter for engine tests.
 	Interp app.Interpreter
@@ -112,7 +122,9 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	ecfg := engine.Config{Store: st, Model: m, Interpreter: code, DefaultModel: o.DefaultModel,
 		Prompts: engine.Prompts{Code: assets.PromptCode, Fenced: assets.PromptFenced,
 			FreshKernel: assets.PromptFreshKernel, Analyst: assets.PromptAnalyst},
-		ToolsUnsupported: openai.ToolsUnsupported, NoTools: os.Getenv("PLOTLINE_NO_TOOLS") == "1"}
+		ToolsUnsupported: openai.ToolsUnsupported, NoTools: os.Getenv("PLOTLINE_NO_TOOLS") == "1",
+		Functions:         Functions(goscript.New(filepath.Join(o.Data, FunctionsFolder), o.FunctionLimits)),
+		RunLocalFunctions: !o.NoLocalFunctions && os.Getenv("PLOTLINE_LOCAL_FUNCTIONS") != "0"}
 	if o.Engine != nil {
 		o.Engine(&ecfg)
 	}
