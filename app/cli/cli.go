@@ -41,9 +41,12 @@ Usage:
       AZURE_OPENAI_ENDPOINT and OPENAI_API_VERSION; PLOTLINE_MODEL names the
       model (the deployment, on Azure).
   plotline serve [--addr 127.0.0.1:8765] [--allow-remote] [--hosts H,…] [--origins O,…]
+                 [--local-functions]
       Serve the OpenAI / Azure OpenAI Assistants API locally (/v1 and
       /openai), so code written for it runs with only the base URL changed.
       The API key is PLOTLINE_API_KEY, or one made and kept in the data folder.
+      --local-functions runs function tools that have a Go handler in the
+      data folder's functions/ here, in the sandbox, instead of requires_action.
   plotline profile FILE [--sheet NAME] [--json]
       Describe a CSV, TSV or XLSX table: its rows, and each column's type,
       missing and distinct values, range, mean and most common values.

@@ -268,8 +268,19 @@ func TestDroppedFilesAreAttached(t *testing.T) {
 	if len(w.u.attached) != 2 || len(w.u.chips.Objects) != 2 {
 		t.Fatalf("attached = %v", w.u.attached)
 	}
-	// A chip's button removes its file.
-	test.Tap(w.u.chips.Objects[0].(*fyne.Container).Objects[2].(*widget.Button))
+	// Dropping a table opens Quick look on it, once.
+	looks := 0
+	for _, x := range w.u.app.Driver().AllWindows() {
+		if x.Title() == "Quick look — a.csv" {
+			looks++
+		}
+	}
+	if looks != 1 {
+		t.Errorf("%d Quick look windows on a.csv", looks)
+	}
+	// A table's chip has Quick look and remove; remove removes its file.
+	actions := w.u.chips.Objects[0].(*fyne.Container).Objects[2].(*fyne.Container)
+	test.Tap(actions.Objects[1].(*widget.Button))
 	if len(w.u.attached) != 1 || w.u.attached[0] != b {
 		t.Fatalf("after removing a chip: %v", w.u.attached)
 	}
