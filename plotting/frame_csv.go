@@ -361,6 +361,7 @@ type chunkResult struct {
 	cols  []*colData
 	stats chunkStats
 	err   error
+	value any // what a scan's work made of the chunk
 }
 
 type chunkStats struct {

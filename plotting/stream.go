@@ -11,18 +11,20 @@ import (
 // result as from the whole table; it is then built from the whole table.
 var errNoStream = errors.New("the chart needs the whole table")
 
-// scanText reads a text table chunk by chunk, in order, and calls fn with
-// each chunk's rows as a frame of their own, typed from those rows alone.
-// Only the chunks in flight are held, whatever the table's size. A chunk
-// with dates whose order (day or month first) only the whole column can
-// settle ends the scan with errNoStream.
-func scanText(f *os.File, size int64, name string, opts ReadOptions, fn func(*Frame) error) error {
+// scanText reads a text table chunk by chunk. work gets each chunk's rows
+// as a frame of their own, typed from those rows alone, on the goroutine
+// that parsed them; merge gets what work made of each chunk, in order. Only
+// the chunks in flight are held, whatever the table's size. A chunk with
+// dates whose order (day or month first) only the whole column can settle
+// ends the scan with errNoStream.
+func scanText(f *os.File, size int64, name string, opts ReadOptions, work func(*Frame) (any, error), merge func(any) error) error {
 	tr, unique, err := openText(f, size, name, opts)
 	if err != nil {
 		return err
 	}
 	src := tr.source(name)
-	return tr.pipeline(tr.parseChunk, func(res *chunkResult) error {
+	return tr.pipeline(func(idx int, data []byte) *chunkResult {
+		res := tr.parseChunk(idx, data)
 		fr := &Frame{Source: src}
 		for j, c := range res.cols {
 			if c == nil {
@@ -33,12 +35,16 @@ func scanText(f *os.File, size int64, name string, opts ReadOptions, fn func(*Fr
 			jc.join(c, 0)
 			c.release()
 			if jc.amb.n > 0 {
-				return errNoStream
+				res.err = errNoStream
 			}
 			fr.Columns = append(fr.Columns, jc.column(unique[j]))
 		}
-		return fn(fr)
-	})
+		res.cols = nil
+		if res.err == nil {
+			res.value, res.err = work(fr)
+		}
+		return res
+	}, func(res *chunkResult) error { return merge(res.value) })
 }
 
 // ChartFile reads the table file at p and builds the chart req asks of it.
@@ -77,40 +83,39 @@ func streamChart(p string, opts ReadOptions, req ChartRequest) (*Chart, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The columns and kind are settled on the table's head, and each chunk
+	// must read as the head does.
+	head, err := ReadCSVFrame(f, fi.Size(), path.Base(p), ReadOptions{Columns: opts.Columns, MaxBytes: int64(frameBlockSize)})
+	if err != nil || head.Len() == 0 {
+		return nil, errNoStream // the whole table says what is wrong
+	}
+	b := &chartBuilder{f: head, req: req}
+	if b.pick() != nil || !b.streams() {
+		return nil, errNoStream
+	}
+	var aggs []Agg
+	for i, y := range b.ys {
+		aggs = append(aggs,
+			Agg{Column: y.Name, Func: AggSum, As: partialName("sum", i)},
+			Agg{Column: y.Name, Func: AggCount, As: partialName("count", i)},
+			Agg{Column: y.Name, Func: AggMin, As: partialName("min", i)},
+			Agg{Column: y.Name, Func: AggMax, As: partialName("max", i)})
+	}
 	var (
-		b     *chartBuilder // settled on the first chunk
-		types []Type
 		parts []*Frame
 		rows  int
 	)
-	err = scanText(f, fi.Size(), path.Base(p), opts, func(ch *Frame) error {
-		if b == nil {
-			b = &chartBuilder{f: ch, req: req}
-			if b.pick() != nil || !b.streams() {
-				return errNoStream // the whole table says what is wrong, or draws it
-			}
-			for _, c := range ch.Columns {
-				types = append(types, c.Type)
-			}
-		}
+	err = scanText(f, fi.Size(), path.Base(p), opts, func(ch *Frame) (any, error) {
 		for i, c := range ch.Columns {
-			if c.Type != types[i] && !(c.Type.Numeric() && types[i].Numeric() && !b.isKey(c.Name)) {
-				return errNoStream // a column the chunks read as different types
+			want := head.Columns[i].Type
+			if c.Type != want && !(c.Type.Numeric() && want.Numeric() && !b.isKey(c.Name)) {
+				return nil, errNoStream // a column the chunks read as different types
 			}
 		}
-		var aggs []Agg
-		for i, y := range b.ys {
-			aggs = append(aggs,
-				Agg{Column: y.Name, Func: AggSum, As: partialName("sum", i)},
-				Agg{Column: y.Name, Func: AggCount, As: partialName("count", i)},
-				Agg{Column: y.Name, Func: AggMin, As: partialName("min", i)},
-				Agg{Column: y.Name, Func: AggMax, As: partialName("max", i)})
-		}
-		g, err := ch.GroupBy(b.keys(), aggs)
-		if err != nil {
-			return err
-		}
-		rows += ch.Len()
+		return ch.GroupBy(b.keys(), aggs)
+	}, func(v any) error {
+		g := v.(*Frame)
+		rows += g.Len()
 		parts = append(parts, g)
 		if len(parts) == 16 {
 			// Chunks share most of their groups: combined, sixteen
@@ -126,14 +131,14 @@ func streamChart(p string, opts ReadOptions, req ChartRequest) (*Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b == nil || rows == 0 {
+	if rows == 0 {
 		return nil, errNoStream // no rows: the whole table says so
 	}
 	whole, err := concatFrames(parts)
 	if err != nil {
 		return nil, err
 	}
-	aggs := b.partialAggs()
+	aggs = b.partialAggs()
 	var g *Frame
 	if b.req.Every != "" {
 		per, _ := ParsePeriod(b.req.Every)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,10 @@ func Profile(args []string, s Streams) int {
 		fs.Usage()
 		return exitNoStart
 	}
+	// A profile holds the table once and makes little garbage: collecting
+	// less often saves a tenth of its time, for a few MB. (A chart holds
+	// the groups of a few chunks, or the columns it draws.)
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	f, err := plotting.ReadFile(pos[0], plotting.ReadOptions{Sheet: *sheet})
 	if err != nil {
 		fmt.Fprintf(s.Err, "plotline profile: %s: %v\n", pos[0], err)
@@ -111,6 +116,7 @@ func Chart(args []string, s Streams) int {
 		req.Kind = k
 	}
 	req.Y = ys
+	defer debug.SetGCPercent(debug.SetGCPercent(200)) // as profile does, by half as much
 	c, err := plotting.ChartFile(pos[0], plotting.ReadOptions{Sheet: *sheet}, req)
 	if err != nil {
 		return fail("%s: %v", filepath.Base(pos[0]), err)
