@@ -58,6 +58,7 @@ END {
 	if (m["WindowStart", "median-ms"] != "") {
 		row("start to a visible window, 20 threads stored", sprintf("%.0f", m["WindowStart", "median-ms"]), "ms", sprintf("%.2f× a bare Fyne window", m["WindowStart", "median-ms"] / m["WindowStart", "bare-fyne-ms"]))
 		row("idle memory (RSS) of the window", sprintf("%.0f", m["WindowStart", "idle-rss-MB"]), "MB", sprintf("%.2f× a bare Fyne window", m["WindowStart", "idle-rss-MB"] / m["WindowStart", "bare-fyne-rss-MB"]))
+		row("the window's own memory (anonymous, not mapped files)", sprintf("%.0f", m["WindowStart", "idle-anon-MB"]), "MB", sprintf("%.2f× a bare Fyne window", m["WindowStart", "idle-anon-MB"] / m["WindowStart", "bare-fyne-anon-MB"]))
 	}
 	for (t = 0; t < 2; t++) {
 		j = t ? "TableJobs10M" : "TableJobs"; n = t ? "10,000,000" : "1,000,000"

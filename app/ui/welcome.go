@@ -39,7 +39,7 @@ func (u *UI) emptyView() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("Ask about your data", fyne.TextAlignCenter, fyne.TextStyle{})
 	title.SizeName = theme.SizeNameSubHeadingText
 	drop := widget.NewLabel("Drop CSV or Excel files anywhere on this window, or attach them with + (" +
-		modifierName() + "O). Then ask a question in plain words.")
+		modifierName() + "O): a table's columns and a first chart show at once. Then ask a question in plain words.")
 	drop.Wrapping = fyne.TextWrapWord
 	drop.Alignment = fyne.TextAlignCenter
 	box := container.NewVBox(title, drop, widget.NewSeparator())
