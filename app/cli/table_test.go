@@ -3,11 +3,15 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"plotline/plotting"
 )
@@ -204,5 +208,49 @@ func TestChartScreenshots(t *testing.T) {
 				t.Fatalf("%v: exit %d: %s", args, code, errOut)
 			}
 		}
+	}
+}
+
+func TestProfileAndChartOfAWorkbook(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "book.xlsx")
+	f := excelize.NewFile()
+	f.SetSheetName("Sheet1", "Notes")
+	f.SetSheetRow("Notes", "A1", &[]any{"note"})
+	f.NewSheet("Q3")
+	f.SetSheetRow("Q3", "A1", &[]any{"day", "shop", "sales"})
+	day := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 30 {
+		f.SetSheetRow("Q3", fmt.Sprintf("A%d", i+2), &[]any{day.AddDate(0, 0, i), []string{"A", "B"}[i%2], 10 + i})
+	}
+	style, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	f.SetCellStyle("Q3", "A2", "A31", style)
+	if err := f.SaveAs(p); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "", "profile", p, "--sheet", "Q3", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var prof struct {
+		Sheet    *string `json:"sheet"`
+		Encoding *string `json:"encoding"`
+		Rows     int     `json:"rows"`
+		Columns  []struct {
+			Type string `json:"type"`
+			Min  any    `json:"min"`
+		} `json:"columns"`
+	}
+	if err := json.Unmarshal([]byte(out), &prof); err != nil {
+		t.Fatal(err)
+	}
+	if prof.Sheet == nil || *prof.Sheet != "Q3" || prof.Encoding != nil || prof.Rows != 30 || prof.Columns[0].Type != "date" || prof.Columns[0].Min != "2024-07-01" {
+		t.Errorf("profile %+v", prof)
+	}
+	png := filepath.Join(t.TempDir(), "q3.png")
+	if code, _, errOut := run(t, "", "chart", p, "--sheet", "Q3", "--x", "day", "--y", "sales", "--by", "shop", "--every", "week", "-o", png); code != 0 {
+		t.Fatalf("chart: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "", "chart", p, "--sheet", "Q4", "-o", png); code != 2 || !strings.Contains(errOut, `no sheet "Q4"`) || !strings.Contains(errOut, "Q3") {
+		t.Errorf("a missing sheet: exit %d, %q", code, errOut)
 	}
 }
