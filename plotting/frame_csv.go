@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"os"
 	"path"
 	"runtime"
 	"slices"
@@ -93,19 +94,29 @@ func ReadFile(p string, opts ReadOptions) (*Frame, error) {
 	default:
 		return nil, fmt.Errorf("%s is not a table file Plotline reads: it reads .csv, .tsv, .txt, .xlsx and .xlsm", path.Base(p))
 	}
-	f, err := openRegular(p)
+	f, size, err := openSized(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if ext == ".xlsx" || ext == ".xlsm" {
+		return ReadXLSXFrame(f, size, path.Base(p), opts)
+	}
+	return ReadCSVFrame(f, size, path.Base(p), opts)
+}
+
+// openSized opens the regular file p as ReadFile does, and gives its size.
+func openSized(p string) (*os.File, int64, error) {
+	f, err := openRegular(p)
+	if err != nil {
+		return nil, 0, err
+	}
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		f.Close()
+		return nil, 0, err
 	}
-	if ext == ".xlsx" || ext == ".xlsm" {
-		return ReadXLSXFrame(f, fi.Size(), path.Base(p), opts)
-	}
-	return ReadCSVFrame(f, fi.Size(), path.Base(p), opts)
+	return f, fi.Size(), nil
 }
 
 // ReadCSVFrame reads the size bytes of a text table from r: CSV, TSV,

@@ -30,16 +30,12 @@ const (
 // Sheets gives the sheet names of the workbook at p, in order. It opens p
 // as ReadFile does.
 func Sheets(p string) ([]string, error) {
-	f, err := openRegular(p)
+	f, size, err := openSized(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	_, bk, err := openBook(f, fi.Size(), path.Base(p))
+	_, bk, err := openBook(f, size, path.Base(p))
 	if err != nil {
 		return nil, err
 	}

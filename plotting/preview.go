@@ -100,7 +100,7 @@ func (e *SkippedError) Error() string { return "preview skipped: " + e.Reason }
 // Other files give "". It opens p without following a symbolic link or
 // blocking on a FIFO, and refuses anything but a regular file.
 func PreviewFile(p string, rows int) (string, error) {
-	if !previewed(p) {
+	if !IsTable(p) {
 		return "", nil
 	}
 	f, err := openRegular(p)
@@ -116,7 +116,7 @@ func PreviewFile(p string, rows int) (string, error) {
 // through ReadAt, from offset 0 up to the size fstat gives, and neither
 // moves nor closes f. A file too big to preview gives "preview skipped: …".
 func PreviewOpen(f *os.File, name string, rows int) (string, error) {
-	if !previewed(name) {
+	if !IsTable(name) {
 		return "", nil
 	}
 	fi, err := f.Stat()
@@ -127,7 +127,7 @@ func PreviewOpen(f *os.File, name string, rows int) (string, error) {
 		return "", fmt.Errorf("%s is not a regular file", name)
 	}
 	var s string
-	if isWorkbook(name) {
+	if IsWorkbook(name) {
 		s, err = previewWorkbook(f, fi.Size(), rows)
 	} else {
 		var t *Table
@@ -146,7 +146,9 @@ func PreviewOpen(f *os.File, name string, rows int) (string, error) {
 	return s, err
 }
 
-func previewed(name string) bool {
+// IsTable says whether a file named name is a table Plotline reads: a
+// text table (.csv, .tsv, .txt) or a workbook (.xlsx, .xlsm).
+func IsTable(name string) bool {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".csv", ".tsv", ".txt", ".xlsx", ".xlsm":
 		return true
@@ -154,7 +156,9 @@ func previewed(name string) bool {
 	return false
 }
 
-func isWorkbook(name string) bool {
+// IsWorkbook says whether a file named name is an Excel workbook Plotline
+// reads (.xlsx, .xlsm).
+func IsWorkbook(name string) bool {
 	ext := strings.ToLower(path.Ext(name))
 	return ext == ".xlsx" || ext == ".xlsm"
 }

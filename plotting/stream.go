@@ -55,7 +55,7 @@ func scanText(f *os.File, size int64, name string, opts ReadOptions, work func(*
 // whole, only the named columns where the request names them all.
 func ChartFile(p string, opts ReadOptions, req ChartRequest) (*Chart, error) {
 	opts.Columns = req.Columns()
-	if opts.Columns != nil && !isWorkbook(p) {
+	if opts.Columns != nil && !IsWorkbook(p) {
 		c, err := streamChart(p, opts, req)
 		if !errors.Is(err, errNoStream) {
 			return c, err
@@ -74,18 +74,14 @@ func partialName(what string, i int) string { return fmt.Sprintf("\x00%s%d", wha
 // streamChart builds the chart from each chunk's groups, or says
 // errNoStream when it would not be the chart the whole table gives.
 func streamChart(p string, opts ReadOptions, req ChartRequest) (*Chart, error) {
-	f, err := openRegular(p)
+	f, size, err := openSized(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	// The columns and kind are settled on the table's head, and each chunk
 	// must read as the head does.
-	head, err := ReadCSVFrame(f, fi.Size(), path.Base(p), ReadOptions{Columns: opts.Columns, MaxBytes: int64(frameBlockSize)})
+	head, err := ReadCSVFrame(f, size, path.Base(p), ReadOptions{Columns: opts.Columns, MaxBytes: int64(frameBlockSize)})
 	if err != nil || head.Len() == 0 {
 		return nil, errNoStream // the whole table says what is wrong
 	}
@@ -105,7 +101,7 @@ func streamChart(p string, opts ReadOptions, req ChartRequest) (*Chart, error) {
 		parts []*Frame
 		rows  int
 	)
-	err = scanText(f, fi.Size(), path.Base(p), opts, func(ch *Frame) (any, error) {
+	err = scanText(f, size, path.Base(p), opts, func(ch *Frame) (any, error) {
 		for i, c := range ch.Columns {
 			want := head.Columns[i].Type
 			if c.Type != want && !(c.Type.Numeric() && want.Numeric() && !b.isKey(c.Name)) {

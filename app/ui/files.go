@@ -247,7 +247,7 @@ func (p *filesPanel) show(id string) {
 		p.setPreview(note(err.Error()))
 		return
 	}
-	if isTableFile(f.Filename) {
+	if plotting.IsTable(f.Filename) {
 		p.look.Enable()
 	}
 	ext := strings.ToLower(path.Ext(f.Filename))

@@ -24,15 +24,6 @@ import (
 // for plotline chart, which does not share the window's memory.
 const quickLookMaxBytes = 1 << 30
 
-// isTableFile says whether Quick look can read the file named name.
-func isTableFile(name string) bool {
-	switch strings.ToLower(path.Ext(name)) {
-	case ".csv", ".tsv", ".txt", ".xlsx", ".xlsm":
-		return true
-	}
-	return false
-}
-
 // quickLook is a window that shows a table file's profile and a chart of
 // it at once, drawn natively: no model and no Python. The analyst picks
 // the columns, grouping, aggregate and kind; the chart can be saved, or
@@ -97,17 +88,12 @@ func (u *UI) quickLookStored(id string) *quickLook {
 		if !ok {
 			return nil, fmt.Errorf("the file cannot be read in place")
 		}
-		if isWorkbookName(q.name) {
+		if plotting.IsWorkbook(q.name) {
 			return plotting.ReadXLSXFrame(ra, size, q.name, opts)
 		}
 		return plotting.ReadCSVFrame(ra, size, q.name, opts)
 	})
 	return q
-}
-
-func isWorkbookName(name string) bool {
-	ext := strings.ToLower(path.Ext(name))
-	return ext == ".xlsx" || ext == ".xlsm"
 }
 
 func (u *UI) newQuickLook(name, local string) *quickLook {
@@ -151,7 +137,7 @@ func (q *quickLook) loadSheet(read func(plotting.ReadOptions) (*plotting.Frame, 
 	go func() {
 		f, err := read(plotting.ReadOptions{Sheet: sheet})
 		var sheets []string
-		if err == nil && q.path != "" && isWorkbookName(q.name) {
+		if err == nil && q.path != "" && plotting.IsWorkbook(q.name) {
 			sheets, _ = plotting.Sheets(q.path)
 		}
 		q.u.post(func() {

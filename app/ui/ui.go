@@ -32,6 +32,7 @@ import (
 	"plotline/app"
 	"plotline/app/engine"
 	"plotline/app/settings"
+	"plotline/plotting"
 )
 
 // Services is what the window needs from the rest of Plotline.
@@ -170,7 +171,7 @@ func (u *UI) dropped(_ fyne.Position, uris []fyne.URI) {
 func (u *UI) attachAndLook(paths ...string) *quickLook {
 	var table string
 	for _, p := range paths {
-		if u.attach(p) && table == "" && isTableFile(p) {
+		if u.attach(p) && table == "" && plotting.IsTable(p) {
 			table = p
 		}
 	}
@@ -771,7 +772,7 @@ func (u *UI) refreshChips() {
 		remove := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { u.detach(p) })
 		remove.Importance = widget.LowImportance
 		actions := fyne.CanvasObject(remove)
-		if isTableFile(p) {
+		if plotting.IsTable(p) {
 			look := widget.NewButtonWithIcon("", theme.VisibilityIcon(), func() { u.quickLookLocal(p) })
 			look.Importance = widget.LowImportance
 			actions = container.NewHBox(look, remove)
