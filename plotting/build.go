@@ -135,10 +135,16 @@ func (b *chartBuilder) pick() error {
 	oneValue := req.Kind == KindHist || req.Kind == KindBox
 	if len(b.ys) == 0 && !(oneValue && b.x != nil && b.x.Type.Numeric()) {
 		y := first(numeric)
-		if y == nil {
+		switch {
+		case y != nil:
+			b.ys = []*Column{y}
+		case b.x != nil && b.x.Type.Numeric() && req.Kind == "":
+			// One column of numbers and nothing to set it against: its
+			// distribution.
+			req.Kind, oneValue = KindHist, true
+		default:
 			return errors.New("the table has no column of numbers to chart; its columns are " + b.f.describeColumns())
 		}
-		b.ys = []*Column{y}
 	}
 	if b.x == nil && !oneValue && req.Kind != KindScatter {
 		b.x = first(func(c *Column) bool { return c.Type.Temporal() })

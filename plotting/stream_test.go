@@ -123,3 +123,38 @@ func TestChartFileFallsBack(t *testing.T) {
 		t.Errorf("13/02/2024 read as %v", c.Series[0].X[2])
 	}
 }
+
+func TestBuildChartPicks(t *testing.T) {
+	text := "day,shop,sales,units\n2024-01-01,A,3,1\n2024-01-02,B,4,2\n2024-01-02,A,5,3\n"
+	f, err := ReadCSVFrame(strings.NewReader(text), int64(len(text)), "t.csv", ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		req   ChartRequest
+		kind  Kind
+		x, y  string
+		title string
+	}{
+		{ChartRequest{}, KindLine, "day", "sales", "Sales by day"},
+		{ChartRequest{X: "shop"}, KindBar, "shop", "sales", "Sales by shop"},
+		{ChartRequest{X: "sales"}, KindScatter, "sales", "units", "Units against sales"},
+		{ChartRequest{X: "units", Y: []string{"sales"}, Kind: KindLine}, KindLine, "units", "mean of sales", "Mean sales by units"},
+		{ChartRequest{Y: []string{"sales"}, Kind: KindHist}, KindHist, "sales", "rows", "Distribution of sales"},
+		{ChartRequest{X: "shop", Y: []string{"units"}, Agg: "count", Title: "Orders"}, KindBar, "shop", "count", "Orders"},
+	} {
+		c, err := BuildChart(f, tc.req)
+		if err != nil {
+			t.Errorf("%+v: %v", tc.req, err)
+			continue
+		}
+		if c.Kind != tc.kind || c.XLabel != tc.x || c.YLabel != tc.y || c.Title != tc.title {
+			t.Errorf("%+v: %s of %q by %q titled %q; want %s of %q by %q titled %q", tc.req, c.Kind, c.YLabel, c.XLabel, c.Title, tc.kind, tc.y, tc.x, tc.title)
+		}
+	}
+	one := "v\n1\n2\n2\n"
+	f, _ = ReadCSVFrame(strings.NewReader(one), int64(len(one)), "v.csv", ReadOptions{})
+	if c, err := BuildChart(f, ChartRequest{X: "v"}); err != nil || c.Kind != KindHist {
+		t.Errorf("one column of numbers: %v, %v", c, err)
+	}
+}

@@ -131,20 +131,19 @@ func BenchmarkTableJobs(b *testing.B) {
 	b.Logf("peak memory read from %s", mem.how())
 }
 
-// runJob runs j runs times after one run that warms the caches, and
-// returns its median time and largest peak memory.
+// runJob runs j once to warm the caches, runs times to time it, and once
+// more to read its peak memory (apart: a memory cgroup's accounting slows
+// what runs in it, unevenly).
 func runJob(b *testing.B, mem *peakMeter, j job, runs int) measured {
 	b.Helper()
 	var times []time.Duration
-	var peak int64
 	for i := range runs + 1 {
-		d, p := mem.run(b, j.args)
-		if i == 0 {
-			continue
+		d, _ := mem.run(b, j.args, false)
+		if i > 0 {
+			times = append(times, d)
 		}
-		times = append(times, d)
-		peak = max(peak, p)
 	}
+	_, peak := mem.run(b, j.args, true)
 	return measured{ms: interptest.Ms(interptest.Median(times)), mb: float64(peak) / 1e6}
 }
 
@@ -215,12 +214,13 @@ func (m *peakMeter) how() string {
 	return "the peak RSS (getrusage), which counts the program's own mapped pages too"
 }
 
-// run runs args to the end and returns its wall time and peak memory.
-func (m *peakMeter) run(b *testing.B, args []string) (time.Duration, int64) {
+// run runs args to the end and returns its wall time and, when measured
+// is true, its peak memory.
+func (m *peakMeter) run(b *testing.B, args []string, measured bool) (time.Duration, int64) {
 	b.Helper()
 	var cmd *exec.Cmd
 	var group string
-	if m.parent != "" {
+	if measured && m.parent != "" {
 		m.n++
 		group = filepath.Join(m.parent, fmt.Sprintf("plotline-bench-%d-%d", os.Getpid(), m.n))
 		if err := os.Mkdir(group, 0o755); err != nil {
