@@ -35,7 +35,13 @@ func Sheets(p string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	_, bk, err := openBook(f, size, path.Base(p))
+	return SheetsFrom(f, size, path.Base(p))
+}
+
+// SheetsFrom gives the sheet names of the workbook of size bytes in r, in
+// order; name is the workbook's, for errors.
+func SheetsFrom(r io.ReaderAt, size int64, name string) ([]string, error) {
+	_, bk, err := openBook(r, size, name)
 	if err != nil {
 		return nil, err
 	}

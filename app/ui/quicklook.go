@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -53,15 +52,17 @@ type quickLook struct {
 // quickLookLocal opens Quick look on a file of the analyst's.
 func (u *UI) quickLookLocal(p string) *quickLook {
 	q := u.newQuickLook(filepath.Base(p), p)
-	q.load(func(opts plotting.ReadOptions) (*plotting.Frame, error) {
-		fi, err := os.Stat(p)
+	q.load(func(opts plotting.ReadOptions) (*plotting.Frame, []string, error) {
+		f, err := openLocal(p) // as attaching opens it
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if fi.Size() > quickLookMaxBytes {
-			return nil, fmt.Errorf("the file is %s; Quick look reads tables up to %s (plotline chart draws larger ones)", plotting.FormatSize(fi.Size()), plotting.FormatSize(quickLookMaxBytes))
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, nil, err
 		}
-		return plotting.ReadFile(p, opts)
+		return readTable(f, fi.Size(), q.name, opts)
 	})
 	return q
 }
@@ -73,27 +74,41 @@ func (u *UI) quickLookStored(id string) *quickLook {
 		u.showBanner("Could not open the file: "+err.Error(), nil)
 		return nil
 	}
+	if !plotting.IsTable(f.Filename) {
+		u.showBanner("Quick look shows CSV, TSV and Excel tables; "+path.Base(f.Filename)+" is not one.", nil)
+		return nil
+	}
 	q := u.newQuickLook(path.Base(f.Filename), "")
-	size := f.Bytes
-	q.load(func(opts plotting.ReadOptions) (*plotting.Frame, error) {
-		if size > quickLookMaxBytes {
-			return nil, fmt.Errorf("the file is %s; Quick look reads tables up to %s", plotting.FormatSize(size), plotting.FormatSize(quickLookMaxBytes))
-		}
+	q.load(func(opts plotting.ReadOptions) (*plotting.Frame, []string, error) {
 		_, rc, err := u.eng.OpenFile(u.ctx, id)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer rc.Close()
 		ra, ok := rc.(io.ReaderAt)
 		if !ok {
-			return nil, fmt.Errorf("the file cannot be read in place")
+			return nil, nil, fmt.Errorf("the file cannot be read in place")
 		}
-		if plotting.IsWorkbook(q.name) {
-			return plotting.ReadXLSXFrame(ra, size, q.name, opts)
-		}
-		return plotting.ReadCSVFrame(ra, size, q.name, opts)
+		return readTable(ra, f.Bytes, q.name, opts)
 	})
 	return q
+}
+
+// readTable reads a table for Quick look, and a workbook's sheet names.
+func readTable(r io.ReaderAt, size int64, name string, opts plotting.ReadOptions) (*plotting.Frame, []string, error) {
+	if size > quickLookMaxBytes {
+		return nil, nil, fmt.Errorf("the file is %s; Quick look reads tables up to %s (plotline chart draws larger ones)", plotting.FormatSize(size), plotting.FormatSize(quickLookMaxBytes))
+	}
+	if !plotting.IsWorkbook(name) {
+		f, err := plotting.ReadCSVFrame(r, size, name, opts)
+		return f, nil, err
+	}
+	sheets, err := plotting.SheetsFrom(r, size, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := plotting.ReadXLSXFrame(r, size, name, opts)
+	return f, sheets, err
 }
 
 func (u *UI) newQuickLook(name, local string) *quickLook {
@@ -127,19 +142,15 @@ func (u *UI) newQuickLook(name, local string) *quickLook {
 }
 
 // load reads the table off Fyne's goroutine, then shows it.
-func (q *quickLook) load(read func(plotting.ReadOptions) (*plotting.Frame, error)) {
+func (q *quickLook) load(read func(plotting.ReadOptions) (*plotting.Frame, []string, error)) {
 	q.loadSheet(read, "")
 }
 
-func (q *quickLook) loadSheet(read func(plotting.ReadOptions) (*plotting.Frame, error), sheet string) {
+func (q *quickLook) loadSheet(read func(plotting.ReadOptions) (*plotting.Frame, []string, error), sheet string) {
 	q.gen++
 	gen := q.gen
 	go func() {
-		f, err := read(plotting.ReadOptions{Sheet: sheet})
-		var sheets []string
-		if err == nil && q.path != "" && plotting.IsWorkbook(q.name) {
-			sheets, _ = plotting.Sheets(q.path)
-		}
+		f, sheets, err := read(plotting.ReadOptions{Sheet: sheet})
 		q.u.post(func() {
 			if gen != q.gen {
 				return

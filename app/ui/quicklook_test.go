@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
+	"github.com/xuri/excelize/v2"
 
 	"plotline/app/modeltest"
 	"plotline/plotting"
@@ -112,6 +113,27 @@ func TestQuickLookOnAttach(t *testing.T) {
 			t.Error("Quick look is still open after asking")
 		}
 	}
+
+	// The thread's copy opens in Quick look from the files panel.
+	var csvID, pngID string
+	for _, id := range w.u.tl.fileIDs() {
+		switch w.u.files.fileInfo(id).name {
+		case "sales.csv":
+			csvID = id
+		case "logo.png":
+			pngID = id
+		}
+	}
+	if csvID == "" || pngID == "" {
+		t.Fatalf("the thread's files: %v", w.u.tl.fileIDs())
+	}
+	if w.u.quickLookStored(pngID) != nil || !strings.Contains(w.u.bannerText(), "logo.png is not one") {
+		t.Errorf("Quick look on an image: banner %q", w.u.bannerText())
+	}
+	stored := w.u.quickLookStored(csvID)
+	if !waitChart(t, w, stored) || stored.win.Title() != "Quick look — sales.csv" || stored.frame.Len() != 5 {
+		t.Fatalf("stored file: %q, status %q", stored.win.Title(), stored.status.Text)
+	}
 }
 
 func TestQuickLookBadFile(t *testing.T) {
@@ -185,5 +207,32 @@ func TestQuickLookScreenshots(t *testing.T) {
 			t.Fatalf("no monthly chart: %s", q.status.Text)
 		}
 		shot("quicklook-monthly")
+	}
+}
+
+func TestQuickLookWorkbookSheets(t *testing.T) {
+	w := newWindow(t)
+	p := filepath.Join(t.TempDir(), "book.xlsx")
+	f := excelize.NewFile()
+	f.SetSheetName("Sheet1", "Notes")
+	f.SetSheetRow("Notes", "A1", &[]any{"note", "n"})
+	f.SetSheetRow("Notes", "A2", &[]any{"hello", 1})
+	f.NewSheet("Sales")
+	f.SetSheetRow("Sales", "A1", &[]any{"region", "revenue"})
+	f.SetSheetRow("Sales", "A2", &[]any{"North", 10})
+	f.SetSheetRow("Sales", "A3", &[]any{"South", 7})
+	if err := f.SaveAs(p); err != nil {
+		t.Fatal(err)
+	}
+	q := w.u.quickLookLocal(p)
+	if !waitChart(t, w, q) || q.sheet == nil || q.sheet.Selected != "Notes" || strings.Join(q.sheet.Options, ",") != "Notes,Sales" {
+		t.Fatalf("first sheet: chart %v, sheet choice %+v", q.chart, q.sheet)
+	}
+	q.sheet.SetSelected("Sales")
+	if !w.u.Pump(30*time.Second, func() bool { return q.frame.Source.Sheet == "Sales" && q.drawn == q.gen }) {
+		t.Fatal("the Sales sheet was not read")
+	}
+	if q.chart == nil || strings.Join(q.chart.Categories, ",") != "North,South" {
+		t.Errorf("Sales chart %+v", q.chart)
 	}
 }
