@@ -13,8 +13,14 @@
 // mode. Memory cannot be bounded inside a Go process, so on Linux a
 // session runs its cells in a worker: the binary started again in the
 // code sandbox (interpreter/sandbox) with a memory cap, or, where the
-// sandbox cannot start, as a plain child process with an address-space
-// limit. Elsewhere cells run in the calling process, with no memory cap.
+// sandbox cannot start, as a plain child process under an address-space
+// limit of the cap plus 2 GiB for the Go runtime's reservations, a
+// looser bound. One worker serves a session, so its globals live there;
+// cells and results travel as length-prefixed JSON on pipes of their own
+// (fds 3 and 4), never on the worker's stdout. A worker that reaches its
+// cap is ended, the cell's error is a MemoryError, and the next cell runs
+// in a new worker with new globals (Result.Restarted). Elsewhere cells run
+// in the calling process, with no memory cap.
 package starlark
 
 import _ "embed"

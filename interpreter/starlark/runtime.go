@@ -187,7 +187,7 @@ func (rt *runtime) exec(ctx context.Context, code string, onOutput func([]byte))
 		Name:  cellFile,
 		Print: func(_ *starlark.Thread, msg string) { c.out.write(msg + "\n") },
 		Load: func(*starlark.Thread, string) (starlark.StringDict, error) {
-			return nil, errors.New(importHint)
+			return nil, hintError(importHint)
 		},
 	}
 	thread.SetLocal(cellKey, c)
@@ -261,6 +261,11 @@ func (rt *runtime) run(thread *starlark.Thread, code string) (starlark.Value, er
 
 // importHint is what a cell that imports is told.
 const importHint = "Starlark has no import: tables come from table.read(name), charts from chart.bar(...) and the other chart functions; math, json and time are already there."
+
+// hintError is an error whose text is a hint for the model, in sentences.
+type hintError string
+
+func (e hintError) Error() string { return string(e) }
 
 // hints say what to do instead of the Python that Starlark lacks, by the
 // statement's first word.

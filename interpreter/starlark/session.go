@@ -2,8 +2,10 @@ package starlark
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -13,9 +15,10 @@ import (
 type Options struct {
 	// Limits bound each cell; zero fields are the defaults.
 	Limits Limits
-	// InProcess runs cells in the calling process even where a worker
-	// could cap their memory: for tests and tools that trust their code.
-	InProcess bool
+	// Mode is where cells run; "" picks the safest this machine offers:
+	// the sandbox, else a plain child on Linux, else this process.
+	// ModeSandbox and ModeChild are refused where they cannot run.
+	Mode Mode
 }
 
 // Mode says where a session's cells run.
@@ -53,17 +56,28 @@ type Session struct {
 }
 
 // Open starts a session on the work folder dir, which must exist. Cells
-// run in a worker where one can hold their memory (see Mode), else in
-// this process.
+// run where opts.Mode says; a worker starts with the first cell.
 func Open(dir string, opts Options) (*Session, error) {
 	lim := opts.Limits.WithDefaults()
 	f, err := openFolder(dir, lim.FileSize)
 	if err != nil {
 		return nil, err
 	}
-	mode := ModeInProcess
-	if !opts.InProcess {
+	mode := opts.Mode
+	switch {
+	case mode == "":
 		mode = workerMode()
+	case mode == ModeChild && goruntime.GOOS != "linux":
+		f.close()
+		return nil, fmt.Errorf("a Starlark worker runs on Linux only, not on %s", goruntime.GOOS)
+	case mode == ModeSandbox:
+		if err := sandboxErr(); err != nil {
+			f.close()
+			return nil, err
+		}
+	case mode != ModeChild && mode != ModeInProcess:
+		f.close()
+		return nil, fmt.Errorf("no Starlark mode %q", mode)
 	}
 	s := &Session{dir: dir, mode: mode, folder: f}
 	if mode == ModeInProcess {

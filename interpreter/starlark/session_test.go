@@ -45,7 +45,7 @@ func open(t *testing.T, opts Options) *Session {
 	return s
 }
 
-func inProcess(t *testing.T) *Session { return open(t, Options{InProcess: true}) }
+func inProcess(t *testing.T) *Session { return open(t, Options{Mode: ModeInProcess}) }
 
 // run runs code and fails the test if the cell could not run.
 func run(t *testing.T, s *Session, code string) *Result {
@@ -308,7 +308,7 @@ func TestPythonStatementsGetHints(t *testing.T) {
 }
 
 func TestStepLimit(t *testing.T) {
-	s := open(t, Options{InProcess: true, Limits: Limits{Steps: 1_000_000}})
+	s := open(t, Options{Mode: ModeInProcess, Limits: Limits{Steps: 1_000_000}})
 	e := failsWith(t, s, "n = 0\nfor i in range(1000000000000):\n    n += i\n", "LimitError", "Starlark steps")
 	if !strings.Contains(e.Traceback, "cell:") {
 		t.Errorf("traceback %q", e.Traceback)
@@ -320,7 +320,7 @@ func TestStepLimit(t *testing.T) {
 }
 
 func TestTimeLimitAndCancel(t *testing.T) {
-	s := open(t, Options{InProcess: true, Limits: Limits{Timeout: 200 * time.Millisecond}})
+	s := open(t, Options{Mode: ModeInProcess, Limits: Limits{Timeout: 200 * time.Millisecond}})
 	failsWith(t, s, "for i in range(1000000000000):\n    pass\n", "TimeoutError", "time limit")
 
 	s = inProcess(t)

@@ -127,11 +127,14 @@ var workerMode = sync.OnceValue(func() Mode {
 	if goruntime.GOOS != "linux" {
 		return ModeInProcess
 	}
-	if sandbox.Check().Err == nil {
+	if sandboxErr() == nil {
 		return ModeSandbox
 	}
 	return ModeChild
 })
+
+// sandboxErr says why the sandbox cannot start here, or is nil.
+var sandboxErr = sync.OnceValue(func() error { return sandbox.Check().Err })
 
 // workerAddressSpace is room for the Go runtime's reservations beside the
 // memory a worker may use.
@@ -202,7 +205,7 @@ func (w *worker) start() (*workerProc, error) {
 		}
 		return nil, err
 	}
-	env := []string{"HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8",
+	env := []string{"HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8", "MALLOC_ARENA_MAX=2",
 		fmt.Sprintf("GOMEMLIMIT=%d", w.lim.Memory*3/4), "GOTRACEBACK=none"}
 	p := &workerProc{req: reqW, frames: make(chan frame, 64), logs: &tailBuffer{max: 16 << 10}, done: make(chan struct{})}
 	if w.mode == ModeSandbox {
