@@ -217,7 +217,8 @@ func (w *worker) start() (*workerProc, error) {
 				Memory: w.lim.Memory,
 				// The whole-sandbox cap holds the memory; this stops only
 				// absurd reservations beside the Go runtime's own.
-				AddressSpace: w.lim.Memory + workerAddressSpace,
+				// Starlark reserves 4 GiB for its small ints.
+				AddressSpace: w.lim.Memory + workerAddressSpace + 4<<30,
 				Processes:    64, FileSize: w.lim.FileSize, OpenFiles: 64, TmpSize: 1 << 20,
 			},
 		})

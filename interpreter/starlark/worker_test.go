@@ -64,6 +64,9 @@ t.head(1).to_csv("one.csv")`, func(p []byte) { streamed.Write(p) })
 func TestWorkerMemoryCap(t *testing.T) { eachWorker(t, Limits{}, testWorkerMemoryCap) }
 
 func testWorkerMemoryCap(t *testing.T, s *Session) {
+	if raceEnabled && s.Mode() == ModeChild {
+		t.Skip("the race detector's shadow memory does not fit under the address-space limit")
+	}
 	ok(t, s, "kept = 1")
 	// Doubling a list runs through memory in a few dozen steps.
 	r := run(t, s, "x = [0]\nfor i in range(64):\n    x = x + x\n")
