@@ -75,6 +75,14 @@ var depRules = []depRule{
 		why:    "local function tools run in a worker that this package starts in the sandbox; it needs the sandbox, and may offer plotting, but nothing of the interpreter's kernels or the app",
 	},
 	{
+		name:   "starlark imports only the sandbox and plotting",
+		from:   []string{"plotline/interpreter/starlark"},
+		bad:    []string{"plotline/..."},
+		except: []string{"plotline/interpreter/sandbox", "plotline/plotting"},
+		direct: true,
+		why:    "the Starlark runtime runs cells in a worker it starts in the sandbox, with plotting's tables and charts as built-ins; the kernels' manager and the app wire it in, never the reverse",
+	},
+	{
 		name: "sandbox imports nothing of ours",
 		from: []string{"plotline/interpreter/sandbox"},
 		bad:  []string{"plotline/..."},

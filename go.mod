@@ -9,6 +9,7 @@ require (
 	github.com/traefik/yaegi v0.16.1
 	github.com/xuri/excelize/v2 v2.9.1
 	github.com/zalando/go-keyring v0.2.8
+	go.starlark.net v0.0.0-20260908191801-89a6a09411d5
 	golang.design/x/clipboard v0.7.1
 	golang.org/x/image v0.30.0
 	golang.org/x/net v0.62.0
