@@ -29,9 +29,12 @@ const usage = `Plotline: a local code interpreter for analysts.
 Usage:
   plotline [--data DIR] [FILE]...
       Open the Plotline window, with the FILEs attached to the first question.
-  plotline exec [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...
+  plotline exec [--runtime python|starlark] [--file PATH]... [--out DIR] [--json]
+                [--timeout DUR] [--memory BYTES] CELL...
       Run each CELL (a .py file, or - for standard input) in order, in one
-      sandboxed Python session. --file copies an input into /mnt/data.
+      sandboxed Python session (or, with --runtime starlark, a hermetic
+      Starlark session with table and chart built-ins). --file copies an
+      input into /mnt/data.
   plotline ask [--file PATH]... [--thread ID] [--instructions TEXT] [--model NAME]
                [--tool-choice X] [--out DIR] [--json] PROMPT
       Ask the data-analyst assistant a question about your files. The model

@@ -19,6 +19,7 @@ import (
 
 	"plotline/interpreter"
 	"plotline/interpreter/sandbox"
+	"plotline/interpreter/starlark"
 )
 
 // cellJSON is one line of `plotline exec --json`.
@@ -86,11 +87,12 @@ func Exec(args []string, s Streams) int {
 		asJSON  = fs.Bool("json", false, "print one JSON object per cell, one per line, and nothing else on stdout")
 		timeout = fs.Duration("timeout", interpreter.DefaultCellTimeout, "wall-clock time limit per cell")
 		memory  = byteSize(sandbox.DefaultMemory)
+		runtime = fs.String("runtime", defaultRuntime(), "`python` (the sandboxed kernel) or starlark (hermetic, with table and chart built-ins); PLOTLINE_RUNTIME sets the default")
 	)
 	fs.Var(&files, "file", "copy `PATH` into /mnt/data under its own name (repeatable)")
 	fs.Var(&memory, "memory", "memory limit of the kernel, in `BYTES` (suffixes K, M, G allowed)")
 	fs.Usage = func() {
-		fmt.Fprintln(s.Err, "Usage: plotline exec [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...")
+		fmt.Fprintln(s.Err, "Usage: plotline exec [--runtime python|starlark] [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...")
 		fs.PrintDefaults()
 	}
 	cellArgs, err := parseInterleaved(fs, args)
@@ -107,6 +109,9 @@ func Exec(args []string, s Streams) int {
 	}
 	if *timeout <= 0 {
 		return fail("--timeout must be positive")
+	}
+	if *runtime != "python" && *runtime != "starlark" {
+		return fail("--runtime %q: give python or starlark", *runtime)
 	}
 
 	cells, err := readCells(cellArgs, s.In)
@@ -136,24 +141,34 @@ func Exec(args []string, s Streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	py, _, err := interpreter.Discover(ctx, false)
-	if err != nil {
-		return fail("%v (run 'plotline doctor' for details)", err)
-	}
 	root, err := os.MkdirTemp("", "plotline-exec-")
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer os.RemoveAll(root)
 	lim := interpreter.Limits{CellTimeout: *timeout, Sandbox: sandbox.Limits{Memory: int64(memory)}}.WithDefaults()
-	mgr, err := interpreter.NewManager(interpreter.Config{Python: py, Root: root, PoolSize: -1, Limits: lim})
-	if err != nil {
-		return fail("%v", err)
-	}
-	defer mgr.Close()
-	sess, err := mgr.NewSession(ctx)
-	if err != nil {
-		return fail("%v", err)
+	var sess cellSession
+	if *runtime == "starlark" {
+		st, err := starlark.Open(root, starlark.Options{Limits: starlark.Limits{Timeout: *timeout, Memory: int64(memory)}})
+		if err != nil {
+			return fail("%v", err)
+		}
+		sess = starlarkCells{st}
+	} else {
+		py, _, err := interpreter.Discover(ctx, false)
+		if err != nil {
+			return fail("%v (run 'plotline doctor' for details; --runtime starlark needs no Python)", err)
+		}
+		mgr, err := interpreter.NewManager(interpreter.Config{Python: py, Root: root, PoolSize: -1, Limits: lim})
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer mgr.Close()
+		ps, err := mgr.NewSession(ctx)
+		if err != nil {
+			return fail("%v", err)
+		}
+		sess = ps
 	}
 	defer sess.Close()
 
@@ -233,7 +248,46 @@ func readCells(args []string, stdin io.Reader) ([]cell, error) {
 	return cells, nil
 }
 
-func copyIn(sess *interpreter.Session, p string) (string, error) {
+// cellSession is what exec runs cells in: the sandboxed Python kernel
+// (*interpreter.Session), or the Starlark runtime.
+type cellSession interface {
+	Exec(ctx context.Context, code string) (*interpreter.Result, error)
+	AddFile(name string, r io.Reader) (string, error)
+	OpenFile(name string) (*os.File, error)
+	Close() error
+}
+
+// starlarkCells runs exec's cells in a Starlark session; its results have
+// the kernel's shape.
+type starlarkCells struct{ s *starlark.Session }
+
+func (c starlarkCells) Exec(ctx context.Context, code string) (*interpreter.Result, error) {
+	r, err := c.s.Exec(ctx, code, nil)
+	if r == nil {
+		return nil, err
+	}
+	out := &interpreter.Result{Stdout: r.Stdout, Stderr: r.Stderr, Value: r.Value, Images: r.Images,
+		Files: r.Files, Duration: r.Duration, Restarted: r.Restarted}
+	if r.Error != nil {
+		out.Error = &interpreter.CellError{Name: r.Error.Name, Message: r.Error.Message, Traceback: r.Error.Traceback}
+	}
+	return out, err
+}
+
+func (c starlarkCells) AddFile(name string, r io.Reader) (string, error) { return c.s.AddFile(name, r) }
+func (c starlarkCells) OpenFile(name string) (*os.File, error)           { return c.s.OpenFile(name) }
+func (c starlarkCells) Close() error                                     { return c.s.Close() }
+
+// defaultRuntime is exec's runtime unless --runtime says: PLOTLINE_RUNTIME
+// when it names one, else python.
+func defaultRuntime() string {
+	if r := os.Getenv("PLOTLINE_RUNTIME"); r == "starlark" {
+		return r
+	}
+	return "python"
+}
+
+func copyIn(sess cellSession, p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
@@ -246,7 +300,7 @@ func copyIn(sess *interpreter.Session, p string) (string, error) {
 // given) and returns the paths to report: under out, or else the /mnt/data
 // names of files and the names images would be saved under. What it does
 // not save it reports on warn, a line each. quota is the work folder's.
-func saveOutputs(sess *interpreter.Session, r *interpreter.Result, out string, quota int64, n int, warn io.Writer) (images, files []string) {
+func saveOutputs(sess cellSession, r *interpreter.Result, out string, quota int64, n int, warn io.Writer) (images, files []string) {
 	images, files = []string{}, []string{}
 	var dst *outFolder
 	if out != "" {

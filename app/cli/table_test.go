@@ -254,3 +254,38 @@ func TestProfileAndChartOfAWorkbook(t *testing.T) {
 		t.Errorf("a missing sheet: exit %d, %q", code, errOut)
 	}
 }
+
+func TestExecStarlark(t *testing.T) {
+	dir := t.TempDir()
+	csv := write(t, dir, "sales.csv", salesCSV)
+	cell := write(t, dir, "c1.star", `t = table.read("sales.csv")
+g = t.group_by("region", revenue="sum")
+chart.bar(g, x="region", y="revenue", title="Revenue")
+g.to_csv("by_region.csv")
+len(t)
+`)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := run(t, "import pandas as pd\n", "exec", "--runtime", "starlark", "--json", "--file", csv, "--out", out, cell, "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 JSON lines:\n%s", stdout)
+	}
+	var c1, c2 cellJSON
+	json.Unmarshal([]byte(lines[0]), &c1)
+	json.Unmarshal([]byte(lines[1]), &c2)
+	if c1.Error != nil || c1.Result == nil || *c1.Result != "5" || len(c1.Images) != 1 || len(c1.Files) != 1 {
+		t.Errorf("cell 1 = %+v", c1)
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "by_region.csv")); err != nil || !strings.Contains(string(data), "North") {
+		t.Errorf("by_region.csv: %q, %v", data, err)
+	}
+	if c2.Error == nil || c2.Error.Name != "SyntaxError" || !strings.Contains(c2.Error.Message, "table.read") {
+		t.Errorf("an import: %+v", c2.Error)
+	}
+	if code, _, stderr := run(t, "", "exec", "--runtime", "lua", cell); code != 2 || !strings.Contains(stderr, "python or starlark") {
+		t.Errorf("--runtime lua: exit %d, %q", code, stderr)
+	}
+}
