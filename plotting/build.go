@@ -87,7 +87,7 @@ type chartBuilder struct {
 func (b *chartBuilder) column(name, flag string) (*Column, error) {
 	c, err := b.f.Column(name)
 	if err != nil {
-		return nil, fmt.Errorf("--%s: %w", flag, err)
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	return c, nil
 }
@@ -118,7 +118,7 @@ func (b *chartBuilder) pick() error {
 		}
 	}
 	if b.by != nil && len(b.ys) > 1 {
-		return errors.New("--by splits one --y column into series; give one --y with it")
+		return errors.New("splitting into series (by) needs a single column of values (y)")
 	}
 	used := func(c *Column) bool {
 		return c == b.x || c == b.by || slices.Contains(b.ys, c)
@@ -155,7 +155,7 @@ func (b *chartBuilder) pick() error {
 	if b.x == nil && req.Kind == KindScatter {
 		b.x = first(numeric)
 		if b.x == nil {
-			return errors.New("a scatter chart needs two columns of numbers; give --x and --y")
+			return errors.New("a scatter chart needs two columns of numbers, x and y")
 		}
 	}
 	if req.Kind == "" {
@@ -171,7 +171,7 @@ func (b *chartBuilder) pick() error {
 	}
 	if req.Agg != "" {
 		if b.agg, err = ParseAgg(req.Agg); err != nil {
-			return fmt.Errorf("--agg: %w", err)
+			return fmt.Errorf("combining values (agg): %w", err)
 		}
 	}
 	for _, y := range b.ys {
@@ -181,16 +181,16 @@ func (b *chartBuilder) pick() error {
 	}
 	if req.Every != "" {
 		if b.x == nil || !b.x.Type.Temporal() {
-			return errors.New("--every resamples a date column along x; give --x a date column")
+			return errors.New("resampling by a period (every) needs a date column along x")
 		}
 		if _, err := ParsePeriod(req.Every); err != nil {
-			return fmt.Errorf("--every: %w", err)
+			return fmt.Errorf("every: %w", err)
 		}
 	}
 	switch req.Kind {
 	case KindBar, KindLine, KindArea, KindHeatmap:
 		if b.x == nil {
-			return fmt.Errorf("a %s chart needs a column along x (a date or a category); give --x", req.Kind)
+			return fmt.Errorf("a %s chart needs a column along x (a date or a category)", req.Kind)
 		}
 	case KindScatter:
 		if !b.x.Type.Numeric() && !b.x.Type.Temporal() {
@@ -198,7 +198,7 @@ func (b *chartBuilder) pick() error {
 		}
 	}
 	if req.Kind == KindHeatmap && b.by == nil {
-		return errors.New("a heatmap needs two category columns: give --x and --by")
+		return errors.New("a heatmap needs two category columns, x and by")
 	}
 	return nil
 }
@@ -369,7 +369,7 @@ func (b *chartBuilder) chartOf(g *Frame) (*Chart, error) {
 		}
 	}
 	if len(ss) > maxSeries {
-		return nil, fmt.Errorf("--by %s makes %d series; a chart stays readable with at most %d", b.by.Name, len(ss), maxSeries)
+		return nil, fmt.Errorf("column %q makes %d series; a chart stays readable with at most %d", b.by.Name, len(ss), maxSeries)
 	}
 	if len(ss) == 0 {
 		return nil, errors.New("no rows have a value along x")
@@ -583,7 +583,7 @@ func (b *chartBuilder) scatter() (*Chart, error) {
 		i, ok := index[name]
 		if !ok {
 			if len(c.Series) == maxSeries {
-				return nil, fmt.Errorf("--by %s has more than %d values; a chart stays readable with at most %d series", b.by.Name, maxSeries, maxSeries)
+				return nil, fmt.Errorf("column %q has more than %d values; a chart stays readable with at most %d series", b.by.Name, maxSeries, maxSeries)
 			}
 			i = len(c.Series)
 			index[name] = i
