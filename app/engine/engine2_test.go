@@ -189,7 +189,9 @@ func sandboxInits(ppid int) []int {
 // not outlive the test run.
 func killAll(pids []int) {
 	for _, pid := range pids {
-		syscall.Kill(pid, syscall.SIGKILL)
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Kill()
+		}
 	}
 }
 
