@@ -21,12 +21,7 @@ func Kernels(m *interpreter.Manager) app.Interpreter { return kernels{m} }
 type kernels struct{ m *interpreter.Manager }
 
 func (k kernels) folder(threadID string) (string, error) {
-	// Thread ids are the engine's own; a name that could climb out of the
-	// root is refused all the same.
-	if threadID == "" || strings.ContainsAny(threadID, `/\`) || threadID == "." || threadID == ".." {
-		return "", fmt.Errorf("invalid thread id %q", threadID)
-	}
-	return filepath.Join(k.m.Config().Root, threadID), nil
+	return threadFolder(k.m.Config().Root, threadID)
 }
 
 func (k kernels) Open(ctx context.Context, threadID string) (app.Session, error) {
@@ -96,8 +91,11 @@ func (s session) Unpack(name string) (string, error) {
 
 func (s session) OpenFile(name string) (*os.File, error) { return s.s.OpenFile(name) }
 
-func (s session) Files() []app.WorkFile {
-	files := interpreter.ListFiles(s.s.Dir())
+func (s session) Files() []app.WorkFile { return workFiles(s.s.Dir()) }
+
+// workFiles lists a work folder's regular files.
+func workFiles(dir string) []app.WorkFile {
+	files := interpreter.ListFiles(dir)
 	out := make([]app.WorkFile, len(files))
 	for i, f := range files {
 		out[i] = app.WorkFile{Name: f.Name, Size: f.Size}
