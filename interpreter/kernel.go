@@ -16,6 +16,7 @@ import (
 
 	"plotline/assets"
 	"plotline/interpreter/sandbox"
+	"plotline/interpreter/workerio"
 )
 
 // fontsInside is where kernels find the font cache (see fontCache).
@@ -237,10 +238,7 @@ func (k *kernel) send(code string, onOutput func(stream int, p []byte)) (*cellRu
 		}
 		c.markers[i] = s.arm([]byte(marker), fn)
 	}
-	msg, _ := json.Marshal(map[string]string{"id": c.id, "code": code, "marker": marker})
-	var head [4]byte
-	binary.BigEndian.PutUint32(head[:], uint32(len(msg)))
-	if _, err := k.req.Write(append(head[:], msg...)); err != nil {
+	if err := workerio.WriteFrame(k.req, map[string]string{"id": c.id, "code": code, "marker": marker}); err != nil {
 		return nil, fmt.Errorf("send cell to kernel: %w", err)
 	}
 	return c, nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"plotline/interpreter/sandbox"
+	"plotline/interpreter/workerio"
 )
 
 // Functions are the handlers kept in one folder, NAME.go for the function
@@ -72,7 +73,7 @@ func (f *Functions) Source(name string) (string, error) {
 		return "", err
 	}
 	if len(b) > maxSource {
-		return "", fmt.Errorf("%s is larger than %s", p, formatBytes(maxSource))
+		return "", fmt.Errorf("%s is larger than %s", p, workerio.FormatBytes(maxSource))
 	}
 	return string(b), nil
 }
@@ -84,7 +85,7 @@ func (f *Functions) Save(name, source string) error {
 		return fmt.Errorf("%q is not a function name: use 1 to 64 letters, digits, _ or -", name)
 	}
 	if len(source) > maxSource {
-		return fmt.Errorf("the handler is larger than %s", formatBytes(maxSource))
+		return fmt.Errorf("the handler is larger than %s", workerio.FormatBytes(maxSource))
 	}
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		return err
@@ -135,13 +136,13 @@ func (f *Functions) run(ctx context.Context, name, source, args string) Result {
 		return failed(fmt.Sprintf("%q is not a function name: use 1 to 64 letters, digits, _ or -", name))
 	}
 	if len(source) > maxSource {
-		return failed(fmt.Sprintf("the handler of %s is larger than %s", name, formatBytes(maxSource)))
+		return failed(fmt.Sprintf("the handler of %s is larger than %s", name, workerio.FormatBytes(maxSource)))
 	}
 	if strings.TrimSpace(args) == "" {
 		args = "{}"
 	}
 	if len(args) > maxArgs {
-		return failed(fmt.Sprintf("the arguments are larger than %s", formatBytes(maxArgs)))
+		return failed(fmt.Sprintf("the arguments are larger than %s", workerio.FormatBytes(maxArgs)))
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(args), &obj); err != nil || obj == nil {
@@ -222,7 +223,7 @@ func (f *Functions) run(ctx context.Context, name, source, args string) Result {
 	replies := make(chan replyOrErr, 1)
 	go func() {
 		var rep reply
-		err := readFrame(repR, maxReply(lim.Output), &rep)
+		err := workerio.ReadFrame(repR, maxReply(lim.Output), &rep)
 		replies <- replyOrErr{rep, err}
 	}()
 
@@ -230,7 +231,7 @@ func (f *Functions) run(ctx context.Context, name, source, args string) Result {
 	// pipe's buffer waits for the worker to read it, within the timeout.
 	// A worker that dies before reading it is reported by its end.
 	go func() {
-		writeFrame(reqW, request{Name: name, File: name + ".go", Source: source, Args: json.RawMessage(args), MaxOutput: lim.Output})
+		workerio.WriteFrame(reqW, request{Name: name, File: name + ".go", Source: source, Args: json.RawMessage(args), MaxOutput: lim.Output})
 		reqW.Close()
 	}()
 
@@ -267,7 +268,7 @@ func (f *Functions) run(ctx context.Context, name, source, args string) Result {
 		return withLogs(failed(stop), printed)
 	case !answer && exit.MemoryCap:
 		return withLogs(failed(fmt.Sprintf("the function %s used more than its %s memory limit and was stopped",
-			name, formatBytes(lim.Memory))), printed)
+			name, workerio.FormatBytes(lim.Memory))), printed)
 	case !answer:
 		return withLogs(failed(fmt.Sprintf("the function %s crashed: %s", name, crashText(printed, exit, lim.Memory))), printed)
 	case got.rep.Error != "":
@@ -299,7 +300,7 @@ func crashText(logs string, exit sandbox.Exit, memory int64) string {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "panic:") {
 			if strings.Contains(line, "out of memory") {
-				return line + fmt.Sprintf(" (its memory limit is %s)", formatBytes(memory))
+				return line + fmt.Sprintf(" (its memory limit is %s)", workerio.FormatBytes(memory))
 			}
 			return line
 		}
@@ -349,7 +350,7 @@ func (c *cappedBuffer) String() string {
 	defer c.mu.Unlock()
 	s := strings.ToValidUTF8(string(c.b), "\uFFFD")
 	if c.dropped > 0 {
-		s += fmt.Sprintf("\n[%s more output not shown]\n", formatBytes(c.dropped))
+		s += fmt.Sprintf("\n[%s more output not shown]\n", workerio.FormatBytes(c.dropped))
 	}
 	return s
 }

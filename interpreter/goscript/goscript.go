@@ -23,10 +23,7 @@
 package goscript
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -147,49 +144,3 @@ const (
 // maxReply bounds a reply whose output and logs are at most max bytes
 // each: JSON may escape each byte into six.
 func maxReply(max int) int { return 12*max + 64<<10 }
-
-// writeFrame writes v as one length-prefixed JSON frame.
-func writeFrame(w io.Writer, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	var head [4]byte
-	binary.BigEndian.PutUint32(head[:], uint32(len(body)))
-	_, err = w.Write(append(head[:], body...))
-	return err
-}
-
-// readFrame reads one frame of at most max bytes into v.
-func readFrame(r io.Reader, max int, v any) error {
-	var head [4]byte
-	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return err
-	}
-	n := binary.BigEndian.Uint32(head[:])
-	if int64(n) > int64(max) {
-		return fmt.Errorf("a message of %d bytes is over the limit of %d", n, max)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return err
-	}
-	return json.Unmarshal(body, v)
-}
-
-// formatBytes says n in the largest unit that fits.
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}

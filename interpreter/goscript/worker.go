@@ -18,6 +18,8 @@ import (
 
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
+
+	"plotline/interpreter/workerio"
 )
 
 // workerArg is the hidden first argument that makes a binary linking this
@@ -47,7 +49,7 @@ func init() {
 func runWorker() int {
 	in, out := os.NewFile(requestFD, "request"), os.NewFile(replyFD, "reply")
 	var req request
-	if err := readFrame(in, maxRequest, &req); err != nil {
+	if err := workerio.ReadFrame(in, maxRequest, &req); err != nil {
 		fmt.Fprintln(os.Stderr, "goscript worker: reading the call:", err)
 		return 2
 	}
@@ -55,7 +57,7 @@ func runWorker() int {
 	logs := newCappedBuffer(req.MaxOutput)
 	rep := call(req, logs, logs)
 	rep.Logs = logs.String()
-	if err := writeFrame(out, rep); err != nil {
+	if err := workerio.WriteFrame(out, rep); err != nil {
 		fmt.Fprintln(os.Stderr, "goscript worker: writing the reply:", err)
 		return 2
 	}
@@ -124,7 +126,7 @@ func call(req request, stdout, stderr io.Writer) reply {
 	}
 	if len(text) > req.MaxOutput {
 		return reply{Error: fmt.Sprintf("the function %s returned %s; a function's output is limited to %s",
-			req.Name, formatBytes(int64(len(text))), formatBytes(int64(req.MaxOutput)))}
+			req.Name, workerio.FormatBytes(int64(len(text))), workerio.FormatBytes(int64(req.MaxOutput)))}
 	}
 	return reply{Output: text}
 }

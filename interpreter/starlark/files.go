@@ -9,6 +9,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"plotline/interpreter/workerio"
 )
 
 // ErrBadName is returned for a file name that is not a plain
@@ -75,7 +77,7 @@ func (f *folder) open(name string) (*os.File, int64, error) {
 		err = fmt.Errorf("%s is not a regular file (%s)", name, describeMode(fi.Mode()))
 	}
 	if err == nil && fi.Size() > f.max {
-		err = fmt.Errorf("%s is %s; files of up to %s are read", name, formatBytes(fi.Size()), formatBytes(f.max))
+		err = fmt.Errorf("%s is %s; files of up to %s are read", name, workerio.FormatBytes(fi.Size()), workerio.FormatBytes(f.max))
 	}
 	if err != nil {
 		fh.Close()
@@ -103,7 +105,7 @@ func (f *folder) create(name string, write func(io.Writer) error) error {
 		err = cerr
 	}
 	if w.over {
-		err = fmt.Errorf("%s would be larger than %s, the limit of a file", name, formatBytes(f.max))
+		err = fmt.Errorf("%s would be larger than %s, the limit of a file", name, workerio.FormatBytes(f.max))
 	}
 	if err != nil {
 		f.root.Remove(name)
@@ -212,21 +214,4 @@ func (c *cappedWriter) Write(p []byte) (int, error) {
 	}
 	c.left -= int64(len(p))
 	return c.w.Write(p)
-}
-
-// formatBytes says n in the largest unit that fits.
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -16,6 +16,8 @@ import (
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"plotline/interpreter/workerio"
 )
 
 // Limits bound a session's cells. Zero values are the defaults.
@@ -388,7 +390,7 @@ func (o *output) finish() string {
 		return o.b.String()
 	}
 	note := fmt.Sprintf("\n[output cut: the cell printed %s more than its %s limit; print less, such as t.head(20)]\n",
-		formatBytes(int64(o.dropped)), formatBytes(int64(o.max)))
+		workerio.FormatBytes(int64(o.dropped)), workerio.FormatBytes(int64(o.max)))
 	if o.onOutput != nil {
 		o.onOutput([]byte(note))
 	}

@@ -2,7 +2,6 @@ package starlark
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"plotline/interpreter/sandbox"
+	"plotline/interpreter/workerio"
 )
 
 // workerArg is the hidden first argument that makes a binary linking this
@@ -89,7 +89,7 @@ func runWorker(arg string) int {
 		defer close(execs)
 		for {
 			var f frame
-			if err := readFrame(in, maxRequest, &f); err != nil {
+			if err := workerio.ReadFrame(in, maxRequest, &f); err != nil {
 				return
 			}
 			switch f.Type {
@@ -108,13 +108,13 @@ func runWorker(arg string) int {
 		cancel = stop
 		mu.Unlock()
 		res, err := rt.exec(ctx, code, func(p []byte) {
-			writeFrame(out, frame{Type: "output", Data: string(p)})
+			workerio.WriteFrame(out, frame{Type: "output", Data: string(p)})
 		})
 		stop()
 		if err != nil {
 			res = &Result{Error: &CellError{Name: "EvalError", Message: err.Error()}}
 		}
-		if err := writeFrame(out, frame{Type: "result", Result: res}); err != nil {
+		if err := workerio.WriteFrame(out, frame{Type: "result", Result: res}); err != nil {
 			return 2
 		}
 	}
@@ -264,7 +264,7 @@ func (w *worker) start() (*workerProc, error) {
 		defer repR.Close()
 		for {
 			var f frame
-			if err := readFrame(repR, maxReply, &f); err != nil {
+			if err := workerio.ReadFrame(repR, maxReply, &f); err != nil {
 				return
 			}
 			p.frames <- f
@@ -292,7 +292,7 @@ func (w *worker) exec(ctx context.Context, code string, onOutput func([]byte)) (
 	w.mu.Unlock()
 
 	start := time.Now()
-	if err := writeFrame(p.req, frame{Type: "exec", Code: code}); err != nil {
+	if err := workerio.WriteFrame(p.req, frame{Type: "exec", Code: code}); err != nil {
 		res := w.died(p, start)
 		res.Restarted = restarted
 		return res, nil
@@ -325,7 +325,7 @@ func (w *worker) exec(ctx context.Context, code string, onOutput func([]byte)) (
 			}
 		case <-ctxDone:
 			ctxDone = nil
-			writeFrame(p.req, frame{Type: "cancel"})
+			workerio.WriteFrame(p.req, frame{Type: "cancel"})
 		case <-timer.C:
 			p.kill()
 			<-p.done
@@ -357,7 +357,7 @@ func (w *worker) died(p *workerProc, start time.Time) *Result {
 	}
 	if p.oom || strings.Contains(logs, "out of memory") || strings.Contains(p.exit, "killed") {
 		res.Error = &CellError{Name: "MemoryError", Message: fmt.Sprintf(
-			"The cell used more than the session's %s of memory and was stopped. The globals are lost; the files are kept. Work on fewer rows at a time, or let the table built-ins do the work.", formatBytes(w.lim.Memory))}
+			"The cell used more than the session's %s of memory and was stopped. The globals are lost; the files are kept. Work on fewer rows at a time, or let the table built-ins do the work.", workerio.FormatBytes(w.lim.Memory))}
 		return res
 	}
 	res.Error = &CellError{Name: "WorkerCrash", Message: fmt.Sprintf("The Starlark worker ended (%s). The globals are lost; the files are kept.", p.exit),
@@ -421,33 +421,4 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.b)
-}
-
-// writeFrame writes v as one length-prefixed JSON frame.
-func writeFrame(w io.Writer, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	var head [4]byte
-	binary.BigEndian.PutUint32(head[:], uint32(len(body)))
-	_, err = w.Write(append(head[:], body...))
-	return err
-}
-
-// readFrame reads one frame of at most max bytes into v.
-func readFrame(r io.Reader, max int, v any) error {
-	var head [4]byte
-	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return err
-	}
-	n := binary.BigEndian.Uint32(head[:])
-	if int64(n) > int64(max) {
-		return fmt.Errorf("a message of %d bytes is over the limit of %d", n, max)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return err
-	}
-	return json.Unmarshal(body, v)
 }
