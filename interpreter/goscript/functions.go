@@ -158,25 +158,14 @@ func (f *Functions) run(ctx context.Context, name, source, args string) Result {
 	}
 	defer os.RemoveAll(work)
 
-	var files []*os.File
-	pipe := func() (r, w *os.File) {
-		if err == nil {
-			r, w, err = os.Pipe()
-			files = append(files, r, w)
-		}
-		return r, w
-	}
-	reqR, reqW := pipe()
-	repR, repW := pipe()
-	logR, logW := pipe()
-	defer func() {
-		for _, fh := range files {
-			fh.Close()
-		}
-	}()
+	pipes, err := workerio.OpenPipes(3)
 	if err != nil {
 		return failed("local functions cannot run: " + err.Error())
 	}
+	defer workerio.ClosePipes(pipes)
+	reqR, reqW := pipes[0].R, pipes[0].W
+	repR, repW := pipes[1].R, pipes[1].W
+	logR, logW := pipes[2].R, pipes[2].W
 	lim := f.lim
 	proc, err := sandbox.Start(sandbox.Spec{
 		Program: exe,

@@ -188,23 +188,13 @@ func (w *worker) start() (*workerProc, error) {
 	}
 	arg, _ := json.Marshal(cfg)
 
-	var files []*os.File
-	pipe := func() (r, wr *os.File) {
-		if err == nil {
-			r, wr, err = os.Pipe()
-			files = append(files, r, wr)
-		}
-		return r, wr
-	}
-	reqR, reqW := pipe()
-	repR, repW := pipe()
-	logR, logW := pipe()
+	pipes, err := workerio.OpenPipes(3)
 	if err != nil {
-		for _, f := range files {
-			f.Close()
-		}
 		return nil, err
 	}
+	reqR, reqW := pipes[0].R, pipes[0].W
+	repR, repW := pipes[1].R, pipes[1].W
+	logR, logW := pipes[2].R, pipes[2].W
 	env := []string{"HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8", "MALLOC_ARENA_MAX=2",
 		fmt.Sprintf("GOMEMLIMIT=%d", w.lim.Memory*3/4), "GOTRACEBACK=none"}
 	p := &workerProc{req: reqW, frames: make(chan frame, 64), logs: &tailBuffer{max: 16 << 10}, done: make(chan struct{})}
@@ -253,9 +243,7 @@ func (w *worker) start() (*workerProc, error) {
 	repW.Close()
 	logW.Close()
 	if err != nil {
-		reqW.Close()
-		repR.Close()
-		logR.Close()
+		workerio.ClosePipes(pipes)
 		return nil, err
 	}
 	go io.Copy(p.logs, logR)

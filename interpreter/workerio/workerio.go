@@ -1,7 +1,7 @@
-// Package workerio holds what Plotline's sandboxed workers (the local
-// function tools' and the Starlark runtime's) and their hosts share: the
-// length-prefixed JSON frames they exchange on their pipes, and sizes told
-// in words for their errors.
+// Package workerio holds what Plotline's sandboxed workers (the kernel,
+// the local function tools' worker and the Starlark runtime's) and their
+// hosts share: the pipes between them, the length-prefixed JSON frames
+// they exchange on those, and sizes told in words for their errors.
 package workerio
 
 import (
@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 )
 
 // WriteFrame writes v as one frame: its JSON, after its length in four
@@ -57,4 +58,30 @@ func FormatBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// Pipe is one pipe: R reads what W writes.
+type Pipe struct{ R, W *os.File }
+
+// OpenPipes opens n pipes, or none: on an error it closes those it opened.
+func OpenPipes(n int) ([]Pipe, error) {
+	ps := make([]Pipe, 0, n)
+	for range n {
+		r, w, err := os.Pipe()
+		if err != nil {
+			ClosePipes(ps)
+			return nil, err
+		}
+		ps = append(ps, Pipe{r, w})
+	}
+	return ps, nil
+}
+
+// ClosePipes closes both ends of each pipe; an end closed already is no
+// harm.
+func ClosePipes(ps []Pipe) {
+	for _, p := range ps {
+		p.R.Close()
+		p.W.Close()
+	}
 }

@@ -36,3 +36,22 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestPipes(t *testing.T) {
+	ps, err := OpenPipes(3)
+	if err != nil || len(ps) != 3 {
+		t.Fatalf("OpenPipes: %d, %v", len(ps), err)
+	}
+	go func() {
+		WriteFrame(ps[1].W, "over the second")
+		ps[1].W.Close()
+	}()
+	var s string
+	if err := ReadFrame(ps[1].R, 100, &s); err != nil || s != "over the second" {
+		t.Fatalf("frame through a pipe: %q, %v", s, err)
+	}
+	ClosePipes(ps)
+	if _, err := ps[0].W.Write([]byte("x")); err == nil {
+		t.Error("a closed pipe took a write")
+	}
+}

@@ -37,11 +37,7 @@ func (k kernels) Open(ctx context.Context, threadID string) (app.Session, error)
 }
 
 func (k kernels) RemoveFolder(threadID string) error {
-	dir, err := k.folder(threadID)
-	if err != nil {
-		return err
-	}
-	return os.RemoveAll(dir)
+	return removeThreadFolder(k.m.Config().Root, threadID)
 }
 
 func (k kernels) CheckName(name string) error { return interpreter.CheckName(name) }

@@ -51,7 +51,12 @@ func (k starlarkKernels) Open(_ context.Context, threadID string) (app.Session, 
 }
 
 func (k starlarkKernels) RemoveFolder(threadID string) error {
-	dir, err := threadFolder(k.root, threadID)
+	return removeThreadFolder(k.root, threadID)
+}
+
+// removeThreadFolder removes thread t's work folder under root.
+func removeThreadFolder(root, threadID string) error {
+	dir, err := threadFolder(root, threadID)
 	if err != nil {
 		return err
 	}
