@@ -33,11 +33,12 @@ type quickLook struct {
 	name string // the file's base name
 	path string // a local file's path, or "" for a stored one
 
-	frame *plotting.Frame
-	chart *plotting.Chart
-	req   plotting.ChartRequest
-	gen   int // counts reads and charts asked for, so that a late one is dropped
-	drawn int // the gen last shown
+	frame   *plotting.Frame
+	summary string // the status line for the frame: its profile's summary
+	chart   *plotting.Chart
+	req     plotting.ChartRequest
+	gen     int // counts reads and charts asked for, so that a late one is dropped
+	drawn   int // the gen last shown
 
 	body     *fyne.Container // the profile and the chart, once read
 	img      *canvas.Image
@@ -151,6 +152,10 @@ func (q *quickLook) loadSheet(read func(plotting.ReadOptions) (*plotting.Frame, 
 	gen := q.gen
 	go func() {
 		f, sheets, err := read(plotting.ReadOptions{Sheet: sheet})
+		var prof *plotting.Profile
+		if err == nil {
+			prof = plotting.ProfileFrame(f) // here too, not on Fyne's goroutine
+		}
 		q.u.post(func() {
 			if gen != q.gen {
 				return
@@ -168,16 +173,16 @@ func (q *quickLook) loadSheet(read func(plotting.ReadOptions) (*plotting.Frame, 
 				q.sheet = widget.NewSelect(sheets, func(s string) { q.loadSheet(read, s) })
 				q.sheet.Selected = f.Source.Sheet // not SetSelected: that would read the sheet again
 			}
-			q.showFrame()
+			q.showFrame(prof)
 		})
 	}()
 }
 
-// showFrame lays out the profile, the controls and the automatic chart.
-func (q *quickLook) showFrame() {
-	f := q.frame
-	prof := plotting.ProfileFrame(f)
-	q.status.SetText(quickLookSummary(prof, f))
+// showFrame lays out the frame's profile, the controls and the automatic
+// chart.
+func (q *quickLook) showFrame(prof *plotting.Profile) {
+	q.summary = quickLookSummary(prof, q.frame)
+	q.status.SetText(q.summary)
 	split := container.NewVSplit(newChartPane(q.img, func() { q.u.post(q.redraw) }), profileTable(prof))
 	split.Offset = 0.62
 	q.body.Objects = []fyne.CanvasObject{split}
@@ -311,7 +316,7 @@ func (q *quickLook) redraw() {
 			q.img.Refresh()
 			q.save.Enable()
 			q.ask.Enable()
-			q.status.SetText(quickLookSummary(plotting.ProfileFrame(f), f))
+			q.status.SetText(q.summary)
 		})
 	}()
 }
