@@ -643,13 +643,9 @@ func (b *chartBuilder) heatmap() (*Chart, error) {
 
 // describeColumns names a frame's columns with their types, for errors.
 func (f *Frame) describeColumns() string {
-	var parts []string
+	names := make([]string, len(f.Columns))
 	for i, c := range f.Columns {
-		if i == 10 {
-			parts = append(parts, fmt.Sprintf("and %d more", len(f.Columns)-10))
-			break
-		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", c.Name, c.Type))
+		names[i] = fmt.Sprintf("%s (%s)", c.Name, c.Type)
 	}
-	return strings.Join(parts, ", ")
+	return nameList(names, 10)
 }
