@@ -153,3 +153,20 @@ func BenchmarkResample1M(b *testing.B) {
 	}
 	report(b, run)
 }
+
+// BenchmarkProfileFile1M is plotline profile's work: a file profiled as it
+// is read.
+func BenchmarkProfileFile1M(b *testing.B) {
+	p := sampleFile(b, 1_000_000)
+	run := func() {
+		if _, _, err := ProfileFile(p, ReadOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	b.ResetTimer()
+	for range b.N {
+		run()
+	}
+	report(b, run)
+}

@@ -86,14 +86,10 @@ var ErrEmpty = errors.New("the file is empty")
 // following a symbolic link or blocking on a FIFO, and refuses anything
 // but a regular file.
 func ReadFile(p string, opts ReadOptions) (*Frame, error) {
-	ext := strings.ToLower(path.Ext(p))
-	switch ext {
-	case ".csv", ".tsv", ".txt", ".xlsx", ".xlsm":
-	case ".xls":
-		return nil, fmt.Errorf("%s is an old Excel workbook (.xls), which Plotline does not read; save it as .xlsx", path.Base(p))
-	default:
-		return nil, fmt.Errorf("%s is not a table file Plotline reads: it reads .csv, .tsv, .txt, .xlsx and .xlsm", path.Base(p))
+	if err := checkTableName(p); err != nil {
+		return nil, err
 	}
+	ext := strings.ToLower(path.Ext(p))
 	f, size, err := openSized(p)
 	if err != nil {
 		return nil, err
@@ -103,6 +99,18 @@ func ReadFile(p string, opts ReadOptions) (*Frame, error) {
 		return ReadXLSXFrame(f, size, path.Base(p), opts)
 	}
 	return ReadCSVFrame(f, size, path.Base(p), opts)
+}
+
+// checkTableName says why a file named p is not a table Plotline reads, or
+// gives nil.
+func checkTableName(p string) error {
+	switch strings.ToLower(path.Ext(p)) {
+	case ".csv", ".tsv", ".txt", ".xlsx", ".xlsm":
+		return nil
+	case ".xls":
+		return fmt.Errorf("%s is an old Excel workbook (.xls), which Plotline does not read; save it as .xlsx", path.Base(p))
+	}
+	return fmt.Errorf("%s is not a table file Plotline reads: it reads .csv, .tsv, .txt, .xlsx and .xlsm", path.Base(p))
 }
 
 // openSized opens the regular file p as ReadFile does, and gives its size.
@@ -171,9 +179,15 @@ func ReadCSVFrame(r io.ReaderAt, size int64, name string, opts ReadOptions) (*Fr
 		}
 	}
 	if tr.cut {
-		fr.Warnings = append(fr.Warnings, fmt.Sprintf("only the first %s of %s were read", FormatSize(tr.end), FormatSize(size)))
+		fr.Warnings = append(fr.Warnings, cutWarning(tr.end, size))
 	}
 	return fr, nil
+}
+
+// cutWarning says that only the first read bytes of a table of size bytes
+// were read.
+func cutWarning(read, size int64) string {
+	return fmt.Sprintf("only the first %s of %s were read", FormatSize(read), FormatSize(size))
 }
 
 // openText finds how the text table is written (its encoding, separator,
@@ -421,22 +435,11 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 			cols[i] = &joined{}
 		}
 	}
-	var total chunkStats
-	rows, bytesRead, reserved := 0, 0, false
+	var stats readStats
+	bytesRead, reserved := 0, false
 	err := tr.pipeline(tr.parseChunk, func(res *chunkResult) error {
-		st := res.stats
-		if st.short > 0 && total.short == 0 {
-			total.firstShort = rows + st.firstShort
-		}
-		if st.long > 0 && total.long == 0 {
-			total.firstLong = rows + st.firstLong
-		}
-		if st.unclosed > 0 && total.unclosed == 0 {
-			total.unclosed = rows + st.unclosed
-		}
-		total.short += st.short
-		total.long += st.long
-		rows += st.rows
+		stats.add(res.stats)
+		rows := stats.rows
 		bytesRead += res.bytes
 		if !reserved && bytesRead > 0 {
 			// Room for the rows the rest of the text likely holds, so that
@@ -472,6 +475,35 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 			return nil, nil, err
 		}
 	}
+	return cols, stats.warnings(width), nil
+}
+
+// readStats adds up the chunks' counts of rows and of what was mended,
+// in order.
+type readStats struct {
+	total chunkStats
+	rows  int
+}
+
+func (rs *readStats) add(st chunkStats) {
+	total := &rs.total
+	if st.short > 0 && total.short == 0 {
+		total.firstShort = rs.rows + st.firstShort
+	}
+	if st.long > 0 && total.long == 0 {
+		total.firstLong = rs.rows + st.firstLong
+	}
+	if st.unclosed > 0 && total.unclosed == 0 {
+		total.unclosed = rs.rows + st.unclosed
+	}
+	total.short += st.short
+	total.long += st.long
+	rs.rows += st.rows
+}
+
+// warnings says what was mended in a table of width columns.
+func (rs *readStats) warnings(width int) []string {
+	total := rs.total
 	var warnings []string
 	if total.short > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d %s fewer than the header's %d fields (the first is row %d); the cells they lack are missing",
@@ -484,7 +516,7 @@ func (tr *textRead) read() ([]*joined, []string, error) {
 	if total.unclosed > 0 {
 		warnings = append(warnings, fmt.Sprintf("a quote in row %d never closes; the rest of the file is read as its cell", total.unclosed))
 	}
-	return cols, warnings, nil
+	return warnings
 }
 
 func plural2(n int, one, many string) string {

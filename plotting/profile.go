@@ -31,10 +31,11 @@ type ColumnProfile struct {
 	Type    string `json:"type"` // Type.String()
 	Missing int    `json:"missing"`
 	// Distinct counts the different values, missing not counted: exactly
-	// for text, bool, dates, ints in a range of up to 16 million, decimals
-	// of up to 4 places in a range of up to 64 million steps, and other
-	// numbers up to 100,000 different values; beyond, it is estimated
-	// (HyperLogLog, within about 1%) and DistinctApprox is true.
+	// for text, bool, dates, ints and datetimes in a range of up to 64
+	// million, decimals of up to 4 places in a range of up to 64 million
+	// steps, and other numbers up to 100,000 different values; beyond, it
+	// is estimated (HyperLogLog, within about 1%) and DistinctApprox is
+	// true.
 	Distinct       int  `json:"distinct"`
 	DistinctApprox bool `json:"distinct_approx"`
 	// Min and Max are numbers for a numeric column, "2024-01-31" for a
@@ -56,18 +57,7 @@ type TopValue struct {
 
 // ProfileFrame profiles f, its columns side by side on the machine's cores.
 func ProfileFrame(f *Frame) *Profile {
-	p := &Profile{File: f.Source.File, Decimal: f.Source.Decimal, Rows: f.Len()}
-	if p.Decimal == "" {
-		p.Decimal = "."
-	}
-	if f.Source.Sheet != "" {
-		sheet := f.Source.Sheet
-		p.Sheet = &sheet
-	}
-	if f.Source.Encoding != "" {
-		enc, delim := f.Source.Encoding, f.Source.Delimiter
-		p.Encoding, p.Delimiter = &enc, &delim
-	}
+	p := newProfile(f.Source, f.Len())
 	p.Columns = make([]ColumnProfile, len(f.Columns))
 	sem := make(chan struct{}, runtime.NumCPU())
 	var wg sync.WaitGroup
@@ -83,164 +73,37 @@ func ProfileFrame(f *Frame) *Profile {
 	return p
 }
 
-func profileColumn(c *Column) (cp ColumnProfile) {
-	cp = ColumnProfile{Name: c.Name, Type: c.Type.String(), Missing: c.missingCount()}
-	if cp.Missing == c.n {
-		return cp
+// profileColumn profiles c a run of rows at a time.
+// newProfile starts the profile of a table of rows rows read from src.
+func newProfile(src Source, rows int) *Profile {
+	p := &Profile{File: src.File, Decimal: src.Decimal, Rows: rows}
+	if p.Decimal == "" {
+		p.Decimal = "."
 	}
-	defer func() {
-		if cp.Mean != nil && (math.IsInf(*cp.Mean, 0) || math.IsNaN(*cp.Mean)) {
-			cp.Mean = nil // sums past the largest float: no mean JSON can hold
-		}
-	}()
-	switch c.Type {
-	case TypeText:
-		counts := make([]int, c.dict.len())
-		if c.miss == nil {
-			for _, code := range c.codes[:c.n] {
-				counts[code]++
-			}
-		} else {
-			for i, code := range c.codes[:c.n] {
-				if !bitGet(c.miss, i) {
-					counts[code]++
-				}
-			}
-		}
-		cp.Top, cp.Distinct = top(counts, 5, func(code int) string { return c.dict.str(uint32(code)) })
-	case TypeBool:
-		var counts [2]int
-		for i, v := range c.bools[:c.n] {
-			if !bitGet(c.miss, i) {
-				if v {
-					counts[1]++
-				} else {
-					counts[0]++
-				}
-			}
-		}
-		cp.Top, cp.Distinct = top(counts[:], 5, func(v int) string { return strconv.FormatBool(v == 1) })
-	case TypeInt:
-		lo, hi, sum := intStats(c.ints[:c.n], c.miss)
-		cp.Min, cp.Max = lo, hi
-		mean := sum / float64(c.n-cp.Missing)
-		cp.Mean = &mean
-		cp.Distinct, cp.DistinctApprox = distinctInts(c.ints[:c.n], c.miss, lo, hi)
-	case TypeDatetime:
-		lo, hi, _ := intStats(c.ints[:c.n], c.miss)
-		cp.Min, cp.Max = formatDatetime(lo), formatDatetime(hi)
-		cp.Distinct, cp.DistinctApprox = distinctInts(c.ints[:c.n], c.miss, lo, hi)
-	case TypeDate:
-		lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
-		for i, v := range c.days[:c.n] {
-			if (v < lo || v > hi) && !bitGet(c.miss, i) {
-				lo, hi = min(lo, v), max(hi, v)
-			}
-		}
-		cp.Min, cp.Max = formatDate(int64(lo)), formatDate(int64(hi))
-		seen := make([]uint64, (int(hi)-int(lo))/64+1)
-		for i, v := range c.days[:c.n] {
-			if !bitGet(c.miss, i) {
-				bitSet(seen, int(v-lo))
-			}
-		}
-		cp.Distinct = countBits(seen, len(seen)*64)
-	case TypeFloat:
-		lo, hi, sum := math.Inf(1), math.Inf(-1), 0.0
-		for i, v := range c.floats[:c.n] {
-			if c.miss == nil || !bitGet(c.miss, i) {
-				lo, hi, sum = min(lo, v), max(hi, v), sum+v
-			}
-		}
-		cp.Min, cp.Max = lo, hi
-		mean := sum / float64(c.n-cp.Missing)
-		cp.Mean = &mean
-		if n, ok := distinctDecimals(c.floats[:c.n], c.miss, lo, hi); ok {
-			cp.Distinct = n
-			break
-		}
-		var d distinctCounter
-		for i, v := range c.floats[:c.n] {
-			if c.miss == nil || !bitGet(c.miss, i) {
-				if v == 0 {
-					v = 0 // -0 is 0
-				}
-				d.add(math.Float64bits(v))
-			}
-		}
-		cp.Distinct, cp.DistinctApprox = d.count()
+	if src.Sheet != "" {
+		sheet := src.Sheet
+		p.Sheet = &sheet
 	}
-	return cp
+	if src.Encoding != "" {
+		enc, delim := src.Encoding, src.Delimiter
+		p.Encoding, p.Delimiter = &enc, &delim
+	}
+	return p
 }
 
-func intStats(v []int64, miss []uint64) (lo, hi int64, sum float64) {
-	lo, hi = math.MaxInt64, math.MinInt64
-	for i, x := range v {
-		if miss == nil || !bitGet(miss, i) {
-			lo, hi, sum = min(lo, x), max(hi, x), sum+float64(x)
+func profileColumn(c *Column) ColumnProfile {
+	var cp colProfile
+	step := profileRun
+	if c.Type == TypeText {
+		step = c.n // a part's counts are as long as the dictionary
+	}
+	for from := 0; from < c.n; from += step {
+		p := columnPart(c, from, min(from+step, c.n))
+		if err := cp.merge(&p); err != nil {
+			panic(err) // a column's parts are all of its type
 		}
 	}
-	return lo, hi, sum
-}
-
-// distinctInts counts the different values of v, exactly with a bitmap
-// when they span at most 16 million.
-func distinctInts(v []int64, miss []uint64, lo, hi int64) (int, bool) {
-	if span := uint64(hi - lo); span < 1<<24 {
-		seen := make([]uint64, span/64+1)
-		for i, x := range v {
-			if miss == nil || !bitGet(miss, i) {
-				bitSet(seen, int(x-lo))
-			}
-		}
-		return countBits(seen, len(seen)*64), false
-	}
-	var d distinctCounter
-	for i, x := range v {
-		if miss == nil || !bitGet(miss, i) {
-			d.add(uint64(x))
-		}
-	}
-	return d.count()
-}
-
-// distinctDecimals counts the different values of v exactly when all are
-// whole multiples of a power of ten from 1 to 0.0001 (amounts of money,
-// measures written to a few decimals) spanning at most 64 million steps:
-// then each value is a bit of a bitmap. It gives false for other floats.
-func distinctDecimals(v []float64, miss []uint64, lo, hi float64) (int, bool) {
-	const magic = 1 << 52 * 1.5 // adding and taking it away rounds to a whole number
-	var seen []uint64
-	for d := range 5 {
-		scale := pow10[d]
-		if (hi-lo)*scale >= 1<<26 || math.Abs(lo)*scale >= 1<<50 || math.Abs(hi)*scale >= 1<<50 {
-			return 0, false
-		}
-		base := (lo*scale + magic) - magic
-		words := int(((hi*scale+magic)-magic-base)/64) + 1
-		if cap(seen) < words {
-			seen = make([]uint64, words)
-		} else {
-			seen = seen[:words]
-			clear(seen)
-		}
-		fits := true
-		for i, x := range v {
-			if miss != nil && bitGet(miss, i) {
-				continue
-			}
-			k := (x*scale + magic) - magic
-			if k/scale != x {
-				fits = false
-				break
-			}
-			bitSet(seen, int(k-base))
-		}
-		if fits {
-			return countBits(seen, len(seen)*64), true
-		}
-	}
-	return 0, false
+	return cp.profile(c.Name, c.Type)
 }
 
 // top gives the n largest counts, ties by text, and how many are not 0.

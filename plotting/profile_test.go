@@ -82,7 +82,7 @@ func TestProfileWorkbookAndDatetimes(t *testing.T) {
 }
 
 // Distinct counts are exact up to 100,000 values, and within 2% past it;
-// they are exact for decimals and for ints in a range of up to 16 million
+// they are exact for decimals and for ints in a range of up to 64 million
 // whatever their count.
 func TestProfileDistinct(t *testing.T) {
 	for _, n := range []int{10, 100_000, 300_000} {
