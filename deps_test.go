@@ -70,7 +70,7 @@ var depRules = []depRule{
 		name:   "goscript imports only the sandbox and plotting",
 		from:   []string{"plotline/interpreter/goscript"},
 		bad:    []string{"plotline/..."},
-		except: []string{"plotline/interpreter/sandbox", "plotline/interpreter/workerio", "plotline/plotting"},
+		except: []string{"plotline/interpreter/sandbox", "plotline/interpreter/workerio", "plotline/interpreter/goscript/symbols", "plotline/plotting"},
 		direct: true,
 		why:    "local function tools run in a worker that this package starts in the sandbox; it needs the sandbox, and may offer plotting, but nothing of the interpreter's kernels or the app",
 	},
@@ -88,6 +88,13 @@ var depRules = []depRule{
 		bad:    []string{"plotline/..."},
 		direct: true,
 		why:    "the frames and sizes the workers and their hosts share are a leaf both sides import",
+	},
+	{
+		name:   "goscript's symbols import nothing of ours",
+		from:   []string{"plotline/interpreter/goscript/symbols"},
+		bad:    []string{"plotline/..."},
+		direct: true,
+		why:    "a local function reaches only the standard packages these symbols wrap",
 	},
 	{
 		name: "sandbox imports nothing of ours",

@@ -774,6 +774,22 @@ func (j *joined) resolveDates() {
 }
 
 // column gives the finished column.
+// view gives a chunk's share of a column as a Column named name, on the
+// chunk's storage, which it must not outlive.
+func (c *colData) view(name string) *Column {
+	if c.kind == kNone {
+		// No value: text, every cell missing, as column gives it.
+		j := &joined{colData: colData{n: c.n, miss: c.miss}}
+		return j.column(name)
+	}
+	col := &Column{Name: name, Type: c.kind.typ(), n: c.n, ints: c.ints, floats: c.floats,
+		bools: c.bools, days: c.days, codes: c.codes, dict: c.dict}
+	if countBits(c.miss, c.n) > 0 {
+		col.miss = c.miss
+	}
+	return col
+}
+
 func (j *joined) column(name string) *Column {
 	c := &Column{Name: name, Type: j.kind.typ(), n: j.n}
 	if countBits(j.miss, j.n) > 0 {

@@ -618,8 +618,6 @@ func (c *colData) part() *colPart {
 	if c.kind == kNone {
 		return &colPart{none: true, n: c.n, missing: c.n}
 	}
-	view := &Column{Type: c.kind.typ(), n: c.n, miss: c.miss, ints: c.ints, floats: c.floats,
-		bools: c.bools, days: c.days, codes: c.codes, dict: c.dict}
-	p := columnPart(view, 0, c.n)
+	p := columnPart(c.view(""), 0, c.n)
 	return &p
 }

@@ -13,7 +13,9 @@ var errNoStream = errors.New("the chart needs the whole table")
 
 // scanText reads a text table chunk by chunk. work gets each chunk's rows
 // as a frame of their own, typed from those rows alone, on the goroutine
-// that parsed them; merge gets what work made of each chunk, in order. Only
+// that parsed them; the frame is the chunk's storage, used again once
+// work returns, so what work gives must not hold it (a GroupBy's frame
+// does not). merge gets what work made of each chunk, in order. Only
 // the chunks in flight are held, whatever the table's size. A chunk with
 // dates whose order (day or month first) only the whole column can settle
 // ends the scan with errNoStream.
@@ -30,19 +32,22 @@ func scanText(f *os.File, size int64, name string, opts ReadOptions, work func(*
 			if c == nil {
 				continue
 			}
-			jc := &joined{}
-			jc.reserve(c.n)
-			jc.join(c, 0)
-			c.release()
-			if jc.amb.n > 0 {
+			if c.amb.n > 0 {
 				res.err = errNoStream
 			}
-			fr.Columns = append(fr.Columns, jc.column(unique[j]))
+			fr.Columns = append(fr.Columns, c.view(unique[j]))
 		}
-		res.cols = nil
 		if res.err == nil {
 			res.value, res.err = work(fr)
 		}
+		// work's frame holds the chunk's storage, given back here: what
+		// work gives must hold none of it.
+		for _, c := range res.cols {
+			if c != nil {
+				c.release()
+			}
+		}
+		res.cols = nil
 		return res
 	}, func(res *chunkResult) error { return merge(res.value) })
 }

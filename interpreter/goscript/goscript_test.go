@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -403,5 +404,59 @@ func TestCappedBuffer(t *testing.T) {
 	c.Write([]byte("g"))
 	if got := c.String(); got != "abcd\n[3 bytes more output not shown]\n" {
 		t.Fatalf("String = %q", got)
+	}
+}
+
+// The symbols handlers get are those of the Allowed packages: each of
+// them, and no other package.
+func TestSymbolsAreTheAllowedPackages(t *testing.T) {
+	got := map[string]bool{}
+	for key := range allowedSymbols() {
+		if key != "." {
+			got[path.Dir(key)] = true
+		}
+	}
+	for _, p := range Allowed {
+		if !got[p] {
+			t.Errorf("no symbols for %s: run go generate in interpreter/goscript/symbols", p)
+		}
+		delete(got, p)
+	}
+	for p := range got {
+		t.Errorf("symbols for %s, which is not allowed", p)
+	}
+}
+
+// The generic slices package, and values that print or encode themselves,
+// work as in Go.
+func TestGenericsAndStringers(t *testing.T) {
+	f := newFunctions(t, Limits{})
+	r := run(t, f, "tidy", `package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+type money float64
+
+func (m money) String() string { return fmt.Sprintf("$%.2f", float64(m)) }
+
+type point struct{ X, Y int }
+
+func (p point) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf("[%d,%d]", p.X, p.Y)), nil }
+
+func Run(args map[string]any) (any, error) {
+	names := []string{"oslo", "rome", "lima"}
+	sort.Strings(names)
+	js, err := json.Marshal(point{1, 2})
+	return fmt.Sprint(strings.Join(names, " "), " ", slices.Index(names, "rome"), " ", slices.Contains(names, "oslo"), " ", money(3.5), " ", string(js)), err
+}
+`, "{}")
+	if r.Error != "" || r.Output != `lima oslo rome 2 true $3.50 [1,2]` {
+		t.Fatalf("%+v", r)
 	}
 }

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/traefik/yaegi/interp"
-	"github.com/traefik/yaegi/stdlib"
 
+	"plotline/interpreter/goscript/symbols"
 	"plotline/interpreter/workerio"
 )
 
@@ -168,17 +168,15 @@ func checkSource(file, src string) (string, error) {
 	return f.Name.Name, nil
 }
 
-// allowedSymbols are yaegi's symbols of the Allowed packages only.
+// allowedSymbols are the symbols of the Allowed packages, and no others.
 func allowedSymbols() interp.Exports {
 	ex := interp.Exports{}
-	for key, syms := range stdlib.Symbols {
+	for key, syms := range symbols.Symbols {
 		// Keys are "import/path/name".
-		if isAllowed(path.Dir(key)) {
+		if key == "." || isAllowed(path.Dir(key)) {
 			ex[key] = syms
 		}
 	}
-	// The interfaces yaegi wraps for the native side (fmt.Stringer …).
-	ex["."] = stdlib.Symbols["."]
 	return ex
 }
 
