@@ -140,3 +140,21 @@ func TestWindowWithoutDisplaySaysSo(t *testing.T) {
 		t.Fatalf("stderr:\n%s", msg)
 	}
 }
+
+// Where the sandbox cannot start, the automatic runtime is Starlark, and
+// plotline doctor says so and why, and that code can run.
+func TestAutoRuntimeIsStarlarkWithoutNamespaces(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare (util-linux) is not installed")
+	}
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "sh", "-c",
+		`echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" doctor`, os.Args[0])
+	cmd.Env = append(os.Environ(), "PLOTLINE_TEST_MAIN=1", "PLOTLINE_RUNTIME=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("doctor: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "✓ Starlark: Python's sandbox cannot start here") {
+		t.Fatalf("doctor does not say Starlark runs the code:\n%s", out)
+	}
+}

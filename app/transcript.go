@@ -7,9 +7,50 @@ import (
 	"strings"
 )
 
-// PythonTool is the function through which models run code: the name
-// they were trained on for the hosted code interpreter.
-const PythonTool = "python"
+// CodeTool is the function through which models run code, for a language.
+type CodeTool struct {
+	// Name is the function's name: "python", the name models were trained
+	// on for the hosted code interpreter, or "starlark".
+	Name string
+	// Language names the language in what the model reads ("Python").
+	Language string
+	// Description is the function's description for the model.
+	Description string
+	// Fences are the info strings of the fenced blocks that a model
+	// without tools writes for code to run; the first is the one Plotline
+	// writes.
+	Fences []string
+}
+
+// PythonCode is the code tool of the sandboxed Python kernel.
+var PythonCode = CodeTool{
+	Name:     "python",
+	Language: "Python",
+	Description: "Run Python code in a stateful Jupyter-like kernel and get its output. " +
+		"Variables and imports persist between calls. The working directory is /mnt/data, which holds the user's files; " +
+		"save files there for the user. numpy, pandas and matplotlib are available; figures left open are shown to the user. " +
+		"There is no internet access.",
+	Fences: []string{"python", "py", "python3"},
+}
+
+// Parameters is the JSON Schema of the tool's one parameter, code.
+func (t CodeTool) Parameters() []byte {
+	return []byte(`{"type":"object","properties":{"code":{"type":"string","description":"The ` + t.Language + ` code to run."}},"required":["code"]}`)
+}
+
+// BlockOutput is how a model without tools is told the output of the i-th
+// block (from 1) of its answer.
+func (t CodeTool) BlockOutput(i int, out string) string {
+	return fmt.Sprintf("Output of %s block %d:\n%s", t.Fences[0], i, out)
+}
+
+// Or gives t, or PythonCode when t is unset.
+func (t CodeTool) Or() CodeTool {
+	if t.Name == "" {
+		return PythonCode
+	}
+	return t
+}
 
 // Entry is one entry of a thread's transcript: a message, or a run's
 // tool_calls step (a message_creation step is its message's entry).
@@ -105,9 +146,12 @@ type ChatOptions struct {
 	// nil when the run has no code interpreter.
 	Attached func(fileID string) (string, bool)
 	// NoTools is for models that cannot call tools: code steps are shown
-	// as fenced python blocks, and their output as the next user message,
+	// as fenced code blocks, and their output as the next user message,
 	// as such models ran them.
 	NoTools bool
+	// Code is the tool code steps are shown as calls of (PythonCode when
+	// unset).
+	Code CodeTool
 }
 
 // Chat renders the transcript as the model's conversation, without the
@@ -124,9 +168,9 @@ func (t Transcript) Chat(o ChatOptions) []ChatMessage {
 func (e Entry) Chat(o ChatOptions) []ChatMessage {
 	if e.Step != nil {
 		if o.NoTools {
-			return fencedStep(e.Step)
+			return fencedStep(e.Step, o.Code.Or())
 		}
-		return stepMessages(e.Step)
+		return stepMessages(e.Step, o.Code.Or())
 	}
 	m := e.Message
 	text := TextOf(m.Content)
@@ -152,14 +196,14 @@ func (e Entry) Chat(o ChatOptions) []ChatMessage {
 // stepMessages renders a tool_calls step as the assistant's calls and
 // their results. A call without output (its run stopped) still gets one:
 // the chat API requires an answer to every call.
-func stepMessages(s *RunStep) []ChatMessage {
+func stepMessages(s *RunStep, code CodeTool) []ChatMessage {
 	call := ChatMessage{Role: "assistant"}
 	var results []ChatMessage
 	for _, tc := range s.StepDetails.ToolCalls {
 		switch {
 		case tc.CodeInterpreter != nil:
 			args, _ := json.Marshal(map[string]string{"code": tc.CodeInterpreter.Input})
-			call.ToolCalls = append(call.ToolCalls, ChatToolCall{ID: tc.ID, Name: PythonTool, Arguments: string(args)})
+			call.ToolCalls = append(call.ToolCalls, ChatToolCall{ID: tc.ID, Name: code.Name, Arguments: string(args)})
 			results = append(results, ChatMessage{Role: "tool", ToolCallID: tc.ID, Content: codeOutput(s, tc.CodeInterpreter)})
 		case tc.Function != nil:
 			call.ToolCalls = append(call.ToolCalls, ChatToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
@@ -178,16 +222,16 @@ func stepMessages(s *RunStep) []ChatMessage {
 
 // fencedStep renders a code step for a model without tools: the code as
 // the assistant's fenced block, the output as the user's reply.
-func fencedStep(s *RunStep) []ChatMessage {
+func fencedStep(s *RunStep, tool CodeTool) []ChatMessage {
 	var code, outs []string
 	for _, tc := range s.StepDetails.ToolCalls {
 		if ci := tc.CodeInterpreter; ci != nil {
-			code = append(code, "```python\n"+strings.TrimRight(ci.Input, "\n")+"\n```")
-			outs = append(outs, fmt.Sprintf("Output of python block %d:\n%s", len(outs)+1, codeOutput(s, ci)))
+			code = append(code, "```"+tool.Fences[0]+"\n"+strings.TrimRight(ci.Input, "\n")+"\n```")
+			outs = append(outs, tool.BlockOutput(len(outs)+1, codeOutput(s, ci)))
 		}
 	}
 	if len(code) == 0 {
-		return stepMessages(s)
+		return stepMessages(s, tool)
 	}
 	return []ChatMessage{{Role: "assistant", Content: strings.Join(code, "\n\n")},
 		{Role: "user", Content: strings.Join(outs, "\n\n")}}

@@ -31,6 +31,16 @@ var (
 	//
 	//go:embed prompts/fresh-kernel.txt
 	PromptFreshKernel string
+	// PromptStarlarkCode, PromptStarlarkFenced and
+	// PromptStarlarkFreshKernel are the same for the Starlark runtime;
+	// the composition root adds the built-ins' description to the first.
+	//
+	//go:embed prompts/starlark-code.txt
+	PromptStarlarkCode string
+	//go:embed prompts/starlark-fenced.txt
+	PromptStarlarkFenced string
+	//go:embed prompts/starlark-fresh-kernel.txt
+	PromptStarlarkFreshKernel string
 	// PromptAnalyst is the instructions of the default assistant.
 	//
 	//go:embed prompts/analyst.txt

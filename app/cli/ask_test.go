@@ -16,7 +16,7 @@ import (
 func askEnv(t *testing.T, turns ...modeltest.Turn) (*modeltest.Server, string) {
 	srv := modeltest.NewServer(t, turns...)
 	data := t.TempDir()
-	for _, k := range []string{"AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION", "PLOTLINE_NO_TOOLS"} {
+	for _, k := range []string{"AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION", "PLOTLINE_NO_TOOLS", "PLOTLINE_RUNTIME"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("OPENAI_BASE_URL", srv.BaseURL())
@@ -72,6 +72,72 @@ print(df.revenue.sum())`),
 	}
 	if !png || !table {
 		t.Fatalf("files = %+v (chart %v, table %v)", res.Files, png, table)
+	}
+}
+
+// With the Starlark runtime, the model gets a starlark tool and the
+// built-ins' page instead of python; a Python import gets an error it can
+// act on, and the next call reads the file and draws the chart.
+func TestAskStarlarkChartsRevenue(t *testing.T) {
+	starlarkCall := func(c string) modeltest.Turn {
+		args, _ := json.Marshal(map[string]string{"code": c})
+		return modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "starlark", Arguments: string(args)}}}
+	}
+	srv, _ := askEnv(t,
+		starlarkCall("import pandas as pd"),
+		starlarkCall(`t = table.read("/mnt/data/sales.csv")
+by = t.group_by("region", revenue="sum")
+print(by)
+by.to_csv("by_region.csv")
+chart.bar(by, x="region", y="revenue", title="Revenue by region")`),
+		modeltest.Turn{Text: "North sold the most. The table: sandbox:/mnt/data/by_region.csv"},
+	)
+	t.Setenv("PLOTLINE_RUNTIME", "starlark")
+	dir := t.TempDir()
+	csv := write(t, dir, "sales.csv", "region,revenue\nNorth,10\nSouth,5\nNorth,20\n")
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := run(t, "", "ask", "--file", csv, "--out", out, "--json", "Chart revenue by region")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res askJSON
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("stdout: %v\n%s", err, stdout)
+	}
+	if res.Run == nil || res.Run.Status != app.RunCompleted || len(res.Steps) != 3 {
+		t.Fatalf("run %+v, %d steps", res.Run, len(res.Steps))
+	}
+	var png, table bool
+	for _, f := range res.Files {
+		b, err := os.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		png = png || bytes.HasPrefix(b, []byte("\x89PNG"))
+		table = table || f.Filename == "/mnt/data/by_region.csv" && string(b) == "region,revenue\nNorth,30\nSouth,5\n"
+	}
+	if !png || !table {
+		t.Fatalf("files %+v (chart %v, table %v)", res.Files, png, table)
+	}
+	reqs := srv.Requests()
+	first := reqs[0]
+	var tools []string
+	for _, tool := range first.Tools {
+		tools = append(tools, tool.Name)
+	}
+	if strings.Join(tools, ",") != "starlark" {
+		t.Errorf("tools %v", tools)
+	}
+	if sys := first.Messages[0].Content; !strings.Contains(sys, "Starlark") || !strings.Contains(sys, "table.read(name, sheet=None)") || strings.Contains(sys, "pandas and matplotlib.") {
+		t.Errorf("system prompt:\n%s", sys)
+	}
+	last := reqs[1].Messages[len(reqs[1].Messages)-1]
+	if last.Role != "tool" || !strings.Contains(last.Content, "Starlark has no import") {
+		t.Errorf("the import's error: %+v", last)
+	}
+	last = reqs[2].Messages[len(reqs[2].Messages)-1]
+	if !strings.Contains(last.Content, "North") || !strings.Contains(last.Content, "30") || !strings.Contains(last.Content, "image") {
+		t.Errorf("the chart's output: %+v", last)
 	}
 }
 
@@ -137,5 +203,26 @@ func TestAskWithoutModelConfigurationSaysWhatToSet(t *testing.T) {
 	code, _, stderr := run(t, "", "ask", "Hi")
 	if code != 2 || !strings.Contains(stderr, "OPENAI_API_KEY") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A model without tools writes Starlark in fenced blocks, which run, and
+// is told their output.
+func TestAskStarlarkFencedBlocks(t *testing.T) {
+	first := "Let me count.\n```starlark\nprint(len(table.read(\"sales.csv\")))\n```\n"
+	srv, _ := askEnv(t, modeltest.Turn{Text: first}, modeltest.Turn{Text: "There are 3 rows."})
+	t.Setenv("PLOTLINE_RUNTIME", "starlark")
+	t.Setenv("PLOTLINE_NO_TOOLS", "1")
+	csv := write(t, t.TempDir(), "sales.csv", "region,revenue\nNorth,10\nSouth,5\nNorth,20\n")
+	code, stdout, stderr := run(t, "", "ask", "--file", csv, "How many rows?")
+	if code != 0 || !strings.Contains(stdout, "There are 3 rows.") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	reqs := srv.Requests()
+	if sys := reqs[0].Messages[0].Content; !strings.Contains(sys, "write the Starlark you want to run in a fenced block (```starlark") {
+		t.Errorf("system prompt:\n%s", sys)
+	}
+	if last := reqs[1].Messages[len(reqs[1].Messages)-1]; last.Role != "user" || last.Content != "Output of starlark block 1:\n3" {
+		t.Errorf("the block's output: %+v", last)
 	}
 }

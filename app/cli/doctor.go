@@ -6,18 +6,21 @@ import (
 	"fmt"
 	"strings"
 
+	"plotline/app/cli/wiring"
 	"plotline/interpreter"
 	"plotline/interpreter/sandbox"
 )
 
 // Doctor explains which Python Plotline would use and why each other
-// candidate was rejected, and checks that the sandbox can start.
+// candidate was rejected, checks that the sandbox can start, and says
+// which runtime runs the model's code, and why. It fails only when no
+// code can run.
 func Doctor(args []string, s Streams) int {
 	if len(args) > 0 {
 		fmt.Fprintln(s.Err, "plotline doctor: takes no arguments")
 		return exitNoStart
 	}
-	status := exitOK
+	sandboxOK := true
 	fmt.Fprintln(s.Out, "Python (PLOTLINE_PYTHON, then bundled, then PATH and standard locations):")
 	py, cands, err := interpreter.Discover(context.Background(), true)
 	for _, c := range cands {
@@ -36,7 +39,6 @@ func Doctor(args []string, s Streams) int {
 	}
 	if err != nil {
 		fmt.Fprintf(s.Out, "\n✗ %v\n", err)
-		status = exitFailed
 	} else {
 		var mods []string
 		for _, m := range interpreter.RequiredModules {
@@ -54,10 +56,10 @@ func Doctor(args []string, s Streams) int {
 		fmt.Fprintln(s.Out, "  ✓ namespaces (user, mount, pid, network, ipc, uts), seccomp, rlimits")
 	case errors.Is(st.Err, sandbox.ErrUnsupported), errors.Is(st.Err, sandbox.ErrNamespaces):
 		fmt.Fprintf(s.Out, "  ✗ %v\n", st.Err)
-		status = exitFailed
+		sandboxOK = false
 	default:
 		fmt.Fprintf(s.Out, "  ✗ the sandbox does not start: %v\n", st.Err)
-		status = exitFailed
+		sandboxOK = false
 	}
 	if st.Landlock > 0 {
 		fmt.Fprintf(s.Out, "  ✓ Landlock ABI %d\n", st.Landlock)
@@ -71,5 +73,21 @@ func Doctor(args []string, s Streams) int {
 		mark = "  -"
 	}
 	fmt.Fprintf(s.Out, "%s limits on the whole sandbox: %s\n", mark, enf)
-	return status
+
+	// What runs the model's code, from what was found above.
+	fmt.Fprintf(s.Out, "\nRuntime (%s=auto, python or starlark; or the window's Settings):\n", wiring.RuntimeEnv)
+	rt, err := wiring.DecideRuntime("", "", py, err, st)
+	switch {
+	case err != nil:
+		fmt.Fprintf(s.Out, "  ✗ %v\n", err)
+		return exitFailed
+	case rt.Name == wiring.RuntimePython && !sandboxOK:
+		fmt.Fprintf(s.Out, "  ✗ Python, %s; but its sandbox does not start, so no code can run (%s=starlark runs code without it)\n", rt.Why, wiring.RuntimeEnv)
+		return exitFailed
+	case rt.Name == wiring.RuntimePython:
+		fmt.Fprintf(s.Out, "  ✓ Python: %s\n", rt.Why)
+	default:
+		fmt.Fprintf(s.Out, "  ✓ Starlark: %s. The model writes Starlark, with table and chart built-ins, instead of Python; it needs no sandbox, and runs in the sandbox where it can\n", rt.Why)
+	}
+	return exitOK
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"unicode/utf8"
 
+	"plotline/app/cli/wiring"
 	"plotline/interpreter"
 	"plotline/interpreter/sandbox"
 	"plotline/interpreter/starlark"
@@ -87,12 +88,12 @@ func Exec(args []string, s Streams) int {
 		asJSON  = fs.Bool("json", false, "print one JSON object per cell, one per line, and nothing else on stdout")
 		timeout = fs.Duration("timeout", interpreter.DefaultCellTimeout, "wall-clock time limit per cell")
 		memory  = byteSize(sandbox.DefaultMemory)
-		runtime = fs.String("runtime", defaultRuntime(), "`python` (the sandboxed kernel) or starlark (hermetic, with table and chart built-ins); PLOTLINE_RUNTIME sets the default")
+		runtime = fs.String("runtime", "", "`python` (the sandboxed kernel), starlark (hermetic, with table and chart built-ins) or auto (Python where it and its sandbox can run, else Starlark); the default is PLOTLINE_RUNTIME's, else python")
 	)
 	fs.Var(&files, "file", "copy `PATH` into /mnt/data under its own name (repeatable)")
 	fs.Var(&memory, "memory", "memory limit of the kernel, in `BYTES` (suffixes K, M, G allowed)")
 	fs.Usage = func() {
-		fmt.Fprintln(s.Err, "Usage: plotline exec [--runtime python|starlark] [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...")
+		fmt.Fprintln(s.Err, "Usage: plotline exec [--runtime auto|python|starlark] [--file PATH]... [--out DIR] [--json] [--timeout DUR] [--memory BYTES] CELL...")
 		fs.PrintDefaults()
 	}
 	cellArgs, err := parseInterleaved(fs, args)
@@ -110,8 +111,10 @@ func Exec(args []string, s Streams) int {
 	if *timeout <= 0 {
 		return fail("--timeout must be positive")
 	}
-	if *runtime != "python" && *runtime != "starlark" {
-		return fail("--runtime %q: give python or starlark", *runtime)
+	switch *runtime {
+	case "", wiring.RuntimeAuto, wiring.RuntimePython, wiring.RuntimeStarlark:
+	default:
+		return fail("--runtime %q: give auto, python or starlark", *runtime)
 	}
 
 	cells, err := readCells(cellArgs, s.In)
@@ -147,19 +150,28 @@ func Exec(args []string, s Streams) int {
 	}
 	defer os.RemoveAll(root)
 	lim := interpreter.Limits{CellTimeout: *timeout, Sandbox: sandbox.Limits{Memory: int64(memory)}}.WithDefaults()
+	// The cells are Python unless asked otherwise: they never run as
+	// Starlark because Python cannot run here.
+	from := "--runtime " + *runtime
+	if *runtime == "" {
+		*runtime, from = os.Getenv(wiring.RuntimeEnv), wiring.RuntimeEnv+"="+os.Getenv(wiring.RuntimeEnv)
+	}
+	if *runtime == "" {
+		*runtime, from = wiring.RuntimePython, "the default"
+	}
+	rt, err := wiring.ChooseRuntime(ctx, *runtime, from)
+	if err != nil {
+		return fail("%v", err)
+	}
 	var sess cellSession
-	if *runtime == "starlark" {
+	if rt.Name == wiring.RuntimeStarlark {
 		st, err := starlark.Open(root, starlark.Options{Limits: starlark.Limits{Timeout: *timeout, Memory: int64(memory)}})
 		if err != nil {
 			return fail("%v", err)
 		}
 		sess = starlarkCells{st}
 	} else {
-		py, _, err := interpreter.Discover(ctx, false)
-		if err != nil {
-			return fail("%v (run 'plotline doctor' for details; --runtime starlark needs no Python)", err)
-		}
-		mgr, err := interpreter.NewManager(interpreter.Config{Python: py, Root: root, PoolSize: -1, Limits: lim})
+		mgr, err := interpreter.NewManager(interpreter.Config{Python: rt.Python, Root: root, PoolSize: -1, Limits: lim})
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -277,15 +289,6 @@ func (c starlarkCells) Exec(ctx context.Context, code string) (*interpreter.Resu
 func (c starlarkCells) AddFile(name string, r io.Reader) (string, error) { return c.s.AddFile(name, r) }
 func (c starlarkCells) OpenFile(name string) (*os.File, error)           { return c.s.OpenFile(name) }
 func (c starlarkCells) Close() error                                     { return c.s.Close() }
-
-// defaultRuntime is exec's runtime unless --runtime says: PLOTLINE_RUNTIME
-// when it names one, else python.
-func defaultRuntime() string {
-	if r := os.Getenv("PLOTLINE_RUNTIME"); r == "starlark" {
-		return r
-	}
-	return "python"
-}
 
 func copyIn(sess cellSession, p string) (string, error) {
 	f, err := os.Open(p)

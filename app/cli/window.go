@@ -129,8 +129,13 @@ func Window(args []string, s Streams) int {
 	defer restoreLog()
 	a := fyneapp.NewWithID("app.plotline.desktop")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	// The Settings choose the runtime, unless PLOTLINE_RUNTIME does.
+	runtime, runtimeFrom := cfg.Runtime, "the Settings"
+	if os.Getenv(wiring.RuntimeEnv) != "" || runtime == "" {
+		runtime, runtimeFrom = "", ""
+	}
 	sys, err := wiring.Open(context.Background(), wiring.Options{Data: dir, PoolSize: warmKernels, DeferPool: true,
-		Model: sw, DefaultModel: defModel, Limits: limitsOf(cfg)})
+		Model: sw, DefaultModel: defModel, Limits: limitsOf(cfg), Runtime: runtime, RuntimeFrom: runtimeFrom})
 	if err != nil {
 		showFatal(a, err)
 		return exitNoStart
@@ -152,11 +157,13 @@ func Window(args []string, s Streams) int {
 			if err := applyModel(sw, c, key); err != nil {
 				return err
 			}
-			sys.Kernels.SetLimits(limitsOf(c))
+			if sys.Kernels != nil {
+				sys.Kernels.SetLimits(limitsOf(c))
+			}
 			return nil
 		},
 		TestConnection: testConnection,
-		Runtime:        func() string { return runtimeReport(sys.Python) },
+		Runtime:        func() string { return runtimeReport(sys.Runtime) },
 	})
 	if err != nil {
 		fmt.Fprintln(s.Err, noDisplay("the display "+os.Getenv("DISPLAY")+os.Getenv("WAYLAND_DISPLAY")+" could not be opened"))
@@ -169,7 +176,9 @@ func Window(args []string, s Streams) int {
 	// The warm kernels start once the window is on screen; once it has
 	// settled, the memory its start used goes back to the system.
 	a.Lifecycle().SetOnStarted(func() {
-		sys.Kernels.Fill()
+		if sys.Kernels != nil {
+			sys.Kernels.Fill()
+		}
 		time.AfterFunc(settleTime, func() {
 			// An idle window makes little garbage: a tighter heap goal
 			// keeps what it makes from piling up between collections.
@@ -231,11 +240,16 @@ func testConnection(ctx context.Context, c settings.Settings, key string) (strin
 	return strings.TrimSpace(res.Text), nil
 }
 
-// runtimeReport says which Python runs the code and whether the sandbox
-// works, for the settings.
-func runtimeReport(py *interpreter.Python) string {
+// runtimeReport says what runs the model's code and why: Starlark, or
+// which Python, and whether the sandbox works; for the settings.
+func runtimeReport(rt wiring.Runtime) string {
 	var b strings.Builder
-	if py != nil {
+	if rt.Name == wiring.RuntimeStarlark {
+		fmt.Fprintf(&b, "Code runs as Starlark, with table and chart built-ins: %s.", rt.Why)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "Code runs as Python in the sandbox: %s.\n", rt.Why)
+	if py := rt.Python; py != nil {
 		fmt.Fprintf(&b, "Python %s at %s\n", py.Version, py.Executable)
 		for _, m := range interpreter.RequiredModules {
 			v := py.Modules[m]

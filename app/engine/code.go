@@ -34,10 +34,10 @@ func (l *loop) inputFiles(t app.Transcript) []string {
 	return ids
 }
 
-// runPython runs one python call in the thread's session, streaming its
+// runCode runs one call of the code tool in the thread's session, streaming its
 // output into the step, records the outputs, and returns what the model
 // is told.
-func (l *loop) runPython(c app.ChatToolCall) (string, error) {
+func (l *loop) runCode(c app.ChatToolCall) (string, error) {
 	st := l.callStep()
 	code := codeOf(c.Arguments)
 	idx := 0
@@ -51,7 +51,7 @@ func (l *loop) runPython(c app.ChatToolCall) (string, error) {
 			Outputs: []app.CodeOutput{{Index: ptr(0), Type: "logs", Logs: strings.ToValidUTF8(string(p), "\uFFFD")}}}})
 	}
 	if strings.TrimSpace(code) == "" {
-		return "Error: the python tool was called without code.", nil
+		return fmt.Sprintf("Error: the %s tool was called without code.", l.e.cfg.Code.Name), nil
 	}
 	if !utf8.ValidString(code) {
 		return "Error: the code is not valid UTF-8.", nil
@@ -87,7 +87,7 @@ func (l *loop) runPython(c app.ChatToolCall) (string, error) {
 	if l.ctx.Err() != nil {
 		return "", errStopped
 	}
-	return note + toolReport(res, len(images), notes), nil
+	return note + toolReport(res, len(images), notes, l.e.cfg.Code.Language), nil
 }
 
 // logsOf is a cell's text output as the step shows it: what it printed,
@@ -122,7 +122,7 @@ func logsOf(r *app.CellResult) string {
 }
 
 // toolReport is what the model reads after its code ran.
-func toolReport(r *app.CellResult, images int, notes []string) string {
+func toolReport(r *app.CellResult, images int, notes []string, language string) string {
 	var b strings.Builder
 	logs := logsOf(r)
 	if len(logs) > maxToolOutput {
@@ -143,7 +143,7 @@ func toolReport(r *app.CellResult, images int, notes []string) string {
 		fmt.Fprintf(&b, "\n[%s]", n)
 	}
 	if r.Restarted {
-		b.WriteString("\n[the Python session was restarted: define your variables and imports again]")
+		fmt.Fprintf(&b, "\n[the %s session was restarted: define your variables and imports again]", language)
 	}
 	return b.String()
 }
@@ -161,14 +161,14 @@ func (l *loop) runFencedBlocks(text string, blocks []string) error {
 		st := l.callStep()
 		id := newID("call_")
 		st.StepDetails.ToolCalls = []app.ToolCall{{ID: id, Type: app.ToolCodeInterpreter, CodeInterpreter: &app.CodeInterpreterCall{Input: code, Outputs: []app.CodeOutput{}}}}
-		out, err := l.runPython(app.ChatToolCall{ID: id, Name: app.PythonTool, Arguments: string(mustJSON(map[string]string{"code": code}))})
+		out, err := l.runCode(app.ChatToolCall{ID: id, Name: l.e.cfg.Code.Name, Arguments: string(mustJSON(map[string]string{"code": code}))})
 		if err != nil {
 			return err
 		}
 		if err := l.closeStep(app.StepCompleted); err != nil {
 			return err
 		}
-		fmt.Fprintf(&report, "Output of python block %d:\n%s\n\n", i+1, out)
+		report.WriteString(l.e.cfg.Code.BlockOutput(i+1, out) + "\n\n")
 	}
 	l.conv = append(l.conv, app.ChatMessage{Role: "user", Content: strings.TrimSpace(report.String())})
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -43,13 +44,17 @@ type Config struct {
 	Clock Clock
 	// Prompts is the text told to the model (from assets).
 	Prompts Prompts
+	// Code is the tool through which the model runs code in the
+	// Interpreter: app.PythonCode when unset. Prompts.Code, Fenced and
+	// FreshKernel must speak of its language.
+	Code app.CodeTool
 }
 
 // Prompts is the text the engine tells the model. The composition root
 // gives it from the assets package, where it is kept as text files.
 type Prompts struct {
-	Code        string // what the python tool is and where it runs
-	Fenced      string // for models without tools: write fenced python blocks
+	Code        string // what the code tool is and where it runs
+	Fenced      string // for models without tools: write fenced code blocks
 	FreshKernel string // the thread's earlier variables are gone
 	Analyst     string // the default assistant's instructions
 }
@@ -68,6 +73,7 @@ type Engine struct {
 	saving   map[string]int         // thread id: message saves under way (lockedSave)
 	saved    *sync.Cond             // on mu: a lockedSave ended
 	closed   bool
+	fenced   *regexp.Regexp // a fenced block of code in the code tool's language
 
 	defaultMu sync.Mutex // makes the default assistant once
 }
@@ -82,6 +88,10 @@ func New(cfg Config) (*Engine, error) {
 		if *t = strings.TrimSpace(*t); *t == "" {
 			return nil, errors.New("app: an engine needs the text it tells the model (engine.Prompts)")
 		}
+	}
+	cfg.Code = cfg.Code.Or()
+	if len(cfg.Code.Fences) == 0 || cfg.Code.Language == "" {
+		return nil, errors.New("app: the engine's code tool needs a language and fences")
 	}
 	if cfg.MaxSteps <= 0 {
 		cfg.MaxSteps = 24
@@ -99,7 +109,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.ToolsUnsupported = func(error) bool { return false }
 	}
 	e := &Engine{cfg: cfg, Bus: &app.Bus{}, active: map[string]*activeRun{}, sessions: map[string]app.Session{},
-		convs: map[string]*convCache{}, saving: map[string]int{}}
+		convs: map[string]*convCache{}, saving: map[string]int{}, fenced: fencedRE(cfg.Code.Fences)}
 	e.saved = sync.NewCond(&e.mu)
 	return e, nil
 }

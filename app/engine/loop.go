@@ -140,7 +140,7 @@ func (l *loop) start() error {
 	if err != nil {
 		return &runFailure{app.LastError{Code: app.ErrCodeServer, Message: "The run's assistant was deleted."}}
 	}
-	l.choice, _, _ = parseToolChoice(r.ToolChoice, r.Tools)
+	l.choice, _, _ = parseToolChoice(r.ToolChoice, r.Tools, l.e.cfg.Code.Name)
 	l.noTools = l.e.cfg.NoTools
 	rc, err := l.e.runTranscript(l.ctx, l.ar.threadID)
 	if err != nil {
@@ -187,7 +187,7 @@ func (l *loop) turns() error {
 		calls := res.ToolCalls
 		if len(calls) == 0 {
 			if l.noTools && l.hasCode() {
-				if blocks := pythonBlocks(res.Text); len(blocks) > 0 {
+				if blocks := l.e.codeBlocks(res.Text); len(blocks) > 0 {
 					if err := l.runFencedBlocks(res.Text, blocks); err != nil {
 						return err
 					}
@@ -266,7 +266,8 @@ func (l *loop) request() app.ChatRequest {
 	for _, t := range l.run.Tools {
 		switch {
 		case t.Type == app.ToolCodeInterpreter && !l.noTools:
-			req.Tools = append(req.Tools, pythonToolDef)
+			code := l.e.cfg.Code
+			req.Tools = append(req.Tools, app.ChatTool{Name: code.Name, Description: code.Description, Parameters: code.Parameters()})
 		case t.Type == app.ToolFunction && t.Function != nil:
 			req.Tools = append(req.Tools, app.ChatTool{Name: t.Function.Name, Description: t.Function.Description,
 				Parameters: t.Function.Parameters, Strict: t.Function.Strict})
@@ -278,7 +279,7 @@ func (l *loop) request() app.ChatRequest {
 	req.ToolChoice = l.choice.mode
 	// A forced tool is forced once: after it ran, the model must be free
 	// to answer, or it would call it forever.
-	if l.choice.function != "" && !l.calledTool(l.choice.function) && !(l.noTools && l.choice.function == app.PythonTool) {
+	if l.choice.function != "" && !l.calledTool(l.choice.function) && !(l.noTools && l.choice.function == l.e.cfg.Code.Name) {
 		req.ForceFunction = l.choice.function
 	} else if l.choice.mode == "required" && (l.choice.function != "" || l.calledAnyTool()) {
 		// "required" asks for a tool call, not for one on every turn: once
@@ -294,15 +295,6 @@ func (l *loop) calledAnyTool() bool { return len(l.called) > 0 }
 
 func (l *loop) calledTool(name string) bool { return l.called[name] }
 
-var pythonToolDef = app.ChatTool{
-	Name: app.PythonTool,
-	Description: "Run Python code in a stateful Jupyter-like kernel and get its output. " +
-		"Variables and imports persist between calls. The working directory is /mnt/data, which holds the user's files; " +
-		"save files there for the user. numpy, pandas and matplotlib are available; figures left open are shown to the user. " +
-		"There is no internet access.",
-	Parameters: []byte(`{"type":"object","properties":{"code":{"type":"string","description":"The Python code to run."}},"required":["code"]}`),
-}
-
 // runCalls runs the python calls of a model turn, and the function calls
 // that have a local handler, and returns the calls of client functions,
 // which the run must wait for.
@@ -314,8 +306,8 @@ func (l *loop) runCalls(calls []app.ChatToolCall) ([]app.ChatToolCall, error) {
 	for _, c := range calls {
 		l.called[c.Name] = true
 		switch {
-		case c.Name == app.PythonTool && l.hasCode() && !l.noTools:
-			out, err := l.runPython(c)
+		case c.Name == l.e.cfg.Code.Name && l.hasCode() && !l.noTools:
+			out, err := l.runCode(c)
 			if err != nil {
 				return nil, err
 			}

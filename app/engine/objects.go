@@ -36,7 +36,7 @@ func (e *Engine) CreateAssistant(ctx context.Context, p app.AssistantParams) (*a
 
 func (e *Engine) applyAssistant(ctx context.Context, a *app.Assistant, p app.AssistantParams) error {
 	if p.Tools != nil {
-		if err := checkTools("tools", *p.Tools); err != nil {
+		if err := e.checkTools("tools", *p.Tools); err != nil {
 			return err
 		}
 	}

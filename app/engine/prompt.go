@@ -145,7 +145,7 @@ func (e *Engine) buildContext(run *app.Run, rc runConv, ws *workspace, noTools b
 	if strings.TrimSpace(run.Instructions) != "" {
 		sys = append(sys, run.Instructions)
 	}
-	opt := app.ChatOptions{NoTools: noTools}
+	opt := app.ChatOptions{NoTools: noTools, Code: e.cfg.Code}
 	if ws != nil {
 		sys = append(sys, e.cfg.Prompts.Code)
 		if noTools {
@@ -177,12 +177,20 @@ func listSince[T any](ctx context.Context, st app.Store, kind, threadID string, 
 	return listWithSeqs[T](ctx, st, app.Query{Kind: kind, Parent: threadID, SinceSeq: seq, ListOptions: app.ListOptions{Order: "asc"}})
 }
 
-var fencedPython = regexp.MustCompile("(?s)```(?:python|py|python3)[ \\t]*\\r?\\n(.*?)```")
+// fencedRE matches a fenced block of code in one of the info strings.
+func fencedRE(fences []string) *regexp.Regexp {
+	quoted := make([]string, len(fences))
+	for i, f := range fences {
+		quoted[i] = regexp.QuoteMeta(f)
+	}
+	return regexp.MustCompile("(?s)```(?:" + strings.Join(quoted, "|") + ")[ \\t]*\\r?\\n(.*?)```")
+}
 
-// pythonBlocks returns the code of the fenced python blocks of text.
-func pythonBlocks(text string) []string {
+// codeBlocks returns the code of the fenced blocks of text in the code
+// tool's language.
+func (e *Engine) codeBlocks(text string) []string {
 	var out []string
-	for _, m := range fencedPython.FindAllStringSubmatch(text, -1) {
+	for _, m := range e.fenced.FindAllStringSubmatch(text, -1) {
 		if code := strings.TrimSpace(m[1]); code != "" {
 			out = append(out, m[1])
 		}

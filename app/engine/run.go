@@ -77,10 +77,10 @@ func (ar *activeRun) snapshot() *app.Run {
 // toolChoice is a run's parsed tool_choice.
 type toolChoice struct {
 	mode     string // none, auto or required
-	function string // a function to force ("python" for code_interpreter)
+	function string // a function to force (the code tool's for code_interpreter)
 }
 
-func parseToolChoice(raw json.RawMessage, tools []app.Tool) (toolChoice, json.RawMessage, error) {
+func parseToolChoice(raw json.RawMessage, tools []app.Tool, code string) (toolChoice, json.RawMessage, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return toolChoice{mode: "auto"}, json.RawMessage(`"auto"`), nil
 	}
@@ -114,7 +114,7 @@ func parseToolChoice(raw json.RawMessage, tools []app.Tool) (toolChoice, json.Ra
 		if !has(app.ToolCodeInterpreter, "") {
 			return toolChoice{}, nil, invalid("tool_choice", "tool_choice asks for code_interpreter, which the run does not have")
 		}
-		return toolChoice{mode: "required", function: app.PythonTool}, raw, nil
+		return toolChoice{mode: "required", function: code}, raw, nil
 	case o.Type == app.ToolFunction && o.Function != nil:
 		if !has(app.ToolFunction, o.Function.Name) {
 			return toolChoice{}, nil, invalid("tool_choice", "tool_choice names function %q, which the run does not have", o.Function.Name)
@@ -166,7 +166,7 @@ func (e *Engine) startRun(ctx context.Context, t *app.Thread, p app.RunParams, p
 	}
 	tools := a.Tools
 	if p.Tools != nil {
-		if err := checkTools("tools", *p.Tools); err != nil {
+		if err := e.checkTools("tools", *p.Tools); err != nil {
 			return nil, nil, err
 		}
 		tools = *p.Tools
@@ -195,7 +195,7 @@ func (e *Engine) startRun(ctx context.Context, t *app.Thread, p app.RunParams, p
 		}
 		trunc = ts
 	}
-	_, choice, err := parseToolChoice(p.ToolChoice, tools)
+	_, choice, err := parseToolChoice(p.ToolChoice, tools, e.cfg.Code.Name)
 	if err != nil {
 		return nil, nil, err
 	}

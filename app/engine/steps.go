@@ -90,7 +90,7 @@ func (w *answerWriter) callDelta(c *app.ChatCallDelta) {
 	}
 	idx := c.Index
 	tc := app.ToolCall{Index: &idx, ID: c.ID}
-	if in.name == app.PythonTool && l.hasCode() && !l.noTools {
+	if in.name == l.e.cfg.Code.Name && l.hasCode() && !l.noTools {
 		piece := in.add(c.Arguments)
 		if piece == "" && c.ID == "" {
 			return
@@ -171,7 +171,7 @@ func (w *answerWriter) startCalls(calls []app.ChatToolCall) error {
 	st.StepDetails.ToolCalls = nil
 	for _, c := range calls {
 		tc := app.ToolCall{ID: c.ID}
-		if c.Name == app.PythonTool && l.hasCode() && !l.noTools {
+		if c.Name == l.e.cfg.Code.Name && l.hasCode() && !l.noTools {
 			tc.Type = app.ToolCodeInterpreter
 			tc.CodeInterpreter = &app.CodeInterpreterCall{Input: codeOf(c.Arguments), Outputs: []app.CodeOutput{}}
 		} else {

@@ -33,7 +33,7 @@ func checkMetadata(m *app.Metadata) error {
 
 var functionName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
-func checkTools(param string, tools []app.Tool) error {
+func (e *Engine) checkTools(param string, tools []app.Tool) error {
 	if len(tools) > 128 {
 		return invalid(param, "at most 128 tools are allowed")
 	}
@@ -66,8 +66,8 @@ func checkTools(param string, tools []app.Tool) error {
 			return invalid(p+".type", "invalid tool type %q: expected code_interpreter, file_search or function", t.Type)
 		}
 	}
-	if hasCode && names[app.PythonTool] {
-		return invalid(param, "a function named %q cannot be used with code_interpreter, which provides it", app.PythonTool)
+	if code := e.cfg.Code.Name; hasCode && names[code] {
+		return invalid(param, "a function named %q cannot be used with code_interpreter, which provides it", code)
 	}
 	return nil
 }

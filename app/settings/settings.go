@@ -37,6 +37,9 @@ type Settings struct {
 	// CellTimeout and MemoryMB are the sandbox's limits; zero means default.
 	CellTimeoutSeconds int `json:"cell_timeout_seconds"`
 	MemoryMB           int `json:"memory_mb"`
+	// Runtime runs the model's code: "auto" (or ""), "python" or
+	// "starlark", from the next start; PLOTLINE_RUNTIME overrides it.
+	Runtime string `json:"runtime,omitempty"`
 }
 
 const fileName = "settings.json"
@@ -97,6 +100,11 @@ func (s Settings) Validate() error {
 	}
 	if s.Theme != "" && s.Theme != "system" && s.Theme != "light" && s.Theme != "dark" {
 		return fmt.Errorf("unknown theme %q", s.Theme)
+	}
+	switch s.Runtime {
+	case "", "auto", "python", "starlark":
+	default:
+		return fmt.Errorf("unknown runtime %q: choose auto, python or starlark", s.Runtime)
 	}
 	if s.CellTimeoutSeconds < 0 || s.MemoryMB < 0 {
 		return errors.New("limits cannot be negative")

@@ -57,6 +57,7 @@ type settingsForm struct {
 	timeout    *widget.Entry
 	memory     *widget.Entry
 	message    *widget.Label
+	runtime    *widget.Select
 	test       *widget.Button
 	cancelTest *widget.Button
 	save       *widget.Button
@@ -97,6 +98,8 @@ func (u *UI) newSettingsForm() *settingsForm {
 	f.timeout.SetPlaceHolder("120")
 	f.memory = widget.NewEntry()
 	f.memory.SetPlaceHolder("2048")
+	f.runtime = widget.NewSelect(runtimeLabels, nil)
+	f.runtime.SetSelected(runtimeLabel(c.Runtime))
 	f.message = widget.NewLabel("")
 	f.message.Wrapping = fyne.TextWrapWord
 	f.test = widget.NewButtonWithIcon("Test connection", theme.ViewRefreshIcon(), f.testConnection)
@@ -131,6 +134,8 @@ func (u *UI) newSettingsForm() *settingsForm {
 	}
 	rt := widget.NewLabel(runtime)
 	rt.Wrapping = fyne.TextWrapWord
+	runs := widget.NewFormItem("Code runs as", f.runtime)
+	runs.HintText = "from the next start of Plotline"
 	form := widget.NewForm(
 		widget.NewFormItem("Provider", f.provider),
 		widget.NewFormItem("Endpoint", f.endpoint),
@@ -140,11 +145,36 @@ func (u *UI) newSettingsForm() *settingsForm {
 		widget.NewFormItem("Theme", f.theme),
 		widget.NewFormItem("Cell time limit (s)", f.timeout),
 		widget.NewFormItem("Memory limit (MB)", f.memory),
+		runs,
 	)
 	f.content = container.NewVBox(form, f.message, container.NewHBox(f.test, f.cancelTest, f.save),
-		widget.NewSeparator(), widget.NewLabelWithStyle("Python runtime", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), rt)
+		widget.NewSeparator(), widget.NewLabelWithStyle("Runtime", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), rt)
 	f.adapt()
 	return f
+}
+
+// The runtimes, as the settings offer them.
+var (
+	runtimeLabels = []string{"Python if it can run here, else Starlark", "Python (sandboxed)", "Starlark (no Python needed)"}
+	runtimeValues = []string{"auto", "python", "starlark"}
+)
+
+func runtimeLabel(v string) string {
+	for i, r := range runtimeValues {
+		if r == v {
+			return runtimeLabels[i]
+		}
+	}
+	return runtimeLabels[0]
+}
+
+func runtimeOf(label string) string {
+	for i, l := range runtimeLabels {
+		if l == label {
+			return runtimeValues[i]
+		}
+	}
+	return ""
 }
 
 func keyPlace(where string) string {
@@ -176,6 +206,7 @@ func (f *settingsForm) values() (settings.Settings, error) {
 		Model:      strings.TrimSpace(f.model.Text),
 		APIVersion: strings.TrimSpace(f.apiVersion.Text),
 		Theme:      f.theme.Selected,
+		Runtime:    runtimeOf(f.runtime.Selected),
 	}
 	var err error
 	if s.CellTimeoutSeconds, err = atoiOrZero(f.timeout.Text, "cell time limit"); err != nil {

@@ -212,3 +212,28 @@ func TestSettingsModelIsTheModelInUse(t *testing.T) {
 		t.Fatalf("model target = %+v", w.u.modelTarget())
 	}
 }
+
+// The runtime setting is saved for the next start, and shown as saved.
+func TestSettingsRuntime(t *testing.T) {
+	w := newWindow(t)
+	f := w.u.newSettingsForm()
+	if f.runtime.Selected != runtimeLabels[0] {
+		t.Fatalf("runtime shown %q, want the automatic choice", f.runtime.Selected)
+	}
+	f.provider.SetSelected(providerLabels[2])
+	f.endpoint.SetText("http://localhost:11434/v1")
+	f.runtime.SetSelected("Starlark (no Python needed)")
+	test.Tap(f.save)
+	if f.message.Text != "Saved." {
+		t.Fatalf("save: %q", f.message.Text)
+	}
+	if s, _ := settings.Load(w.data); s.Runtime != "starlark" {
+		t.Fatalf("saved runtime %q", s.Runtime)
+	}
+	if again := w.u.newSettingsForm(); again.runtime.Selected != "Starlark (no Python needed)" {
+		t.Fatalf("runtime shown after saving %q", again.runtime.Selected)
+	}
+	if err := (settings.Settings{Provider: settings.ProviderOpenAI, Runtime: "java"}).Validate(); err == nil {
+		t.Fatal("an unknown runtime was valid")
+	}
+}

@@ -54,8 +54,16 @@ func openFolder(dir string, max int64) (*folder, error) {
 
 func (f *folder) close() error { return f.root.Close() }
 
+// WorkPath is where a script's files are, as the model is told: a name
+// may start with it ("/mnt/data/sales.csv" is "sales.csv").
+const WorkPath = "/mnt/data/"
+
+// scriptName is the name in the work folder of a file a script names.
+func scriptName(name string) string { return strings.TrimPrefix(name, WorkPath) }
+
 // open opens the regular file name for reading and gives its size.
 func (f *folder) open(name string) (*os.File, int64, error) {
+	name = scriptName(name)
 	if err := CheckName(name); err != nil {
 		return nil, 0, err
 	}
@@ -89,6 +97,7 @@ func (f *folder) open(name string) (*os.File, int64, error) {
 // create writes name from write, refusing to replace anything but a
 // regular file, and caps its size.
 func (f *folder) create(name string, write func(io.Writer) error) error {
+	name = scriptName(name)
 	if err := CheckName(name); err != nil {
 		return err
 	}

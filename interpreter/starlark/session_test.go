@@ -436,3 +436,19 @@ func TestSessionFiles(t *testing.T) {
 func TestPowerOperatorGetsHint(t *testing.T) {
 	failsWith(t, inProcess(t), "x = 2 ** 10", "SyntaxError", "math.pow")
 }
+
+// The work folder's files may be named by their path in /mnt/data, as the
+// model is told they are; no other path is read or written.
+func TestWorkPathNames(t *testing.T) {
+	s := inProcess(t)
+	if got := value(t, s, `len(table.read("/mnt/data/sales.csv"))`); got != "5" {
+		t.Errorf("rows %s", got)
+	}
+	ok(t, s, `table.read("/mnt/data/sales.csv").head(2).to_csv("/mnt/data/two.csv")`)
+	if got := value(t, s, `len(table.read("two.csv"))`); got != "2" {
+		t.Errorf("rows written %s", got)
+	}
+	failsWith(t, s, `table.read("/mnt/data/../sales.csv")`, "EvalError", "sales.csv")
+	failsWith(t, s, `table.read("/mnt/other/sales.csv")`, "EvalError", "/mnt/other")
+	failsWith(t, s, `table.read("/etc/passwd")`, "EvalError", "/etc/passwd")
+}

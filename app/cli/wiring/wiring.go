@@ -7,7 +7,6 @@ package wiring
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -18,6 +17,7 @@ import (
 	"plotline/assets"
 	"plotline/interpreter"
 	"plotline/interpreter/goscript"
+	"plotline/interpreter/starlark"
 )
 
 // Options say how to open Plotline. Zero values are the defaults: among
@@ -31,7 +31,13 @@ type Options struct {
 	// DefaultModel is the model name runs use when neither they nor their
 	// assistant name one (default: the environment's, else gpt-4o).
 	DefaultModel string
-	// Python runs the kernels; nil means the discovered one.
+	// Runtime runs the model's code: RuntimeAuto, RuntimePython or
+	// RuntimeStarlark; "" is PLOTLINE_RUNTIME's, else auto (see
+	// ChooseRuntime). RuntimeFrom says where it came from, for
+	// System.Runtime.Why.
+	Runtime, RuntimeFrom string
+	// Python runs the kernels, with the Python runtime; nil means the
+	// discovered one. Given, and Runtime unset, it is the runtime.
 	Python *interpreter.Python
 	// PoolSize is the number of warm kernels to keep; 0 keeps none (for
 	// one-shot commands).
@@ -49,8 +55,9 @@ type Options struct {
 	NoLocalFunctions bool
 	// FunctionLimits bound each call of a local function.
 	FunctionLimits goscript.Limits
-	// Interp, when set, runs the code instead of the sandboxed kernels:
-	// a scripted interpreter for engine tests.
+	// Interp, when set, runs the code instead of the sandboxed kernels
+	// (or Starlark sessions, with Runtime RuntimeStarlark): a scripted
+	// interpreter for engine tests.
 	Interp app.Interpreter
 	// Interpreter and Engine, when set, adjust the configurations last.
 	Interpreter func(*interpreter.Config)
@@ -65,6 +72,9 @@ type System struct {
 	// nil when Options.Interp ran the code.
 	Kernels *interpreter.Manager
 	Python  *interpreter.Python
+	// Runtime is the runtime chosen for the model's code; unset when
+	// Options.Interp ran it.
+	Runtime Runtime
 	// ModelConfig is the environment's model configuration, when Options
 	// gave no model.
 	ModelConfig openai.Config
@@ -91,13 +101,18 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	if o.DefaultModel == "" {
 		o.DefaultModel = engine.DefaultModel
 	}
-	if sys.Python == nil && o.Interp == nil {
-		py, _, err := interpreter.Discover(ctx, false)
+	switch {
+	case o.Interp != nil:
+	case sys.Python != nil && o.Runtime == "":
+		sys.Runtime = Runtime{Name: RuntimePython, Python: sys.Python, Why: "given"}
+	default:
+		rt, err := ChooseRuntime(ctx, o.Runtime, o.RuntimeFrom)
 		if err != nil {
-			return nil, fmt.Errorf("%v (run 'plotline doctor' for details)", err)
+			return nil, err
 		}
-		sys.Python = py
+		sys.Runtime, sys.Python = rt, rt.Python
 	}
+	starlarkRuntime := o.Runtime == RuntimeStarlark || sys.Runtime.Name == RuntimeStarlark
 	st, err := sqlite.Open(o.Data)
 	if err != nil {
 		return nil, err
@@ -108,7 +123,18 @@ func Open(ctx context.Context, o Options) (*System, error) {
 		pool = -1
 	}
 	code := o.Interp
-	if code == nil {
+	prompts := engine.Prompts{Code: assets.PromptCode, Fenced: assets.PromptFenced,
+		FreshKernel: assets.PromptFreshKernel, Analyst: assets.PromptAnalyst}
+	var tool app.CodeTool
+	if starlarkRuntime {
+		prompts.Code, prompts.Fenced, prompts.FreshKernel = starlarkPrompts()
+		tool = StarlarkCode
+	}
+	switch {
+	case code != nil:
+	case starlarkRuntime:
+		code = StarlarkKernels(filepath.Join(o.Data, "work"), starlark.Options{})
+	default:
 		icfg := interpreter.Config{Python: sys.Python, Root: filepath.Join(o.Data, "work"), PoolSize: pool, DeferPool: o.DeferPool, Limits: o.Limits}
 		if o.Interpreter != nil {
 			o.Interpreter(&icfg)
@@ -120,8 +146,7 @@ func Open(ctx context.Context, o Options) (*System, error) {
 		code = Kernels(sys.Kernels)
 	}
 	ecfg := engine.Config{Store: st, Model: m, Interpreter: code, DefaultModel: o.DefaultModel,
-		Prompts: engine.Prompts{Code: assets.PromptCode, Fenced: assets.PromptFenced,
-			FreshKernel: assets.PromptFreshKernel, Analyst: assets.PromptAnalyst},
+		Prompts: prompts, Code: tool,
 		ToolsUnsupported: openai.ToolsUnsupported, NoTools: os.Getenv("PLOTLINE_NO_TOOLS") == "1",
 		Functions:         Functions(goscript.New(filepath.Join(o.Data, FunctionsFolder), o.FunctionLimits)),
 		RunLocalFunctions: !o.NoLocalFunctions && os.Getenv("PLOTLINE_LOCAL_FUNCTIONS") != "0"}
