@@ -6,6 +6,7 @@
 #
 #   scripts/install-deps.sh            the Python runtime and the window's build packages
 #   scripts/install-deps.sh --xvfb     also a virtual display and screenshots, for make screenshot
+#   scripts/install-deps.sh --cross    also the Windows cross compiler (mingw-w64), for make cross
 set -euo pipefail
 
 # staticcheck, pinned: v0.8.2 (2026.2.2) is the newest release and is built
@@ -28,9 +29,13 @@ fi
 # The kernel's Python, then what Fyne needs to build (cgo, OpenGL, X11).
 pkgs=(python3 python3-numpy python3-pandas python3-matplotlib python3-openpyxl python3-pil
 	gcc pkg-config libgl1-mesa-dev xorg-dev)
-if [ "${1:-}" = "--xvfb" ]; then
-	pkgs+=(xvfb xauth xdotool imagemagick)
-fi
+for arg in "$@"; do
+	case $arg in
+	--xvfb) pkgs+=(xvfb xauth xdotool imagemagick) ;;
+	--cross) pkgs+=(gcc-mingw-w64-x86-64) ;;
+	*) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+	esac
+done
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "install-deps: not a Debian-like system; install Python 3 with numpy, pandas, matplotlib, openpyxl and pillow yourself (see 'plotline doctor')" >&2

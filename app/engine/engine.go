@@ -50,6 +50,9 @@ type Config struct {
 	Code app.CodeTool
 }
 
+// CodeTool is the tool through which the model runs code.
+func (e *Engine) CodeTool() app.CodeTool { return e.cfg.Code }
+
 // Prompts is the text the engine tells the model. The composition root
 // gives it from the assets package, where it is kept as text files.
 type Prompts struct {

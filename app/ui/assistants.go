@@ -42,7 +42,7 @@ func (u *UI) newAssistantForm() *assistantForm {
 	f.instr.SetMinRowsVisible(6)
 	f.instr.Wrapping = fyne.TextWrapWord
 	f.model = widget.NewEntry()
-	f.code = widget.NewCheck("Code interpreter (runs Python in the sandbox)", nil)
+	f.code = widget.NewCheck(codeInterpreterLabel(u.eng.CodeTool().Language), nil)
 	f.code.SetChecked(true)
 	f.asNew = widget.NewCheck("Save as a new assistant", nil)
 	if cur := f.cur; cur != nil {
@@ -126,4 +126,13 @@ func (f *assistantForm) submit() {
 	}
 	u.asstID = a.ID
 	u.reloadAssistants()
+}
+
+// codeInterpreterLabel names the code interpreter tool for an assistant,
+// in the language the model's code runs in.
+func codeInterpreterLabel(language string) string {
+	if language == "Python" {
+		return "Code interpreter (runs Python in the sandbox)"
+	}
+	return "Code interpreter (runs " + language + ")"
 }

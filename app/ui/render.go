@@ -287,12 +287,12 @@ func stepState(r *row) string {
 	return "ran"
 }
 
-// codeTitle is a code step's one-line summary.
-func codeTitle(r *row) string {
+// codeTitle is a code step's one-line summary, for code in language.
+func codeTitle(r *row, language string) string {
 	lines := strings.Count(strings.TrimRight(r.code, "\n"), "\n") + 1
-	title := fmt.Sprintf("Python, %d lines", lines)
+	title := fmt.Sprintf("%s, %d lines", language, lines)
 	if lines == 1 {
-		title = "Python, 1 line"
+		title = language + ", 1 line"
 	}
 	charts := ""
 	if len(r.images) > 0 {
@@ -314,7 +314,7 @@ func (u *UI) codeView(id widget.ListItemID, r *row) fyne.CanvasObject {
 	if r.expanded {
 		icon = theme.MenuDropDownIcon()
 	}
-	toggle := widget.NewButtonWithIcon(codeTitle(r), icon, func() {
+	toggle := widget.NewButtonWithIcon(codeTitle(r, u.eng.CodeTool().Language), icon, func() {
 		r.expanded = !r.expanded
 		u.conv.RefreshItem(id)
 	})

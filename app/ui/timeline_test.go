@@ -114,7 +114,7 @@ func TestStoppedStepKeepsStreamedOutput(t *testing.T) {
 			if r.logs != "working\nstill working\n" || r.code != "import time\ntime.sleep(60)" {
 				t.Fatalf("the stopped row lost what streamed: code %q, logs %q", r.code, r.logs)
 			}
-			if got := codeTitle(r); got != "Python, 2 lines, stopped" {
+			if got := codeTitle(r, "Python"); got != "Python, 2 lines, stopped" {
 				t.Fatalf("title %q", got)
 			}
 		})
@@ -157,11 +157,11 @@ func TestStepWithErrorIsLabelledError(t *testing.T) {
 	tl := newTimeline("t")
 	logs := "Traceback (most recent call last):\n  File \"<cell 1>\", line 4, in <module>\nKeyError: 'x'\n"
 	tl.apply(app.Event{ThreadID: "t", Data: codeStep("s1", "r", app.StepCompleted, "a\nb\nc\nd['x']", app.CodeOutput{Type: "logs", Logs: logs})})
-	if got := codeTitle(tl.rows[0]); got != "Python, 4 lines, error: KeyError: 'x'" {
+	if got := codeTitle(tl.rows[0], "Python"); got != "Python, 4 lines, error: KeyError: 'x'" {
 		t.Fatalf("title %q", got)
 	}
 	tl.rows[0].images = []string{"file_1"}
-	if got := codeTitle(tl.rows[0]); got != "Python, 4 lines, 1 chart(s), error: KeyError: 'x'" {
+	if got := codeTitle(tl.rows[0], "Starlark"); got != "Starlark, 4 lines, 1 chart(s), error: KeyError: 'x'" {
 		t.Fatalf("title with a chart %q", got)
 	}
 	tl.apply(app.Event{ThreadID: "t", Data: codeStep("s1", "r", app.StepCompleted, "print(1)", app.CodeOutput{Type: "logs", Logs: "1\n"})})

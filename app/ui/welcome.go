@@ -11,7 +11,7 @@ import (
 // links to the settings. It never shows anything technical.
 func (u *UI) welcomeView() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("Welcome to Plotline", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	body := widget.NewLabel("Plotline answers questions about your CSV and Excel files. An AI model writes Python, " +
+	body := widget.NewLabel("Plotline answers questions about your CSV and Excel files. An AI model writes code, " +
 		"and Plotline runs it on this computer, in a sandbox, and shows you the results and charts.\n\n" +
 		"To start, choose the AI model to use: OpenAI, Azure OpenAI, or a model running on this computer " +
 		"(Ollama, LM Studio), and enter its key.")

@@ -153,3 +153,10 @@ var SystemReadOnly = []string{
 	"/etc/mime.types", "/etc/alternatives", "/etc/python3", "/etc/python3.11",
 	"/etc/timezone",
 }
+
+// WeakEnv is the environment variable that opts in to the weaker sandbox
+// (Linux only).
+const WeakEnv = "PLOTLINE_SANDBOX"
+
+// WeakMode reports whether the user opted in to the weaker sandbox.
+func WeakMode() bool { return os.Getenv(WeakEnv) == "weak" }

@@ -36,12 +36,6 @@ import (
 // weakInitArg is the hidden first argument of the weak mode's init.
 const weakInitArg = "__plotline-sandbox-weak"
 
-// WeakEnv is the environment variable that opts in to the weaker sandbox.
-const WeakEnv = "PLOTLINE_SANDBOX"
-
-// WeakMode reports whether the user opted in to the weaker sandbox.
-func WeakMode() bool { return os.Getenv(WeakEnv) == "weak" }
-
 // weakReady says why the weak mode cannot hold here, or returns nil.
 func weakReady() error {
 	if os.Geteuid() == 0 {
