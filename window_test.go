@@ -531,3 +531,57 @@ func TestWindowScreenshots(t *testing.T) {
 		})
 	}
 }
+
+// With the Starlark runtime chosen in the settings, the real window
+// answers through the starlark tool: the chart drawn by the built-ins
+// shows in the thread, titled as Starlark code. Screenshots go to
+// PLOTLINE_SCREENSHOTS when it is set.
+func TestWindowStarlarkRuntime(t *testing.T) {
+	display, x := xserverSized(t, "1440x900x24")
+	code, _ := json.Marshal(map[string]string{"code": `t = table.read("/mnt/data/sales.csv")
+by = t.group_by("region", revenue="sum").sort("revenue", reverse=True)
+print(by)
+chart.bar(by, x="region", y="revenue", title="Revenue by region")`})
+	srv := modeltest.NewServer(t,
+		modeltest.Turn{ToolCalls: []modeltest.ToolCall{{Name: "starlark", Arguments: string(code)}}},
+		modeltest.Turn{Text: "**North** sells most: 1,240."},
+	)
+	data := t.TempDir()
+	os.WriteFile(filepath.Join(data, "settings.json"), []byte(`{"provider":"compatible","endpoint":"`+srv.BaseURL()+`","model":"test-model","runtime":"starlark"}`), 0o600)
+	csv := filepath.Join(t.TempDir(), "sales.csv")
+	os.WriteFile(csv, []byte("region,month,revenue\nNorth,Jan,400\nNorth,Feb,840\nSouth,Jan,500\nSouth,Feb,480\nWest,Jan,380\nWest,Feb,400\n"), 0o644)
+	win := launch(t, display, x, "1", []string{csv}, "PLOTLINE_DATA="+data, "OPENAI_API_KEY=", "OPENAI_BASE_URL=", "PLOTLINE_RUNTIME=").win
+	x("xdotool", "windowmove", win, "0", "0")
+	x("xdotool", "windowsize", win, "1440", "900")
+	st, err := sqlite.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	x("xdotool", "windowfocus", "--sync", win)
+	x("xdotool", "key", "ctrl+n")
+	x("xdotool", "type", "--delay", "5", "Which region sells most?")
+	x("xdotool", "key", "Return")
+	if !interptest.Eventually(90*time.Second, func() bool {
+		recs, _, _ := st.List(context.Background(), app.Query{Kind: app.KindRun, Tag: app.RunCompleted, ListOptions: app.ListOptions{Limit: 10}})
+		return len(recs) == 1
+	}) {
+		shot := filepath.Join(os.TempDir(), "plotline-starlark-failure.png")
+		capture(x, "1440x900", shot)
+		t.Fatalf("the run did not complete (screen: %s; model requests: %d)", shot, len(srv.Requests()))
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 2 || len(reqs[0].Tools) != 1 || reqs[0].Tools[0].Name != "starlark" {
+		t.Fatalf("the model was not given the starlark tool: %+v", reqs)
+	}
+	if out := reqs[1].Messages[len(reqs[1].Messages)-1].Content; !strings.Contains(out, "North") || !strings.Contains(out, "1240") || !strings.Contains(out, "image") {
+		t.Fatalf("the code's output: %q", out)
+	}
+	if dir := os.Getenv("PLOTLINE_SCREENSHOTS"); dir != "" {
+		settle(x)
+		capture(x, "1440x900", filepath.Join(dir, "starlark-1440x900.png"))
+		x("xdotool", "key", "ctrl+comma")
+		settle(x)
+		capture(x, "1440x900", filepath.Join(dir, "starlark-settings.png"))
+	}
+}
