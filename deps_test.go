@@ -97,6 +97,13 @@ var depRules = []depRule{
 		why:    "a local function reaches only the standard packages these symbols wrap",
 	},
 	{
+		name:   "packaging imports nothing of ours",
+		from:   []string{"plotline/packaging"},
+		bad:    []string{"plotline/..."},
+		direct: true,
+		why:    "the installers are built from binaries already built, and from files; the program itself is none of their business",
+	},
+	{
 		name: "sandbox imports nothing of ours",
 		from: []string{"plotline/interpreter/sandbox"},
 		bad:  []string{"plotline/..."},

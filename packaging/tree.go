@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"image"
+	"image/png"
+	"io/fs"
+	"os"
+
+	"golang.org/x/image/draw"
+)
+
+// installerFiles holds the installers' own files: the menu entry, the AppArmor
+// profile and the scripts that load it, and the tarball's install script.
+//
+//go:embed files
+var installerFiles embed.FS
+
+func embedded(name string) []byte {
+	b, err := fs.ReadFile(installerFiles, "files/"+name)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return b
+}
+
+// treeFile is a file of the installed tree, by its path under /usr (the
+// .deb) or under the tarball's folder: "bin/plotline".
+type treeFile struct {
+	Path string
+	Src  string // a file on disk, or
+	Body []byte // the bytes
+	Mode os.FileMode
+}
+
+// iconSizes are the freedesktop icon theme sizes the icon is made in.
+var iconSizes = []int{16, 24, 32, 48, 64, 128, 256, 512}
+
+// linuxTree is what both Linux artifacts install: the binary, the menu
+// entry, and the icon in each size.
+func linuxTree(binary string, icon []byte) ([]treeFile, error) {
+	if fi, err := os.Stat(binary); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("%s is not an executable file", binary)
+	}
+	tree := []treeFile{
+		{Path: "bin/plotline", Src: binary, Mode: 0o755},
+		{Path: "share/applications/app.plotline.desktop", Body: embedded("app.plotline.desktop"), Mode: 0o644},
+	}
+	src, err := png.Decode(bytes.NewReader(icon))
+	if err != nil {
+		return nil, fmt.Errorf("the icon: %w", err)
+	}
+	for _, n := range iconSizes {
+		b, err := resizedPNG(src, n)
+		if err != nil {
+			return nil, err
+		}
+		tree = append(tree, treeFile{Path: fmt.Sprintf("share/icons/hicolor/%dx%d/apps/plotline.png", n, n), Body: b, Mode: 0o644})
+	}
+	return tree, nil
+}
+
+// resizedPNG draws src as an n×n PNG.
+func resizedPNG(src image.Image, n int) ([]byte, error) {
+	if src.Bounds().Dx() == n && src.Bounds().Dy() == n {
+		var buf bytes.Buffer
+		err := png.Encode(&buf, src)
+		return buf.Bytes(), err
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, n, n))
+	draw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
+	var buf bytes.Buffer
+	err := png.Encode(&buf, dst)
+	return buf.Bytes(), err
+}
+
+// body gives a tree file's bytes.
+func (f treeFile) body() ([]byte, error) {
+	if f.Src != "" {
+		return os.ReadFile(f.Src)
+	}
+	return f.Body, nil
+}
