@@ -20,7 +20,9 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-func TestVersion(t *testing.T) {
+// repoVersion is this repository's root and version.
+func repoVersion(t *testing.T) (string, version) {
+	t.Helper()
 	root, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +31,11 @@ func TestVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return root, v
+}
+
+func TestVersion(t *testing.T) {
+	_, v := repoVersion(t)
 	if v.Release == "" || !strings.HasPrefix(v.Deb, v.Release) || !strings.HasPrefix(v.File, v.Release) || strings.ContainsAny(v.File, "~ /") {
 		t.Fatalf("version %+v", v)
 	}
@@ -47,14 +54,7 @@ func artifacts(t *testing.T) (version, []string, string) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the installers are built on Linux")
 	}
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := readVersion(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, v := repoVersion(t)
 	dir := t.TempDir()
 	linux := filepath.Join(dir, "plotline")
 	if err := os.WriteFile(linux, []byte("#!/bin/sh\necho plotline\n"), 0o755); err != nil {
