@@ -18,7 +18,7 @@ STATICCHECK ?= $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(G
 # and Windows too.
 PORTABLE = $(shell $(GO) list -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}' ./... | grep -v ' fyne.io/fyne/v2' | cut -d' ' -f1)
 
-.PHONY: run test bench deps build vet cross package screenshot
+.PHONY: run test bench deps build vet cross package package-test screenshot
 
 deps:
 	@scripts/install-deps.sh
@@ -45,25 +45,33 @@ cross: deps
 	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc $(GO) build -o /dev/null .
 
 # The installers, into dist/: the .deb, the tarball and the Windows zip
-# (packaging/). The binaries are built without debug symbols; the Windows
-# one links the icon, version and manifest resources that packaging
-# writes beside main.go for the build.
+# (packaging/). The binaries are built without debug symbols, and
+# otherwise as the tests' builds are, so that they share the build cache;
+# the Windows one links the icon, version and manifest resources that
+# packaging writes beside main.go for the build.
 package: deps
 	@scripts/install-deps.sh --cross
-	rm -rf dist/.build && mkdir -p dist/.build
-	$(GO) build -trimpath -ldflags "-s -w" -o dist/.build/plotline .
+	rm -rf dist/.build dist/plotline_* dist/plotline-* && mkdir -p dist/.build
+	$(GO) build -ldflags "-s -w" -o dist/.build/plotline .
 	$(GO) run ./packaging syso rsrc_windows_amd64.syso
-	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc $(GO) build -trimpath -ldflags "-s -w" -o dist/.build/plotline.exe . ; status=$$?; rm -f rsrc_windows_amd64.syso; exit $$status
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc $(GO) build -ldflags "-s -w" -o dist/.build/plotline.exe . ; status=$$?; rm -f rsrc_windows_amd64.syso; exit $$status
 	$(GO) run ./packaging build -dist dist -linux dist/.build/plotline -windows dist/.build/plotline.exe
 	rm -rf dist/.build
+
+# The .deb installed into a clean Debian root (debootstrap, cached), where
+# plotline doctor and a cell that draws a chart run; see the script.
+package-test: package
+	@scripts/install-deps.sh --package
+	@scripts/package-test.sh
 
 # The engine, the API, the store and the domain share goroutines, so their
 # tests run a second time under the race detector.
 test: vet cross
-	@scripts/install-deps.sh --xvfb --lint
+	@scripts/install-deps.sh --xvfb --package
 	@cd conformance/node && if ! command -v npm >/dev/null; then echo "npm not found: the Node SDK conformance test will be skipped"; elif [ ! package-lock.json -ot node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./app/engine/ ./app/api/ ./app/sqlite/ ./app/
+	$(MAKE) package-test
 
 bench: deps
 	@scripts/bench.sh

@@ -7,7 +7,7 @@
 #   scripts/install-deps.sh            the Python runtime and the window's build packages
 #   scripts/install-deps.sh --xvfb     also a virtual display and screenshots, for make screenshot
 #   scripts/install-deps.sh --cross    also the Windows cross compiler (mingw-w64), for make cross
-#   scripts/install-deps.sh --lint     also lintian and desktop-file-validate, for the installers' tests
+#   scripts/install-deps.sh --package  also what the installers' tests use: lintian, desktop-file-validate, debootstrap, bubblewrap
 set -euo pipefail
 
 # staticcheck, pinned: v0.8.2 (2026.2.2) is the newest release and is built
@@ -34,7 +34,7 @@ for arg in "$@"; do
 	case $arg in
 	--xvfb) pkgs+=(xvfb xauth xdotool imagemagick) ;;
 	--cross) pkgs+=(gcc-mingw-w64-x86-64) ;;
-	--lint) pkgs+=(lintian desktop-file-utils) ;;
+	--package) pkgs+=(lintian desktop-file-utils debootstrap bubblewrap) ;;
 	*) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
 	esac
 done

@@ -89,7 +89,7 @@ func DecideRuntime(want, from string, py *interpreter.Python, pyErr error, st sa
 		return Runtime{Name: RuntimePython, Python: py, Why: askedFor(from)}, nil
 	case RuntimeAuto:
 		if pyErr != nil {
-			return Runtime{Name: RuntimeStarlark, Why: fmt.Sprintf("no Python with %s was found: %v", requiredModules(), pyErr)}, nil
+			return Runtime{Name: RuntimeStarlark, Why: fmt.Sprintf("Python cannot run here: %v", pyErr)}, nil
 		}
 		if st.Err != nil {
 			return Runtime{Name: RuntimeStarlark, Why: fmt.Sprintf("Python's sandbox cannot start here: %v", st.Err)}, nil

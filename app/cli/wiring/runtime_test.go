@@ -23,7 +23,7 @@ func TestDecideRuntime(t *testing.T) {
 		runtime, why    string // why: a part of Why, or of the error
 	}{
 		{"auto", "", "", nil, sandbox.Status{}, RuntimePython, "Python 3.11.2 at /usr/bin/python3 has numpy, pandas and matplotlib, and the sandbox starts"},
-		{"auto without python", "", "", noPy, sandbox.Status{}, RuntimeStarlark, "no Python with numpy, pandas and matplotlib was found: no python3 with pandas"},
+		{"auto without python", "", "", noPy, sandbox.Status{}, RuntimeStarlark, "Python cannot run here: no python3 with pandas"},
 		{"auto without sandbox", "auto", "", nil, noSandbox, RuntimeStarlark, "Python's sandbox cannot start here: user namespaces are off"},
 		{"starlark asked", "starlark", "python", nil, sandbox.Status{}, RuntimeStarlark, "asked for (the Settings)"},
 		{"starlark from the environment", "", "starlark", nil, sandbox.Status{}, RuntimeStarlark, "asked for (PLOTLINE_RUNTIME=starlark)"},
