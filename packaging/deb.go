@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -117,14 +118,5 @@ func writeDeb(path string, v version, tree []treeFile) error {
 	if err != nil {
 		return err
 	}
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := pkg.Package(info, out); err != nil {
-		out.Close()
-		os.Remove(path)
-		return err
-	}
-	return out.Close()
+	return writeArtifact(path, func(w io.Writer) error { return pkg.Package(info, w) })
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"archive/tar"
 	"fmt"
-	"os"
+	"io"
 	"path"
 
 	"github.com/ulikunitz/xz"
@@ -13,11 +13,7 @@ import (
 // distributions: plotline-VERSION/ with bin/, share/ and install.sh, which
 // installs into the user's home with no root.
 func writeTarball(dst string, v version, tree []treeFile) error {
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	err = func() error {
+	return writeArtifact(dst, func(out io.Writer) error {
 		xw, err := xz.NewWriter(out)
 		if err != nil {
 			return err
@@ -60,12 +56,5 @@ func writeTarball(dst string, v version, tree []treeFile) error {
 			return err
 		}
 		return xw.Close()
-	}()
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(dst)
-	}
-	return err
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"io/fs"
 	"os"
 
@@ -76,6 +77,23 @@ func resizedPNG(src image.Image, n int) ([]byte, error) {
 	var buf bytes.Buffer
 	err := png.Encode(&buf, dst)
 	return buf.Bytes(), err
+}
+
+// writeArtifact writes the file at path with write, and leaves no file
+// when write or closing fails.
+func writeArtifact(path string, write func(io.Writer) error) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = write(out)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
 }
 
 // body gives a tree file's bytes.

@@ -56,16 +56,7 @@ func writeSyso(root string, v version, path string) error {
 		UseCommonControlsV6: true,
 		LongPathAware:       true,
 	})
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := rs.WriteObject(out, winres.ArchAMD64); err != nil {
-		out.Close()
-		os.Remove(path)
-		return err
-	}
-	return out.Close()
+	return writeArtifact(path, func(w io.Writer) error { return rs.WriteObject(w, winres.ArchAMD64) })
 }
 
 // windowsReadme is the zip's note on what Plotline does on Windows.
@@ -96,11 +87,7 @@ func writeWindowsZip(path string, v version, exe string) error {
 	if _, err := in.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	err = func() error {
+	return writeArtifact(path, func(out io.Writer) error {
 		zw := zip.NewWriter(out)
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: "plotline/plotline.exe", Method: zip.Deflate, Modified: v.Time})
 		if err != nil {
@@ -118,12 +105,5 @@ func writeWindowsZip(path string, v version, exe string) error {
 			return err
 		}
 		return zw.Close()
-	}()
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-	}
-	return err
+	})
 }
