@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"plotline/interpreter/sandbox"
 )
 
 // fontCache returns a folder holding matplotlib's font list for py, made
@@ -16,14 +18,16 @@ import (
 // matplotlib, which would otherwise scan the system's fonts at every start
 // (about a third of a second here).
 //
-// The list is built by Plotline's own code, outside the sandbox, like the
-// discovery probe: no cell ever writes to it, and kernels see it read-only.
+// The list is built by Plotline's own code, outside the sandbox like the
+// discovery probe (in a sandbox of its own for the bundled runtime, which
+// runs nowhere else): no cell ever writes to it, and kernels see it
+// read-only.
 func fontCache(ctx context.Context, py *Python) string {
 	base, err := os.UserCacheDir()
 	if err != nil {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(py.Executable + "\x00" + py.Version + "\x00" + py.Modules["matplotlib"]))
+	sum := sha256.Sum256([]byte(py.Executable + "\x00" + py.Version + "\x00" + py.Modules["matplotlib"] + "\x00" + py.System))
 	dir := filepath.Join(base, "plotline", "matplotlib-"+hex.EncodeToString(sum[:6]))
 	if m, _ := filepath.Glob(filepath.Join(dir, "fontlist-*.json")); len(m) > 0 {
 		return dir
@@ -39,10 +43,17 @@ func fontCache(ctx context.Context, py *Python) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py.Executable, "-I", "-c",
-		"import matplotlib; matplotlib.use('Agg'); from matplotlib import font_manager; font_manager.findfont('DejaVu Sans')")
-	cmd.Env = []string{"MPLCONFIGDIR=" + tmp, "HOME=" + tmp, "PATH=/usr/local/bin:/usr/bin:/bin", "MPLBACKEND=Agg"}
-	if err := cmd.Run(); err != nil {
+	const script = "import matplotlib; matplotlib.use('Agg'); from matplotlib import font_manager; font_manager.findfont('DejaVu Sans')"
+	if py.Bundled() {
+		// The bundled runtime runs only in the sandbox, which sees tmp as
+		// its work folder.
+		_, err = runSandboxed(ctx, py, tmp, []string{"-I", "-c", script}, []string{"MPLCONFIGDIR=" + sandbox.WorkDir})
+	} else {
+		cmd := exec.CommandContext(ctx, py.Executable, "-I", "-c", script)
+		cmd.Env = []string{"MPLCONFIGDIR=" + tmp, "HOME=" + tmp, "PATH=/usr/local/bin:/usr/bin:/bin", "MPLBACKEND=Agg"}
+		err = cmd.Run()
+	}
+	if err != nil {
 		os.RemoveAll(tmp)
 		return ""
 	}

@@ -34,10 +34,27 @@ type Python struct {
 	// Roots are the folders outside the system folders that the
 	// interpreter needs to see: its prefixes and module paths.
 	Roots []string `json:"roots"`
+	// System is the folder of the bundled runtime (make runtime) that the
+	// sandbox mounts as its root's /usr, when this Python is that one;
+	// Executable is then a path inside the sandbox, and nothing of it runs
+	// outside the sandbox.
+	System string `json:"system,omitempty"`
 
 	// identity tells installations apart: the resolved interpreter and
 	// its prefix, which differs between a virtual environment and its base.
 	identity string
+}
+
+// Bundled reports whether p is the bundled runtime.
+func (p *Python) Bundled() bool { return p.System != "" }
+
+// Where says where p is, for people: its interpreter, or the bundled
+// runtime's folder.
+func (p *Python) Where() string {
+	if p.Bundled() {
+		return "the bundled runtime in " + p.System
+	}
+	return p.Executable
 }
 
 // Candidate is one Python that discovery looked at.
@@ -93,9 +110,11 @@ func candidates() []Candidate {
 		out = append(out, Candidate{Path: p, Source: "PLOTLINE_PYTHON"})
 	}
 	if exe, err := os.Executable(); err == nil {
-		dir := filepath.Dir(exe)
-		for _, rel := range []string{"python/bin/python3", "../lib/plotline/python/bin/python3", "python/python.exe"} {
-			out = append(out, Candidate{Path: filepath.Join(dir, rel), Source: "bundled"})
+		if exe, err := filepath.EvalSymlinks(exe); err == nil {
+			dir := filepath.Dir(exe)
+			for _, rel := range BundledRuntimeDirs {
+				out = append(out, Candidate{Path: filepath.Join(dir, rel), Source: "bundled"})
+			}
 		}
 	}
 	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
@@ -113,9 +132,15 @@ func candidates() []Candidate {
 	return out
 }
 
-// Discover finds the Python to run the kernel with: PLOTLINE_PYTHON, then a
-// Python bundled next to the binary, then python3 on PATH and in standard
-// locations; the first with numpy, pandas and matplotlib wins. It returns
+// BundledRuntimeDirs are where the bundled runtime is looked for, relative
+// to the folder of the plotline binary: beside it in a build tree, and
+// where the .deb and the tarball install it.
+var BundledRuntimeDirs = []string{"runtime", "../lib/plotline/runtime"}
+
+// Discover finds the Python to run the kernel with: PLOTLINE_PYTHON (an
+// interpreter, or a runtime folder), then the bundled runtime, then
+// python3 on PATH and in standard locations; the first with numpy, pandas
+// and matplotlib wins. It returns
 // every candidate it looked at, with the reason each other was rejected.
 // With deep set, the modules are imported rather than only located.
 func Discover(ctx context.Context, deep bool) (*Python, []Candidate, error) {
@@ -129,17 +154,22 @@ func Discover(ctx context.Context, deep bool) (*Python, []Candidate, error) {
 		}
 		seenPath[c.Path] = true
 		fi, err := os.Stat(c.Path)
+		isRuntime := err == nil && fi.IsDir() && isRuntimeDir(c.Path)
 		switch {
-		case err != nil && c.Source != "PLOTLINE_PYTHON":
+		case err != nil && c.Source != "PLOTLINE_PYTHON", c.Source == "bundled" && !isRuntime:
 			continue // absent: not worth listing
 		case err != nil:
 			c.Rejected = fmt.Sprintf("cannot use it: %v", err)
-		case fi.IsDir() || fi.Mode()&0o111 == 0:
-			c.Rejected = "not an executable file"
+		case !isRuntime && (fi.IsDir() || fi.Mode()&0o111 == 0):
+			c.Rejected = "not an executable file, nor a runtime folder"
 		case chosen != nil:
 			c.Rejected = "not needed: an earlier candidate was chosen"
 		default:
-			py, err := probe(ctx, c.Path, deep)
+			probeIt := probe
+			if isRuntime {
+				probeIt = probeRuntime
+			}
+			py, err := probeIt(ctx, c.Path, deep)
 			if err != nil {
 				c.Rejected = err.Error()
 				break

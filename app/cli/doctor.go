@@ -29,7 +29,10 @@ func Doctor(args []string, s Streams) int {
 			mark = "  ✓"
 		}
 		fmt.Fprintf(s.Out, "%s %s (%s)", mark, c.Path, c.Source)
-		if c.Python != nil {
+		switch {
+		case c.Python != nil && c.Python.Bundled():
+			fmt.Fprintf(s.Out, " → bundled Python %s, run in the sandbox as %s", c.Python.Version, c.Python.Executable)
+		case c.Python != nil:
 			fmt.Fprintf(s.Out, " → Python %s at %s", c.Python.Version, c.Python.Executable)
 		}
 		fmt.Fprintln(s.Out)
@@ -39,6 +42,8 @@ func Doctor(args []string, s Streams) int {
 	}
 	if err != nil {
 		fmt.Fprintf(s.Out, "\n✗ %v\n", err)
+	} else if py.Bundled() {
+		fmt.Fprintf(s.Out, "\nChosen: bundled, Python %s in %s, with %s\n", py.Version, py.System, strings.Join(py.ModuleList(), ", "))
 	} else {
 		var mods []string
 		for _, m := range interpreter.RequiredModules {

@@ -137,13 +137,18 @@ func startProgram(cfg *initConfig) (*exec.Cmd, error) {
 		return nil, err
 	}
 	// /proc/self/exe is init's own binary, reachable through the magic
-	// link although the old root, where it lives, is gone.
+	// link although the old root, where it lives, is gone; a root of its
+	// own (cfg.System) brings a static build of the exec stage instead.
 	env, dir := cfg.Env, WorkDir
 	if cfg.Weak {
 		env, dir = weakEnv(cfg), cfg.WorkDir
 	}
+	stage := "/proc/self/exe"
+	if cfg.System != "" {
+		stage = SystemExecStage
+	}
 	cmd := &exec.Cmd{
-		Path:   "/proc/self/exe",
+		Path:   stage,
 		Args:   append([]string{cfg.Program, execArg, string(ec), cfg.Program}, cfg.Args...),
 		Env:    env,
 		Dir:    dir,
@@ -190,6 +195,11 @@ func setupRoot(cfg *initConfig) error {
 	// under the host's /tmp can still be shown on top of it.
 	if err := mountTmpfs("/tmp", cfg.Limits.TmpSize); err != nil {
 		return err
+	}
+	if cfg.System != "" {
+		if err := mountSystem("/oldroot" + cfg.System); err != nil {
+			return fmt.Errorf("mount the system folder: %w", err)
+		}
 	}
 	for _, p := range cfg.ReadOnly {
 		if err := exposeReadOnly(p); err != nil {
@@ -358,10 +368,49 @@ func maskProc() error {
 	return nil
 }
 
+// mountSystem makes the userland in folder sys the root's: sys/usr
+// read-only at /usr, the merged-/usr links, and each entry of sys/etc
+// read-only in /etc (file by file, as the sandbox writes /etc files of its
+// own beside them).
+func mountSystem(sys string) error {
+	if err := os.Mkdir("/usr", 0o755); err != nil {
+		return err
+	}
+	if err := bindMount(sys+"/usr", "/usr", true); err != nil {
+		return err
+	}
+	for _, d := range []string{"bin", "sbin", "lib", "lib64"} {
+		if err := os.Symlink("usr/"+d, "/"+d); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll("/etc", 0o755); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(sys + "/etc")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if invented[e.Name()] {
+			continue
+		}
+		if err := exposeAt(sys+"/etc/"+e.Name(), "/etc/"+e.Name()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // exposeReadOnly makes host path p visible read-only at p: a symbolic link
 // is copied as a link, a folder or file is bind-mounted.
 func exposeReadOnly(p string) error {
-	src := "/oldroot" + p
+	return exposeAt("/oldroot"+p, p)
+}
+
+// exposeAt makes src (under /oldroot) visible read-only at p, as
+// exposeReadOnly does; a missing src, or a p already there, is left alone.
+func exposeAt(src, p string) error {
 	fi, err := os.Lstat(src)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -474,6 +523,10 @@ func setupDev(shmSize int64) error {
 	}
 	return mountTmpfs("/dev/shm", shmSize)
 }
+
+// invented are the /etc files the sandbox writes (writeEtc) rather than
+// shows.
+var invented = map[string]bool{"passwd": true, "group": true, "hostname": true, "hosts": true}
 
 // writeEtc writes the /etc files the sandbox invents rather than shows.
 func writeEtc() error {

@@ -99,6 +99,14 @@ type Spec struct {
 	// ReadOnly lists host paths (folders or files) to show read-only at the
 	// same path inside, on top of the system folders.
 	ReadOnly []string
+	// System, when set, is a host folder holding a userland of its own
+	// (usr/ and etc/, as make runtime builds it), shown read-only as the
+	// root's /usr, with /bin, /sbin, /lib and /lib64 linked into it and the
+	// files of its etc/ in /etc, instead of the host's system folders: the
+	// program then needs nothing of the host but the kernel. Only the
+	// host's time zone (HostEtc) is shown beside it. The weaker sandbox
+	// cannot mount it, and refuses a Spec that sets it.
+	System string
 	// Shared maps a folder inside (the key, an absolute path) to a host
 	// folder whose files (at its top, 16 MiB in all) are copied there,
 	// read-only: for what Plotline prepares for every sandbox, without
@@ -153,6 +161,10 @@ var SystemReadOnly = []string{
 	"/etc/mime.types", "/etc/alternatives", "/etc/python3", "/etc/python3.11",
 	"/etc/timezone",
 }
+
+// HostEtc are the host's files a sandbox with its own System still sees:
+// the user's time zone.
+var HostEtc = []string{"/etc/localtime", "/etc/timezone"}
 
 // WeakEnv is the environment variable that opts in to the weaker sandbox
 // (Linux only).

@@ -33,6 +33,7 @@ type initConfig struct {
 	Env      []string
 	WorkDir  string
 	ReadOnly []string
+	System   string // the host folder of the root's own userland, or ""
 	Shared   map[string]string
 	Limits   Limits
 	NumExtra int
@@ -98,6 +99,15 @@ func Start(spec Spec) (_ *Process, err error) {
 		Limits:   spec.Limits.WithDefaults(),
 		NumExtra: len(spec.ExtraFiles),
 		Weak:     spec.Weak || WeakMode(),
+	}
+	if spec.System != "" {
+		if cfg.Weak {
+			return nil, errors.New("sandbox: the weaker sandbox cannot mount a userland of its own (Spec.System); it needs the full sandbox")
+		}
+		if cfg.System, err = checkSystem(spec.System); err != nil {
+			return nil, err
+		}
+		cfg.ReadOnly = append(append([]string{}, HostEtc...), spec.ReadOnly...)
 	}
 	if cfg.Weak {
 		if err := weakReady(); err != nil {
@@ -355,4 +365,43 @@ func MaybeRunInit() {
 	}
 	runInit()
 	os.Exit(0)
+}
+
+// SystemExecStage is where a Spec.System userland holds the sandbox's exec
+// stage (cmd/sandbox-exec, a static build of RunExecStage), which init
+// starts there instead of the plotline binary: that binary's own shared
+// libraries are the host's, which such a root does not have.
+const SystemExecStage = "/usr/libexec/plotline/sandbox-exec"
+
+// RunExecStage runs the sandbox's exec stage, and only that, when the
+// process was started as one; it exits with status 126 otherwise. It is
+// the whole of cmd/sandbox-exec.
+func RunExecStage() {
+	if len(os.Args) >= 2 && os.Args[1] == execArg {
+		runExec()
+	}
+	fmt.Fprintln(os.Stderr, "sandbox-exec: the Plotline sandbox starts this program itself")
+	os.Exit(126)
+}
+
+// checkSystem resolves the host folder of a Spec's own userland to a path
+// without links (init reaches it under /oldroot, where an absolute link
+// would resolve against the new root) and checks that it holds one.
+func checkSystem(dir string) (string, error) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err == nil {
+		real, err = filepath.Abs(real)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sandbox: system folder: %w", err)
+	}
+	for _, sub := range []string{"usr/bin", "etc"} {
+		if fi, err := os.Lstat(filepath.Join(real, sub)); err != nil || !fi.IsDir() {
+			return "", fmt.Errorf("sandbox: system folder %q has no %s/ folder", dir, sub)
+		}
+	}
+	if fi, err := os.Lstat(filepath.Join(real, SystemExecStage)); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("sandbox: system folder %q lacks the sandbox's exec stage %s (make runtime builds it)", dir, SystemExecStage)
+	}
+	return real, nil
 }
