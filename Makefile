@@ -18,7 +18,7 @@ STATICCHECK ?= $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(G
 # and Windows too.
 PORTABLE = $(shell $(GO) list -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}' ./... | grep -v ' fyne.io/fyne/v2' | cut -d' ' -f1)
 
-.PHONY: run test bench deps build vet cross package package-test screenshot
+.PHONY: run test bench deps build vet cross runtime package package-test screenshot
 
 deps:
 	@scripts/install-deps.sh
@@ -44,18 +44,26 @@ cross: deps
 	@scripts/install-deps.sh --cross
 	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc $(GO) build -o /dev/null .
 
+# The bundled runtime, runtime/: Python and the analyst's packages from
+# Debian, at the versions packaging/runtime.lock pins, as a userland the
+# sandbox mounts as its root's /usr. plotline prefers it when it is beside
+# the binary (after PLOTLINE_PYTHON); see scripts/runtime.sh.
+runtime: deps
+	@scripts/install-deps.sh --package
+	@scripts/runtime.sh
+
 # The installers, into dist/: the .deb, the tarball and the Windows zip
 # (packaging/). The binaries are built without debug symbols, and
 # otherwise as the tests' builds are, so that they share the build cache;
 # the Windows one links the icon, version and manifest resources that
 # packaging writes beside main.go for the build.
-package: deps
+package: deps runtime
 	@scripts/install-deps.sh --cross
 	rm -rf dist/.build dist/plotline_* dist/plotline-* && mkdir -p dist/.build
 	$(GO) build -ldflags "-s -w" -o dist/.build/plotline .
 	$(GO) run ./packaging syso rsrc_windows_amd64.syso
 	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc $(GO) build -ldflags "-s -w" -o dist/.build/plotline.exe . ; status=$$?; rm -f rsrc_windows_amd64.syso; exit $$status
-	$(GO) run ./packaging build -dist dist -linux dist/.build/plotline -windows dist/.build/plotline.exe
+	$(GO) run ./packaging build -dist dist -linux dist/.build/plotline -runtime runtime -windows dist/.build/plotline.exe
 	rm -rf dist/.build
 
 # The .deb installed into a clean Debian root (debootstrap, cached), where
@@ -66,7 +74,7 @@ package-test: package
 
 # The engine, the API, the store and the domain share goroutines, so their
 # tests run a second time under the race detector.
-test: vet cross
+test: vet cross runtime
 	@scripts/install-deps.sh --xvfb --package
 	@cd conformance/node && if ! command -v npm >/dev/null; then echo "npm not found: the Node SDK conformance test will be skipped"; elif [ ! package-lock.json -ot node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 	$(GO) test -count=1 ./...

@@ -55,6 +55,11 @@ func writeDeb(path string, v version, tree []treeFile) error {
 	defer os.RemoveAll(stage)
 	var contents files.Contents
 	add := func(dst string, f treeFile) error {
+		if f.Link != "" {
+			contents = append(contents, &files.Content{Source: f.Link, Destination: dst, Type: files.TypeSymlink,
+				FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", MTime: v.Time}})
+			return nil
+		}
 		src := f.Src
 		if src == "" {
 			src = filepath.Join(stage, "tree", filepath.FromSlash(dst))

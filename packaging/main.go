@@ -6,7 +6,7 @@
 //
 //	go run ./packaging version                   prints the version
 //	go run ./packaging syso FILE                 writes the Windows resources
-//	go run ./packaging build -dist DIR -linux BIN -windows EXE
+//	go run ./packaging build -dist DIR -linux BIN -runtime DIR -windows EXE
 //
 // The version is FyneApp.toml's, and, unless the commit is tagged with it,
 // the number of commits and the commit from git: 0.1.0~dev.412.g1872593,
@@ -57,6 +57,7 @@ func run(args []string) error {
 		dist := fs.String("dist", "dist", "the `folder` the artifacts go to")
 		linux := fs.String("linux", "", "the Linux amd64 `binary`")
 		windows := fs.String("windows", "", "the Windows amd64 `executable`")
+		rt := fs.String("runtime", "runtime", "the bundled runtime's `folder`, as make runtime builds it")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -70,7 +71,7 @@ func run(args []string) error {
 		if err := os.MkdirAll(*dist, 0o755); err != nil {
 			return err
 		}
-		arts, err := buildAll(root, v, *dist, *linux, *windows)
+		arts, err := buildAll(root, v, *dist, *linux, *rt, *windows)
 		for _, a := range arts {
 			fi, err := os.Stat(a)
 			if err == nil {
@@ -83,12 +84,12 @@ func run(args []string) error {
 }
 
 // buildAll writes the three artifacts into dist and gives their paths.
-func buildAll(root string, v version, dist, linux, windows string) ([]string, error) {
+func buildAll(root string, v version, dist, linux, runtimeDir, windows string) ([]string, error) {
 	icon, err := os.ReadFile(filepath.Join(root, "assets", "icon.png"))
 	if err != nil {
 		return nil, err
 	}
-	tree, err := linuxTree(linux, icon)
+	tree, err := linuxTree(linux, runtimeDir, icon)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/tc-hib/winres"
@@ -78,11 +79,43 @@ func artifacts(t *testing.T) (version, []string, string) {
 	}
 	dist := filepath.Join(dir, "dist")
 	os.MkdirAll(dist, 0o755)
-	arts, err := buildAll(root, v, dist, linux, exe)
+	arts, err := buildAll(root, v, dist, linux, standInRuntime(t, dir), exe)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v, arts, dir
+}
+
+// standInRuntime makes a small folder shaped as make runtime's: a
+// manifest, a program, and a link.
+func standInRuntime(t *testing.T, dir string) string {
+	t.Helper()
+	rt := filepath.Join(dir, "runtime")
+	os.MkdirAll(filepath.Join(rt, "usr/bin"), 0o755)
+	os.WriteFile(filepath.Join(rt, "manifest.json"), []byte(`{"info": {"python": "3.11.2", "executable": "/usr/bin/python3"}}`), 0o644)
+	os.WriteFile(filepath.Join(rt, "usr/bin/python3.11"), []byte("#!/bin/sh\n"), 0o755)
+	if err := os.Symlink("python3.11", filepath.Join(rt, "usr/bin/python3")); err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+// A runtime holding anything but files and links (a FIFO here) is
+// refused, rather than packaged in some form.
+func TestRuntimeTreeRefusesSpecialFiles(t *testing.T) {
+	rt := standInRuntime(t, t.TempDir())
+	if _, err := runtimeTree(rt); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(rt, "usr/bin/fifo"), 0o644); err != nil {
+		t.Skip(err)
+	}
+	if _, err := runtimeTree(rt); err == nil || !strings.Contains(err.Error(), "neither a file nor a link") {
+		t.Fatalf("a FIFO in the runtime: %v", err)
+	}
+	if _, err := runtimeTree(t.TempDir()); err == nil {
+		t.Fatal("a folder without a manifest was taken for a runtime")
+	}
 }
 
 // The .deb is named for its version, depends on the window's libraries
@@ -114,7 +147,12 @@ func TestDeb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(out), " ./usr/lib/plotline/runtime/usr/bin/python3 -> python3.11\n") ||
+		!strings.Contains(string(out), "-rwxr-xr-x root/root") {
+		t.Errorf("the runtime's program and link:\n%s", out)
+	}
 	want := []string{"./usr/bin/plotline", "./usr/share/applications/app.plotline.desktop",
+		"./usr/lib/plotline/runtime/manifest.json", "./usr/lib/plotline/runtime/usr/bin/python3.11",
 		"./usr/share/plotline/apparmor/plotline", "./usr/share/doc/plotline/copyright"}
 	for _, n := range iconSizes {
 		want = append(want, "./usr/share/icons/hicolor/"+strconv.Itoa(n)+"x"+strconv.Itoa(n)+"/apps/plotline.png")
@@ -188,8 +226,14 @@ func TestTarball(t *testing.T) {
 		}
 		names = append(names, strings.TrimPrefix(h.Name, top))
 		p := filepath.Join(unpacked, filepath.FromSlash(h.Name))
-		if h.Typeflag == tar.TypeDir {
+		switch h.Typeflag {
+		case tar.TypeDir:
 			os.MkdirAll(p, 0o755)
+			continue
+		case tar.TypeSymlink:
+			if err := os.Symlink(h.Linkname, p); err != nil {
+				t.Fatal(err)
+			}
 			continue
 		}
 		b, _ := io.ReadAll(tr)
@@ -197,7 +241,8 @@ func TestTarball(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, w := range []string{"install.sh", "bin/plotline", "share/applications/app.plotline.desktop", "share/icons/hicolor/256x256/apps/plotline.png"} {
+	for _, w := range []string{"install.sh", "bin/plotline", "share/applications/app.plotline.desktop", "share/icons/hicolor/256x256/apps/plotline.png",
+		"lib/plotline/runtime/manifest.json", "lib/plotline/runtime/usr/bin/python3"} {
 		if !slices.Contains(names, w) {
 			t.Errorf("the tarball lacks %s: %v", w, names)
 		}
@@ -224,9 +269,23 @@ func TestTarball(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, ".local/share/icons/hicolor/48x48/apps/plotline.png")); err != nil {
 		t.Fatal(err)
 	}
+	// The runtime, where discovery looks for it from the binary, with its
+	// link kept a link; a second install replaces it.
+	rt := filepath.Join(home, ".local/lib/plotline/runtime")
+	if target, err := os.Readlink(filepath.Join(rt, "usr/bin/python3")); err != nil || target != "python3.11" {
+		t.Fatalf("the runtime's link: %q %v", target, err)
+	}
+	os.WriteFile(filepath.Join(rt, "stale"), nil, 0o644)
+	install()
+	if _, err := os.Stat(filepath.Join(rt, "stale")); !os.IsNotExist(err) {
+		t.Fatalf("a second install kept the old runtime's files: %v", err)
+	}
 	install("--remove")
 	if _, err := os.Stat(bin); !os.IsNotExist(err) {
 		t.Fatalf("the binary after --remove: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".local/lib/plotline")); !os.IsNotExist(err) {
+		t.Fatalf("the runtime after --remove: %v", err)
 	}
 }
 

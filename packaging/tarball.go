@@ -40,6 +40,13 @@ func writeTarball(dst string, v version, tree []treeFile) error {
 			if err := mkdirs(path.Dir(f.Path)); err != nil {
 				return err
 			}
+			if f.Link != "" {
+				hdr := &tar.Header{Typeflag: tar.TypeSymlink, Name: top + "/" + f.Path, Linkname: f.Link, Mode: 0o777, ModTime: v.Time, Format: tar.FormatPAX}
+				if err := tw.WriteHeader(hdr); err != nil {
+					return err
+				}
+				continue
+			}
 			b, err := f.body()
 			if err != nil {
 				return err

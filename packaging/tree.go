@@ -9,6 +9,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 
 	"golang.org/x/image/draw"
 )
@@ -32,16 +34,22 @@ func embedded(name string) []byte {
 type treeFile struct {
 	Path string
 	Src  string // a file on disk, or
-	Body []byte // the bytes
+	Body []byte // the bytes, or
+	Link string // the target of a symbolic link
 	Mode os.FileMode
 }
 
 // iconSizes are the freedesktop icon theme sizes the icon is made in.
 var iconSizes = []int{16, 24, 32, 48, 64, 128, 256, 512}
 
-// linuxTree is what both Linux artifacts install: the binary, the menu
-// entry, and the icon in each size.
-func linuxTree(binary string, icon []byte) ([]treeFile, error) {
+// runtimePath is where the bundled runtime goes in the tree: beside bin/,
+// at lib/plotline/runtime, where discovery looks for it
+// (interpreter.BundledRuntimeDirs).
+const runtimePath = "lib/plotline/runtime"
+
+// linuxTree is what both Linux artifacts install: the binary, the bundled
+// runtime, the menu entry, and the icon in each size.
+func linuxTree(binary, runtimeDir string, icon []byte) ([]treeFile, error) {
 	if fi, err := os.Stat(binary); err != nil {
 		return nil, err
 	} else if !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
@@ -62,7 +70,52 @@ func linuxTree(binary string, icon []byte) ([]treeFile, error) {
 		}
 		tree = append(tree, treeFile{Path: fmt.Sprintf("share/icons/hicolor/%dx%d/apps/plotline.png", n, n), Body: b, Mode: 0o644})
 	}
-	return tree, nil
+	rt, err := runtimeTree(runtimeDir)
+	if err != nil {
+		return nil, fmt.Errorf("the runtime: %w", err)
+	}
+	return append(tree, rt...), nil
+}
+
+// runtimeTree lists the bundled runtime's files and links, as make
+// runtime left them in dir, under runtimePath. Nothing else (a socket, a
+// device) may be in it.
+func runtimeTree(dir string) ([]treeFile, error) {
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+		return nil, fmt.Errorf("%s is not a runtime (make runtime builds it): %w", dir, err)
+	}
+	var tree []treeFile
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		f := treeFile{Path: path.Join(runtimePath, filepath.ToSlash(rel))}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			if f.Link, err = os.Readlink(p); err != nil {
+				return err
+			}
+			f.Mode = 0o777
+		case fi.Mode().IsRegular():
+			f.Src, f.Mode = p, 0o644
+			if fi.Mode()&0o111 != 0 {
+				f.Mode = 0o755
+			}
+		default:
+			return fmt.Errorf("%s is neither a file nor a link", p)
+		}
+		tree = append(tree, f)
+		return nil
+	})
+	return tree, err
 }
 
 // resizedPNG draws src as an n×n PNG.
