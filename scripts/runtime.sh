@@ -23,11 +23,12 @@ arch=$(dpkg --print-architecture)
 
 # What the model's code may import (see the README's "Bundled runtime"),
 # the fonts matplotlib draws with, the time zones pandas needs, and a
-# /bin/sh.
+# /bin/sh with the usual commands, which generated code runs through
+# subprocess and os.system.
 wanted="python3 python3-numpy python3-pandas python3-matplotlib python3-scipy python3-seaborn
 	python3-statsmodels python3-sklearn python3-openpyxl python3-xlrd python3-tabulate python3-docx
 	python3-pypdf python3-bs4 python3-lxml python3-pil python3-sympy python3-networkx
-	fonts-dejavu-core tzdata dash"
+	fonts-dejavu-core tzdata dash coreutils grep sed findutils"
 # What those packages pull in that a sandbox's Python never runs: package
 # management, compilers and headers, Tk, documentation's JavaScript. The
 # resolver is told they are installed and held, so that neither they nor
@@ -119,7 +120,7 @@ while read -r name version; do
 done <"$lock"
 if [ ${#fetch[@]} -gt 0 ]; then
 	echo "runtime: downloading ${#fetch[@]} packages into $cache"
-	(cd "$cache" && apt-get download -q=2 "${fetch[@]}")
+	(cd "$cache" && apt-get download -q=2 -o APT::Sandbox::User="$(id -un)" "${fetch[@]}")
 	for nv in "${fetch[@]}"; do
 		name=${nv%%=*} version=${nv#*=}
 		file=$(ls "$cache/${name}_${version/:/%3a}_"*.deb 2>/dev/null | head -1 || true)
