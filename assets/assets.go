@@ -41,6 +41,11 @@ var (
 	PromptStarlarkFenced string
 	//go:embed prompts/starlark-fresh-kernel.txt
 	PromptStarlarkFreshKernel string
+	// PromptBundled follows PromptCode when the bundled runtime runs the
+	// code: what else it can import, with {modules} for the list.
+	//
+	//go:embed prompts/bundled.txt
+	PromptBundled string
 	// PromptAnalyst is the instructions of the default assistant.
 	//
 	//go:embed prompts/analyst.txt

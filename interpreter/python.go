@@ -48,13 +48,13 @@ type Python struct {
 // Bundled reports whether p is the bundled runtime.
 func (p *Python) Bundled() bool { return p.System != "" }
 
-// Where says where p is, for people: its interpreter, or the bundled
-// runtime's folder.
-func (p *Python) Where() string {
+// String names p for people: "Python 3.11.2 at /usr/bin/python3", or
+// "the bundled Python 3.11.2 in /usr/lib/plotline/runtime".
+func (p *Python) String() string {
 	if p.Bundled() {
-		return "the bundled runtime in " + p.System
+		return fmt.Sprintf("the bundled Python %s in %s", p.Version, p.System)
 	}
-	return p.Executable
+	return fmt.Sprintf("Python %s at %s", p.Version, p.Executable)
 }
 
 // Candidate is one Python that discovery looked at.

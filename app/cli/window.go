@@ -250,7 +250,7 @@ func runtimeReport(rt wiring.Runtime) string {
 	}
 	fmt.Fprintf(&b, "Code runs as Python in the sandbox: %s.\n", rt.Why)
 	if py := rt.Python; py != nil {
-		fmt.Fprintf(&b, "Python %s (%s)\n", py.Version, py.Where())
+		fmt.Fprintf(&b, "%s\n", py)
 		for _, m := range interpreter.RequiredModules {
 			v := py.Modules[m]
 			if v == "" {

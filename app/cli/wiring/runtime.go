@@ -95,7 +95,7 @@ func DecideRuntime(want, from string, py *interpreter.Python, pyErr error, st sa
 			return Runtime{Name: RuntimeStarlark, Why: fmt.Sprintf("Python's sandbox cannot start here: %v", st.Err)}, nil
 		}
 		return Runtime{Name: RuntimePython, Python: py,
-			Why: fmt.Sprintf("Python %s (%s) has %s, and the sandbox starts", py.Version, py.Where(), requiredModules())}, nil
+			Why: fmt.Sprintf("%s has %s, and the sandbox starts", py, requiredModules())}, nil
 	}
 	return Runtime{}, fmt.Errorf("%s: %q is not a runtime: give %s, %s or %s", from, want, RuntimeAuto, RuntimePython, RuntimeStarlark)
 }

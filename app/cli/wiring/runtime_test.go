@@ -51,3 +51,13 @@ func TestDecideRuntime(t *testing.T) {
 		}
 	}
 }
+
+// The bundled runtime's prompt names its packages beyond the required
+// ones, and how to read what it has no package for.
+func TestBundledPrompt(t *testing.T) {
+	py := &interpreter.Python{System: "/opt/rt", Modules: map[string]string{"numpy": "1.24.2", "pandas": "1.5.3", "sklearn": "1.2.1", "docx": "0.8.11"}}
+	p := bundledPrompt(py)
+	if !strings.Contains(p, "docx 0.8.11, sklearn 1.2.1.") || strings.Contains(p, "numpy 1.24.2") || strings.Contains(p, "{modules}") || !strings.Contains(p, "zipfile") {
+		t.Fatalf("prompt: %s", p)
+	}
+}

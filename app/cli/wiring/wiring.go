@@ -9,6 +9,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"plotline/app"
 	"plotline/app/engine"
@@ -125,6 +127,9 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	code := o.Interp
 	prompts := engine.Prompts{Code: assets.PromptCode, Fenced: assets.PromptFenced,
 		FreshKernel: assets.PromptFreshKernel, Analyst: assets.PromptAnalyst}
+	if py := sys.Python; py != nil && py.Bundled() && !starlarkRuntime {
+		prompts.Code += "\n\n" + bundledPrompt(py)
+	}
 	var tool app.CodeTool
 	if starlarkRuntime {
 		prompts.Code, prompts.Fenced, prompts.FreshKernel = starlarkPrompts()
@@ -174,4 +179,16 @@ func (s *System) Close() {
 	if s.Store != nil {
 		s.Store.Close()
 	}
+}
+
+// bundledPrompt tells the model what the bundled runtime py can import
+// beyond the required modules.
+func bundledPrompt(py *interpreter.Python) string {
+	var extra []string
+	for _, m := range py.ModuleList() {
+		if name, _, _ := strings.Cut(m, " "); !slices.Contains(interpreter.RequiredModules, name) {
+			extra = append(extra, m)
+		}
+	}
+	return strings.ReplaceAll(strings.TrimSpace(assets.PromptBundled), "{modules}", strings.Join(extra, ", "))
 }
