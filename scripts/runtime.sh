@@ -106,7 +106,8 @@ while read -r name version; do
 		debs+=("$file")
 		continue
 	fi
-	if ! apt-cache show "$name=$version" >/dev/null 2>&1; then
+	# madison lists what the archive serves, not what this machine has.
+	if ! apt-cache madison "$name" | awk -v v="$version" '$3 == v {found = 1} END {exit !found}'; then
 		now=$(apt-cache policy "$name" | awk '/Candidate:/ {print $2}')
 		echo "runtime: WARNING: the archive no longer has $name $version; using $now (scripts/runtime.sh --lock to pin it)" >&2
 		version=$now

@@ -15,15 +15,20 @@ func TestMain(m *testing.M) {
 // and how it ended.
 func runShell(t *testing.T, work, script string, lim Limits) (string, Exit) {
 	t.Helper()
+	return runShellSpec(t, Spec{WorkDir: work, Limits: lim}, script)
+}
+
+// runShellSpec runs a shell script in a fresh sandbox made from spec,
+// with the program, its arguments, environment and output set here.
+func runShellSpec(t *testing.T, spec Spec, script string) (string, Exit) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Start(Spec{
-		Program: "/bin/sh", Args: []string{"-c", script},
-		Env:     []string{"PATH=/usr/bin:/bin"},
-		WorkDir: work, Stdout: w, Stderr: w, Limits: lim,
-	})
+	spec.Program, spec.Args = "/bin/sh", []string{"-c", script}
+	spec.Env, spec.Stdout, spec.Stderr = []string{"PATH=/usr/bin:/bin"}, w, w
+	p, err := Start(spec)
 	w.Close()
 	if err != nil {
 		r.Close()

@@ -22,28 +22,6 @@ func repoRuntime(t *testing.T) string {
 	return rt
 }
 
-// runSystemShell runs a shell script in a sandbox whose root is the
-// userland in system.
-func runSystemShell(t *testing.T, system, script string) (string, Exit) {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Start(Spec{
-		Program: "/bin/sh", Args: []string{"-c", script},
-		Env:     []string{"PATH=/usr/bin:/bin"},
-		WorkDir: t.TempDir(), System: system, Stdout: w, Stderr: w,
-	})
-	w.Close()
-	if err != nil {
-		r.Close()
-		t.Fatalf("start: %v", err)
-	}
-	out, _ := readAll(r)
-	return out, p.Wait()
-}
-
 // A sandbox with a userland of its own sees that userland's /usr, read-only,
 // with the merged-/usr links, and nothing of the host's system folders but
 // its time zone.
@@ -73,7 +51,7 @@ for p in /bin /lib /lib64 /sbin; do echo "link $p $(readlink $p)"; done
 grep -q '^root:x:0:0:Plotline sandbox' /etc/passwd && echo "own passwd"
 [ -e /etc/matplotlibrc ] && echo "runtime etc"
 echo done`
-	out, exit := runSystemShell(t, rt, script)
+	out, exit := runShellSpec(t, Spec{WorkDir: t.TempDir(), System: rt}, script)
 	if exit.Code != 0 || !strings.HasSuffix(out, "done\n") {
 		t.Fatalf("%v:\n%s", exit, out)
 	}
