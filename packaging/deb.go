@@ -108,6 +108,8 @@ func writeDeb(path string, v version, tree []treeFile) error {
 		Section: "science", Priority: "optional",
 		Maintainer: maintainer, Description: description, Homepage: homepage,
 		MTime: v.Time,
+		// Paths are files, never patterns: coreutils has a /usr/bin/[.
+		DisableGlobbing: true,
 		Overridables: nfpm.Overridables{
 			Depends:  debDepends,
 			Contents: contents,

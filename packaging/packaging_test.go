@@ -94,6 +94,8 @@ func standInRuntime(t *testing.T, dir string) string {
 	os.MkdirAll(filepath.Join(rt, "usr/bin"), 0o755)
 	os.WriteFile(filepath.Join(rt, "manifest.json"), []byte(`{"info": {"python": "3.11.2", "executable": "/usr/bin/python3"}}`), 0o644)
 	os.WriteFile(filepath.Join(rt, "usr/bin/python3.11"), []byte("#!/bin/sh\n"), 0o755)
+	// A name that is a glob pattern, as coreutils' /usr/bin/[ is.
+	os.WriteFile(filepath.Join(rt, "usr/bin/["), []byte("#!/bin/sh\n"), 0o755)
 	if err := os.Symlink("python3.11", filepath.Join(rt, "usr/bin/python3")); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +154,7 @@ func TestDeb(t *testing.T) {
 		t.Errorf("the runtime's program and link:\n%s", out)
 	}
 	want := []string{"./usr/bin/plotline", "./usr/share/applications/app.plotline.desktop",
-		"./usr/lib/plotline/runtime/manifest.json", "./usr/lib/plotline/runtime/usr/bin/python3.11",
+		"./usr/lib/plotline/runtime/manifest.json", "./usr/lib/plotline/runtime/usr/bin/python3.11", "./usr/lib/plotline/runtime/usr/bin/[",
 		"./usr/share/plotline/apparmor/plotline", "./usr/share/doc/plotline/copyright"}
 	for _, n := range iconSizes {
 		want = append(want, "./usr/share/icons/hicolor/"+strconv.Itoa(n)+"x"+strconv.Itoa(n)+"/apps/plotline.png")
