@@ -249,7 +249,9 @@ func runtimeReport(rt wiring.Runtime) string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "Code runs as Python in the sandbox: %s.\n", rt.Why)
-	if py := rt.Python; py != nil {
+	if py := rt.Python; py != nil && py.Bundled() {
+		fmt.Fprintf(&b, "Packages: %s\n", strings.Join(py.ModuleList(), ", "))
+	} else if py != nil {
 		fmt.Fprintf(&b, "%s\n", py)
 		for _, m := range interpreter.RequiredModules {
 			v := py.Modules[m]

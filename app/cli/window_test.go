@@ -16,7 +16,9 @@ import (
 	"plotline/app/modeltest"
 	"plotline/app/openai"
 	"plotline/app/settings"
+	"plotline/app/cli/wiring"
 	"plotline/app/ui"
+	"plotline/interpreter"
 )
 
 func switchTo(t *testing.T, base string) *modelSwitch {
@@ -179,5 +181,21 @@ func TestFyneLogFilter(t *testing.T) {
 	}
 	if n := strings.Count(got, "\n"); n != 4 {
 		t.Errorf("%d lines kept, want 4:\n%s", n, got)
+	}
+}
+
+// Settings shows the bundled runtime's packages, and a system Python's
+// path and required modules.
+func TestRuntimeReport(t *testing.T) {
+	bundled := &interpreter.Python{System: "/opt/plotline/runtime", Executable: "/usr/bin/python3", Version: "3.11.2",
+		Modules: map[string]string{"numpy": "1.24.2", "pandas": "1.5.3", "matplotlib": "3.6.3", "docx": "0.8.11"}}
+	got := runtimeReport(wiring.Runtime{Name: wiring.RuntimePython, Python: bundled, Why: "why"})
+	if !strings.Contains(got, "Packages: docx 0.8.11, matplotlib 3.6.3, numpy 1.24.2, pandas 1.5.3\n") {
+		t.Errorf("bundled:\n%s", got)
+	}
+	system := &interpreter.Python{Executable: "/usr/bin/python3", Version: "3.11.2", Modules: map[string]string{"numpy": "1.24.2"}}
+	got = runtimeReport(wiring.Runtime{Name: wiring.RuntimePython, Python: system, Why: "why"})
+	if !strings.Contains(got, "Python 3.11.2 at /usr/bin/python3\nnumpy: 1.24.2\npandas: missing\n") {
+		t.Errorf("system:\n%s", got)
 	}
 }
