@@ -1,6 +1,10 @@
 package sandbox
 
-import "time"
+import (
+	"fmt"
+	"os"
+	"time"
+)
 
 // On this platform the sandbox will be built on Seatbelt (sandbox_init) with a deny-by-default profile, behind the same
 // Start and Process API. Until then no code runs.
@@ -50,3 +54,9 @@ func Check() Status { return Status{Err: ErrUnsupported} }
 
 // Enforcement tells how the sandbox's limits would be held here: not at all.
 func Enforcement() string { return "none: the sandbox is not supported on this operating system yet" }
+
+// RunExecStage exits: the exec stage is Linux's.
+func RunExecStage() {
+	fmt.Fprintln(os.Stderr, "sandbox-exec: the sandbox's exec stage runs on Linux only")
+	os.Exit(126)
+}

@@ -1,5 +1,3 @@
-//go:build linux
-
 // Command sandbox-exec is the sandbox's exec stage for a root with a
 // userland of its own (sandbox.Spec.System): the bundled runtime holds a
 // static build of it at sandbox.SystemExecStage, which make runtime puts
