@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"plotline/app"
+	"plotline/app/cli/wiring"
 	"plotline/app/modeltest"
 	"plotline/app/openai"
 	"plotline/app/settings"
-	"plotline/app/cli/wiring"
 	"plotline/app/ui"
 	"plotline/interpreter"
 )
