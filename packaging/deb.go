@@ -87,6 +87,7 @@ func writeDeb(path string, v version, tree []treeFile) error {
 		// to /etc/apparmor.d only where AppArmor restricts namespaces.
 		{"/usr/share/plotline/apparmor/plotline", embedded("apparmor-plotline")},
 		{"/usr/share/doc/plotline/copyright", embedded("copyright")},
+		{"/usr/share/lintian/overrides/plotline", embedded("lintian-overrides")},
 		{"/usr/share/doc/plotline/changelog.gz", debChangelog(v)},
 	}
 	for _, e := range extra {

@@ -93,6 +93,11 @@ func standInRuntime(t *testing.T, dir string) string {
 	os.MkdirAll(filepath.Join(rt, "usr/bin"), 0o755)
 	os.WriteFile(filepath.Join(rt, "manifest.json"), []byte(`{"info": {"python": "3.11.2", "executable": "/usr/bin/python3"}}`), 0o644)
 	os.WriteFile(filepath.Join(rt, "usr/bin/python3.11"), []byte("#!/bin/sh\n"), 0o755)
+	// Byte-code and a Python script, which lintian would flag but for the
+	// package's overrides.
+	os.MkdirAll(filepath.Join(rt, "usr/lib/python3/dist-packages/mod/__pycache__"), 0o755)
+	os.WriteFile(filepath.Join(rt, "usr/lib/python3/dist-packages/mod/__pycache__/tool.cpython-311.pyc"), []byte("\xa7\x0d\x0d\x0a"), 0o644)
+	os.WriteFile(filepath.Join(rt, "usr/lib/python3/dist-packages/mod/tool.py"), []byte("#!/usr/bin/python3\nprint(1)\n"), 0o755)
 	// A name that is a glob pattern, as coreutils' /usr/bin/[ is.
 	os.WriteFile(filepath.Join(rt, "usr/bin/["), []byte("#!/bin/sh\n"), 0o755)
 	if err := os.Symlink("python3.11", filepath.Join(rt, "usr/bin/python3")); err != nil {
