@@ -67,8 +67,12 @@ func (e *NotFoundError) Unwrap() error { return ErrNotFound }
 // ErrorCode is ENOTFOUND.
 func (e *NotFoundError) ErrorCode() Code { return ENOTFOUND }
 
-// Message says it as the Assistants API does: "No thread found with id 'x'."
+// Message says it as the Assistants API does: "No thread found with id
+// 'x'.", and for a file as the Files API does: "No such File object: x".
 func (e *NotFoundError) Message() string {
+	if e.Kind == KindFile {
+		return "No such File object: " + e.ID
+	}
 	name := map[string]string{KindAssistant: "assistant", KindThread: "thread", KindMessage: "message",
 		KindRun: "run", KindRunStep: "run step", KindFile: "file"}[e.Kind]
 	if name == "" {

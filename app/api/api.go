@@ -95,6 +95,7 @@ func (s *Server) routes(p string) {
 // routes it. No body is read before the key is checked, and a refused
 // request's connection is closed.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w = stampHeaders(w)
 	defer func() {
 		if v := recover(); v != nil {
 			// A bug must not take the server down, nor answer with a trace.

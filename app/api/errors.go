@@ -141,7 +141,7 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ie):
 		writeError(w, http.StatusBadRequest, "invalid_request_error", ie.Param, "", ie.Message)
 	case errors.Is(err, app.ErrNotFound):
-		writeError(w, http.StatusNotFound, "invalid_request_error", "", "", notFoundMessage(err))
+		writeError(w, http.StatusNotFound, "invalid_request_error", notFoundParam(err), "", notFoundMessage(err))
 	case errors.Is(err, app.ErrThreadLocked):
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "", lockedMessage(err))
 	case errors.Is(err, app.ErrTooLarge):
@@ -161,6 +161,15 @@ func notFoundMessage(err error) string {
 		return nf.Message()
 	}
 	return "Not found."
+}
+
+// notFoundParam is the param of a 404: the Files API names the id.
+func notFoundParam(err error) string {
+	var nf *app.NotFoundError
+	if errors.As(err, &nf) && nf.Kind == app.KindFile {
+		return "id"
+	}
+	return ""
 }
 
 func lockedMessage(err error) string {

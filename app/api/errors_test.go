@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net/http"
 	"net/textproto"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -179,9 +181,9 @@ func TestNotFound(t *testing.T) {
 		{"POST", "/v1/threads/" + fx.thread + "/runs/run_nope/submit_tool_outputs", "No run found with id 'run_nope'."},
 		{"GET", "/v1/threads/" + fx.thread + "/runs/run_nope/steps", "No run found with id 'run_nope'."},
 		{"GET", "/v1/threads/" + fx.thread + "/runs/" + fx.run + "/steps/step_nope", "No run step found with id 'step_nope'."},
-		{"GET", "/v1/files/file-nope", "No file found with id 'file-nope'."},
-		{"DELETE", "/v1/files/file-nope", "No file found with id 'file-nope'."},
-		{"GET", "/v1/files/file-nope/content", "No file found with id 'file-nope'."},
+		{"GET", "/v1/files/file-nope", "No such File object: file-nope"},
+		{"DELETE", "/v1/files/file-nope", "No such File object: file-nope"},
+		{"GET", "/v1/files/file-nope/content", "No such File object: file-nope"},
 		{"GET", "/v1/threads/a%20b", "No thread found with id 'a b'."},
 		{"GET", "/v1/nothing", "Unknown request URL: GET /v1/nothing."},
 		{"GET", "/", "Unknown request URL: GET /."},
@@ -191,6 +193,10 @@ func TestNotFound(t *testing.T) {
 		e := decodeErr(t, b)
 		if code != 404 || e.Message != c.msg || e.Type != "invalid_request_error" {
 			t.Errorf("%s %s: %d %q, want 404 %q", c.method, c.path, code, e.Message, c.msg)
+		}
+		// The Files API names the missing id's parameter.
+		if isFile := strings.HasPrefix(c.path, "/v1/files/"); isFile != (e.Param != nil && *e.Param == "id") || !isFile && e.Param != nil {
+			t.Errorf("%s %s: param %s", c.method, c.path, deref(e.Param))
 		}
 	}
 	// The SDK decodes it.
@@ -703,4 +709,38 @@ func TestRunAnswersCarryPollInterval(t *testing.T) {
 	if code != 200 || header.Get("openai-poll-after-ms") != "250" {
 		t.Fatalf("create run: %d, poll-after %q: %s", code, header.Get("openai-poll-after-ms"), body)
 	}
+}
+
+// Every answer carries the hosted API's x-request-id (unique),
+// openai-version and openai-processing-ms headers: a JSON answer, an
+// error, and a stream.
+func TestResponseHeaders(t *testing.T) {
+	r := newRig(t, nil, nil)
+	fx := makeFixture(t, r)
+	r.model.Add(text("Streamed."))
+	seen := map[string]bool{}
+	check := func(what string, h http.Header) {
+		t.Helper()
+		id := h.Get("X-Request-Id")
+		if len(id) != 36 || !strings.HasPrefix(id, "req_") || seen[id] {
+			t.Errorf("%s: x-request-id %q", what, id)
+		}
+		seen[id] = true
+		if h.Get("Openai-Version") != "2020-10-01" {
+			t.Errorf("%s: openai-version %q", what, h.Get("Openai-Version"))
+		}
+		if ms, err := strconv.Atoi(h.Get("Openai-Processing-Ms")); err != nil || ms < 0 {
+			t.Errorf("%s: openai-processing-ms %q", what, h.Get("Openai-Processing-Ms"))
+		}
+	}
+	_, h, _ := r.do("GET", "/v1/assistants", nil, nil)
+	check("list", h)
+	_, h, _ = r.do("GET", "/v1/threads/thread_nope", nil, nil)
+	check("404", h)
+	code, h, b := r.do("POST", "/v1/threads/"+fx.thread+"/runs", strings.NewReader(`{"assistant_id":"`+fx.asst+`","stream":true}`),
+		map[string]string{"Content-Type": "application/json"})
+	if code != 200 || !bytes.Contains(b, []byte("event: thread.run.created")) {
+		t.Fatalf("stream: %d %s", code, b)
+	}
+	check("stream", h)
 }

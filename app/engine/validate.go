@@ -20,11 +20,12 @@ func checkMetadata(m *app.Metadata) error {
 	if len(*m) > 16 {
 		return invalid("metadata", "metadata can have at most 16 keys, it has %d", len(*m))
 	}
+	// Characters, not bytes: 512 × "é" is a value the API takes.
 	for k, v := range *m {
-		if len(k) > 64 {
+		if utf8.RuneCountInString(k) > 64 {
 			return invalid("metadata", "metadata key %q is longer than 64 characters", k)
 		}
-		if len(v) > 512 {
+		if utf8.RuneCountInString(v) > 512 {
 			return invalid("metadata", "the value of metadata key %q is longer than 512 characters", k)
 		}
 	}
