@@ -337,6 +337,17 @@ func TestUploadLimits(t *testing.T) {
 	if code, b := upload("DATA.CSV", 10, false); code != 200 {
 		t.Errorf("DATA.CSV: %d %s", code, b)
 	}
+	// JSON Lines go with the purposes that read them, and only those.
+	for _, c := range []struct {
+		purpose string
+		want    int
+	}{{"batch", 200}, {"fine-tune", 200}, {"evals", 200}, {"assistants", 415}, {"vision", 415}} {
+		body, ctype := multipartBody("requests.jsonl", c.purpose, []byte(`{"custom_id":"1"}`+"\n"))
+		code, _, b := r.do("POST", "/v1/files", body, map[string]string{"Content-Type": ctype})
+		if code != c.want {
+			t.Errorf(".jsonl for %s: %d %s, want %d", c.purpose, code, b, c.want)
+		}
+	}
 	// The SDK sees the 413 and the 415 too.
 	_, err = c.Files.New(ctxT(t), openai.FileNewParams{File: openai.File(strings.NewReader("MZ"), "tool.exe", "application/octet-stream"), Purpose: openai.FilePurposeAssistants})
 	if statusOf(err) != 415 {

@@ -408,6 +408,9 @@ func (s *Server) getRunStep(w http.ResponseWriter, r *http.Request) {
 // uploadTypes are the file extensions the API accepts.
 var uploadTypes = map[string]bool{}
 
+// jsonlPurposes are the purposes whose files are JSON Lines (.jsonl).
+var jsonlPurposes = map[string]bool{"batch": true, "fine-tune": true, "evals": true}
+
 func init() {
 	for _, e := range strings.Fields(".c .cpp .csv .docx .html .java .json .md .pdf .php .pptx .py .rb .tex .txt .css .jpeg .jpg .js .gif .png .tar .ts .xlsx .xml .zip") {
 		uploadTypes[e] = true
@@ -463,7 +466,7 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusBadRequest, "invalid_request_error", "file", "", "The file part has no file name.")
 				return
 			}
-			if ext := strings.ToLower(path.Ext(filename)); !uploadTypes[ext] {
+			if ext := strings.ToLower(path.Ext(filename)); !uploadTypes[ext] && ext != ".jsonl" {
 				writeError(w, http.StatusUnsupportedMediaType, "invalid_request_error", "file", "unsupported_file",
 					fmt.Sprintf("Invalid file format %q. Supported formats: %s", ext, supportedList()))
 				return
@@ -497,6 +500,13 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
 	if !engine.UploadPurposes[purpose] {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "purpose", "",
 			fmt.Sprintf("Invalid value for 'purpose': %q. Use 'assistants'.", purpose))
+		return
+	}
+	// JSON Lines are the batch, fine-tune and evals purposes' format, and
+	// no other purpose's.
+	if strings.ToLower(path.Ext(filename)) == ".jsonl" && !jsonlPurposes[purpose] {
+		writeError(w, http.StatusUnsupportedMediaType, "invalid_request_error", "file", "unsupported_file",
+			fmt.Sprintf("Invalid file format \".jsonl\" for purpose %q: JSON Lines files are for the batch, fine-tune and evals purposes. Supported formats: %s", purpose, supportedList()))
 		return
 	}
 	f, err := s.eng.CreateFileFromBytes(r.Context(), filename, purpose, stored)

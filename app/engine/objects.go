@@ -405,7 +405,7 @@ func (e *Engine) ListMessagesJSON(ctx context.Context, threadID, runID string, o
 // --- files ---
 
 // UploadPurposes are the purposes a client may upload with.
-var UploadPurposes = map[string]bool{app.PurposeAssistants: true, "vision": true, "user_data": true, "batch": true, "fine-tune": true}
+var UploadPurposes = map[string]bool{app.PurposeAssistants: true, "vision": true, "user_data": true, "batch": true, "fine-tune": true, "evals": true}
 
 // CreateFile stores an uploaded file, streaming it to disk.
 func (e *Engine) CreateFile(ctx context.Context, filename, purpose string, r io.Reader) (*app.File, error) {
