@@ -43,6 +43,9 @@ type ChatRequest struct {
 	TopP                *float64
 	MaxCompletionTokens *int64
 	ResponseFormat      json.RawMessage
+	// NoParallelToolCalls asks for one tool call per answer at most (the
+	// run's parallel_tool_calls: false); the model's default is several.
+	NoParallelToolCalls bool
 }
 
 // ChatDelta is a piece of the model's answer as it streams.

@@ -983,6 +983,30 @@ func TestStreamedEventsOfARun(t *testing.T) {
 
 // --- 9. limits ---
 
+// parallel_tool_calls: false reaches the model with the tools; the
+// default, true, is the model's own and is not sent.
+func TestParallelToolCallsFalseReachesTheModel(t *testing.T) {
+	r := newRig(t, nil, modeltest.Turn{Text: "one"}, modeltest.Turn{Text: "two"})
+	th := r.thread("Hi.")
+	run := r.runToEnd(th.ID, app.RunParams{ParallelToolCalls: ptr(false)})
+	mustCompleted(t, run)
+	if run.ParallelToolCalls {
+		t.Fatal("the run does not echo parallel_tool_calls: false")
+	}
+	r.say(th.ID, "Again.")
+	mustCompleted(t, r.runToEnd(th.ID, app.RunParams{}))
+	reqs := r.model.Requests()
+	if len(reqs) != 2 || reqs[0].Body["tools"] == nil {
+		t.Fatalf("%d requests; tools %v", len(reqs), reqs[0].Body["tools"])
+	}
+	if v, ok := reqs[0].Body["parallel_tool_calls"]; !ok || v != false {
+		t.Errorf("parallel_tool_calls sent = %v, %v; want false", v, ok)
+	}
+	if v, ok := reqs[1].Body["parallel_tool_calls"]; ok {
+		t.Errorf("the default was sent: %v", v)
+	}
+}
+
 func TestMaxCompletionTokensMakesTheRunIncomplete(t *testing.T) {
 	r := newRig(t, nil, modeltest.Turn{Text: "A long answer that was", FinishReason: "length",
 		Usage: &modeltest.Usage{PromptTokens: 40, CompletionTokens: 5}})

@@ -252,7 +252,7 @@ func (l *loop) ask() (*app.ChatResult, error) {
 // request builds the model request for the next turn.
 func (l *loop) request() app.ChatRequest {
 	req := app.ChatRequest{Model: l.run.Model, Messages: app.Truncate(l.conv, l.run.TruncationStrategy, l.run.MaxPromptTokens), Temperature: l.run.Temperature,
-		TopP: l.run.TopP, ResponseFormat: l.run.ResponseFormat}
+		TopP: l.run.TopP, ResponseFormat: l.run.ResponseFormat, NoParallelToolCalls: !l.run.ParallelToolCalls}
 	if string(req.ResponseFormat) == `"auto"` {
 		req.ResponseFormat = nil
 	}

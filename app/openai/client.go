@@ -226,6 +226,11 @@ func (c *Client) params(req app.ChatRequest) (openai.ChatCompletionNewParams, er
 			p.Tools = append(p.Tools, tp)
 		}
 		p.ToolChoice = toolChoice(req.ToolChoice, req.ForceFunction)
+		// Only false is sent: it is the one value that changes what the
+		// model does, and some compatible servers refuse the field.
+		if req.NoParallelToolCalls {
+			p.ParallelToolCalls = openai.Bool(false)
+		}
 	}
 
 	if req.Temperature != nil {
