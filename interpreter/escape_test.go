@@ -808,7 +808,9 @@ func TestEscapeForkBomb(t *testing.T) {
 	const limit = 64
 	s := newTestSession(t, func(c *Config) {
 		c.Limits.Sandbox.Processes = limit
-		c.Limits.CellTimeout = 3 * time.Second
+		// Room for 300 forks and their reaping on a busy two-core
+		// machine; the bomb below ends at this limit.
+		c.Limits.CellTimeout = 10 * time.Second
 		c.Limits.Grace = time.Second
 	})
 	bound := limit

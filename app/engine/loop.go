@@ -374,6 +374,10 @@ func (l *loop) waitForOutputs(pending []app.ChatToolCall) error {
 		if err := l.closeStep(app.StepCompleted); err != nil {
 			return err
 		}
+		// SubmitToolOutputs queued the run; its event follows the step's.
+		if _, err := l.ar.update("thread.run.queued", func(r *app.Run) { r.Status = app.RunQueued }); err != nil {
+			return err
+		}
 		_, err := l.ar.update("thread.run.in_progress", func(r *app.Run) { r.Status = app.RunInProgress })
 		return err
 	}

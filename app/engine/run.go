@@ -411,7 +411,10 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, threadID, runID string, 
 		}
 	}
 	// Queue the run again before answering, so that a client polling right
-	// after this call never sees requires_action twice.
+	// after this call never sees requires_action twice. The event waits
+	// for the run's loop, which first completes the function step: the
+	// hosted API's streams said thread.run.step.completed, then
+	// thread.run.queued.
 	r.Status, r.RequiredAction, r.ExpiresAt = app.RunQueued, nil, nil
 	snap := clone(r)
 	err := e.cfg.Store.Save(ctx, runRecord(snap))
@@ -419,7 +422,6 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, threadID, runID string, 
 	if err != nil {
 		return fail(err)
 	}
-	e.Bus.Publish(app.Event{Name: "thread.run.queued", ThreadID: threadID, RunID: runID, Data: snap})
 	ar.submit <- outputs
 	return snap, sub, nil
 }
