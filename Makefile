@@ -25,6 +25,7 @@ deps:
 
 build: deps
 	$(GO) build -o plotline .
+	@scripts/runtime.sh --exec-stage
 
 run: build
 	./plotline doctor

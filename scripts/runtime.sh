@@ -8,6 +8,9 @@
 #   scripts/runtime.sh          build runtime/ (nothing to do when it matches the lock)
 #   scripts/runtime.sh --lock   resolve the packages again from this machine's
 #                               apt sources and rewrite packaging/runtime.lock
+#   scripts/runtime.sh --exec-stage
+#                               only rebuild the sandbox's exec stage in an
+#                               existing runtime/, so that it matches the binary
 #
 # Downloads are kept in ~/.cache/plotline/runtime. A pinned version that the
 # archive no longer serves (a security update replaced it) is replaced by
@@ -19,6 +22,21 @@ cd "$(dirname "$0")/.."
 lock=packaging/runtime.lock
 out=runtime
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/plotline/runtime
+
+# The sandbox's exec stage, static, which the sandbox starts inside the
+# runtime's root (interpreter/sandbox, SystemExecStage). It is built from
+# this tree every time, so that it always matches the plotline binary.
+exec_stage() {
+	mkdir -p "$1/usr/libexec/plotline"
+	CGO_ENABLED=0 GOFLAGS= ${GO:-go} build -trimpath -ldflags "-s -w" -o "$1/usr/libexec/plotline/sandbox-exec.part" ./interpreter/sandbox/cmd/sandbox-exec
+	mv "$1/usr/libexec/plotline/sandbox-exec.part" "$1/usr/libexec/plotline/sandbox-exec"
+}
+
+if [ "${1:-}" = --exec-stage ]; then
+	# Only the exec stage, into a runtime/ already there (make build).
+	if [ -f "$out/manifest.json" ]; then exec_stage "$out"; fi
+	exit 0
+fi
 arch=$(dpkg --print-architecture)
 
 # What the model's code may import (see the README's "Bundled runtime"),
@@ -70,18 +88,9 @@ if [ "${1:-}" = --lock ]; then
 	echo "runtime: $(grep -vc '^#' "$lock") packages in $lock"
 	exit 0
 elif [ $# -gt 0 ]; then
-	echo "usage: scripts/runtime.sh [--lock]" >&2
+	echo "usage: scripts/runtime.sh [--lock | --exec-stage]" >&2
 	exit 2
 fi
-
-# The sandbox's exec stage, static, which the sandbox starts inside the
-# runtime's root (interpreter/sandbox, SystemExecStage). It is built from
-# this tree every time, so that it always matches the plotline binary.
-exec_stage() {
-	mkdir -p "$1/usr/libexec/plotline"
-	CGO_ENABLED=0 GOFLAGS= ${GO:-go} build -trimpath -ldflags "-s -w" -o "$1/usr/libexec/plotline/sandbox-exec.part" ./interpreter/sandbox/cmd/sandbox-exec
-	mv "$1/usr/libexec/plotline/sandbox-exec.part" "$1/usr/libexec/plotline/sandbox-exec"
-}
 
 sum=$(sha256sum "$lock" scripts/runtime.sh | sha256sum | cut -c1-16)
 if [ -f "$out/manifest.json" ] && grep -q "\"build\": \"$sum\"" "$out/manifest.json"; then
