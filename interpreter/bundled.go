@@ -181,10 +181,7 @@ func runSandboxed(ctx context.Context, py *Python, work string, args, env []stri
 		return nil, ctx.Err()
 	}
 	if exit.Code != 0 || exit.Signal != 0 || exit.Killed {
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-			msg = msg[i+1:]
-		}
+		msg := lastLine(stderr.String())
 		if msg == "" {
 			msg = exit.String()
 		}

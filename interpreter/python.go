@@ -220,10 +220,7 @@ func probe(ctx context.Context, path string, deep bool) (*Python, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-			msg = msg[i+1:]
-		}
+		msg := lastLine(stderr.String())
 		if msg == "" {
 			return nil, fmt.Errorf("does not run: %v", err)
 		}
@@ -290,4 +287,14 @@ next:
 		out = append(kept, p)
 	}
 	return out
+}
+
+// lastLine is the last line of a program's error output: the error of a
+// Python traceback.
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
 }
