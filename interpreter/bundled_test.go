@@ -41,21 +41,17 @@ func TestDiscoverBundledRuntime(t *testing.T) {
 	if cands[0].Source != "PLOTLINE_PYTHON" || cands[0].Python != py {
 		t.Fatalf("first candidate %+v", cands[0])
 	}
-	checkChosenModules(t, py)
+	checkChosen(t, py)
+	for _, m := range RequiredModules {
+		if py.Modules[m] == "?" {
+			t.Errorf("no version of %s: %v", m, py.Modules)
+		}
+	}
 	// The manifest lists every bundled package, for doctor.
 	list := strings.Join(py.ModuleList(), ", ")
 	for _, m := range []string{"sklearn ", "statsmodels ", "docx ", "pypdf ", "tabulate "} {
 		if !strings.Contains(list, m) {
 			t.Errorf("the module list lacks %s: %s", m, list)
-		}
-	}
-}
-
-func checkChosenModules(t *testing.T, py *Python) {
-	t.Helper()
-	for _, m := range RequiredModules {
-		if py.Modules[m] == "" || py.Modules[m] == "?" {
-			t.Errorf("no version of %s: %v", m, py.Modules)
 		}
 	}
 }

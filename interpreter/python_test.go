@@ -62,8 +62,10 @@ func checkChosen(t *testing.T, py *Python) {
 	if !filepath.IsAbs(py.Executable) {
 		t.Errorf("executable %q is not absolute", py.Executable)
 	}
-	if fi, err := os.Stat(py.Executable); err != nil || fi.Mode()&0o111 == 0 {
-		t.Errorf("executable %q: %v", py.Executable, err)
+	// A bundled runtime's interpreter is a path inside its own /usr.
+	exe := filepath.Join(py.System, py.Executable)
+	if fi, err := os.Stat(exe); err != nil || fi.Mode()&0o111 == 0 {
+		t.Errorf("executable %q: %v", exe, err)
 	}
 }
 
